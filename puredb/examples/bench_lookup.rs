@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|k| [k.as_slice(), b"-absent"].concat())
         .collect();
     let probe = |i: usize| -> &[u8] {
-        let (set, i) = if i % 2 == 0 {
+        let (set, i) = if i.is_multiple_of(2) {
             (&keys, i / 2)
         } else {
             (&misses, i / 2)
