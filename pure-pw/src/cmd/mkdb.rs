@@ -1,0 +1,62 @@
+//! `pure-pw mkdb [<file.pdb>]`: compiles the passwd file into a PureDB database.
+//!
+//! Each account becomes a record whose key is the login and whose value is the rest of
+//! its line, verbatim, in file order: the output is byte-identical to Pure-FTPd's. But
+//! where the C tool silently drops a line it cannot read (and with it a user), this
+//! refuses the whole file, naming the line, and leaves the existing database alone.
+
+use std::path::Path;
+
+use puredb::Builder;
+
+use super::strerror;
+use crate::passwd_file::Contents;
+use crate::{Session, exit};
+
+pub(crate) fn run(session: &mut Session<'_, '_>, target: &Path) -> i32 {
+    let contents = match Contents::read(&session.passwd_file) {
+        Ok(Some(contents)) => contents,
+        Ok(None) => {
+            session
+                .io
+                .error("Unable to open the passwd file: No such file or directory");
+            return exit::PASSWD_FILE;
+        }
+        Err(e) => {
+            session
+                .io
+                .error(format!("Unable to open the passwd file: {}", strerror(&e)));
+            return exit::PASSWD_FILE;
+        }
+    };
+    let records = match contents.records(&session.passwd_file) {
+        Ok(records) => records,
+        Err(bad) => {
+            session.io.error(format!(
+                "{bad}\nFix or remove that line and run mkdb again; [{}] was left as it was.",
+                target.display()
+            ));
+            return exit::PASSWD_FILE;
+        }
+    };
+    let mut builder = Builder::new();
+    for (line, record) in records {
+        let text = line.text();
+        let value = &text[record.login.len() + 1..];
+        if let Err(e) = builder.add(&record.login, value) {
+            session
+                .io
+                .error(format!("Error while indexing a new entry: {e}"));
+            return exit::UNEXPECTED;
+        }
+    }
+    match builder.write_file(target) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            session
+                .io
+                .error(format!("Unable to create the database: {e}"));
+            exit::UNEXPECTED
+        }
+    }
+}

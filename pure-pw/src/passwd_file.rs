@@ -1,0 +1,265 @@
+//! Reading and safely rewriting `pureftpd.passwd`.
+//!
+//! Every rewrite holds an exclusive lock on `<file>.lock` (waiting for it, so concurrent
+//! pure-pw runs queue instead of failing), writes `<file>.tmp` (created with O_EXCL and
+//! O_NOFOLLOW, mode 0600, the name Pure-FTPd's own pure-pw uses, so the two tools also
+//! exclude each other), flushes it to disk and renames it over the file. A reader sees
+//! the old file or the new one; a killed pure-pw leaves the file untouched.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use pureftpd_account::{LineError, Record};
+
+/// How long to wait for a `<file>.tmp` left by Pure-FTPd's pure-pw to go away.
+const FOREIGN_TMP_WAIT: Duration = Duration::from_secs(3);
+
+/// `<path><suffix>`.
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A held lock on a passwd file; released when dropped.
+#[derive(Debug)]
+pub(crate) struct Lock {
+    _file: Option<File>,
+}
+
+impl Lock {
+    /// Waits for the exclusive lock that serializes edits.
+    pub(crate) fn exclusive(path: &Path) -> io::Result<Self> {
+        let file = open_lock_file(path)?;
+        file.lock()?;
+        Ok(Self { _file: Some(file) })
+    }
+
+    /// Waits for a shared lock, so that a database is built from a file no edit is
+    /// half-way through. Without a lock file that can be created (a read-only
+    /// directory), nothing can edit the file either: no lock is needed.
+    pub(crate) fn shared(path: &Path) -> Self {
+        let file = open_lock_file(path)
+            .ok()
+            .filter(|f| f.lock_shared().is_ok());
+        Self { _file: file }
+    }
+}
+
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(sibling(path, ".lock"))
+}
+
+/// One line of the file, as read.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    /// The bytes of the line without its line feed, exactly as in the file.
+    pub(crate) raw: Vec<u8>,
+    /// 1-based line number.
+    pub(crate) number: usize,
+}
+
+impl Line {
+    /// Comments and blank lines are not accounts.
+    pub(crate) fn is_account(&self) -> bool {
+        !(self.raw.is_empty() || self.raw.starts_with(b"#"))
+    }
+
+    /// The text pure-pw parses: the line cut at its first carriage return.
+    pub(crate) fn text(&self) -> &[u8] {
+        let end = self
+            .raw
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(self.raw.len());
+        &self.raw[..end]
+    }
+
+    /// Whether the line belongs to `login` the way Pure-FTPd decides it: it starts with
+    /// `login:`.
+    pub(crate) fn belongs_to(&self, login: &[u8]) -> bool {
+        self.raw.len() > login.len() && self.raw.starts_with(login) && self.raw[login.len()] == b':'
+    }
+}
+
+/// A malformed line, with where it is.
+#[derive(Debug, Clone)]
+pub(crate) struct BadLine {
+    pub(crate) path: PathBuf,
+    pub(crate) number: usize,
+    pub(crate) error: LineError,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, line {}: {}",
+            self.path.display(),
+            self.number,
+            self.error
+        )
+    }
+}
+
+/// The contents of a passwd file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Contents {
+    pub(crate) lines: Vec<Line>,
+}
+
+impl Contents {
+    /// Splits a file into lines.
+    pub(crate) fn parse(bytes: &[u8]) -> Self {
+        let mut lines: Vec<Line> = bytes
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .map(|(i, raw)| Line {
+                raw: raw.to_vec(),
+                number: i + 1,
+            })
+            .collect();
+        if bytes.is_empty() || bytes.ends_with(b"\n") {
+            lines.pop();
+        }
+        Self { lines }
+    }
+
+    /// Reads a file; `Ok(None)` if it does not exist.
+    pub(crate) fn read(path: &Path) -> io::Result<Option<Self>> {
+        match fs::read(path) {
+            Ok(bytes) => Ok(Some(Self::parse(&bytes))),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Each account line with its parsed record, or the first malformed line.
+    pub(crate) fn records(&self, path: &Path) -> Result<Vec<(&Line, Record)>, BadLine> {
+        self.lines
+            .iter()
+            .filter(|line| line.is_account())
+            .map(|line| {
+                Record::parse(line.text())
+                    .map(|record| (line, record))
+                    .map_err(|error| BadLine {
+                        path: path.to_path_buf(),
+                        number: line.number,
+                        error,
+                    })
+            })
+            .collect()
+    }
+
+    /// Each valid account line; malformed ones are reported to `warn` and skipped (for
+    /// read-only commands, which should still work on a damaged file).
+    pub(crate) fn records_lenient(
+        &self,
+        path: &Path,
+        warn: &mut dyn FnMut(BadLine),
+    ) -> Vec<Record> {
+        self.lines
+            .iter()
+            .filter(|line| line.is_account())
+            .filter_map(|line| match Record::parse(line.text()) {
+                Ok(record) => Some(record),
+                Err(error) => {
+                    warn(BadLine {
+                        path: path.to_path_buf(),
+                        number: line.number,
+                        error,
+                    });
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The file's bytes, with every line but `login`'s, then `replacement` (if any) at
+    /// the end, as Pure-FTPd's pure-pw does.
+    pub(crate) fn rewritten(&self, login: &[u8], replacement: Option<&Record>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for line in self.lines.iter().filter(|l| !l.belongs_to(login)) {
+            out.extend_from_slice(&line.raw);
+            out.push(b'\n');
+        }
+        if let Some(record) = replacement {
+            out.extend_from_slice(&record.to_line());
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// Whether some line belongs to `login`.
+    pub(crate) fn has(&self, login: &[u8]) -> bool {
+        self.lines.iter().any(|l| l.belongs_to(login))
+    }
+}
+
+/// Why a rewrite failed; the file is unchanged in every case.
+#[derive(Debug)]
+pub(crate) enum ReplaceError {
+    /// `<file>.tmp` exists: another pure-pw (Pure-FTPd's) is editing, or one crashed.
+    TempExists(PathBuf),
+    /// Creating, writing or renaming failed.
+    Io(PathBuf, io::Error),
+}
+
+/// Replaces the file's contents atomically. Call with the exclusive [`Lock`] held.
+pub(crate) fn replace(path: &Path, contents: &[u8]) -> Result<(), ReplaceError> {
+    let tmp = sibling(path, ".tmp");
+    let mut file = create_exclusive(&tmp)?;
+    let written = file
+        .write_all(contents)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(ReplaceError::Io(tmp, e));
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // The rename is done; a failed directory sync only weakens durability.
+    let _ = File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// Creates `<file>.tmp`; if Pure-FTPd's pure-pw holds it, waits a little for it to
+/// finish.
+fn create_exclusive(tmp: &Path) -> Result<File, ReplaceError> {
+    let started = Instant::now();
+    loop {
+        let opened = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+            .open(tmp);
+        match opened {
+            Ok(file) => return Ok(file),
+            Err(e)
+                if e.kind() == ErrorKind::AlreadyExists && started.elapsed() < FOREIGN_TMP_WAIT =>
+            {
+                sleep(Duration::from_millis(20));
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(ReplaceError::TempExists(tmp.to_path_buf()));
+            }
+            Err(e) => return Err(ReplaceError::Io(tmp.to_path_buf(), e)),
+        }
+    }
+}

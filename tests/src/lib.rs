@@ -1,0 +1,128 @@
+//! Helpers for tests that run real binaries: finding Debian's Pure-FTPd (the oracle),
+//! running a program with input and capturing everything, free loopback ports.
+//!
+//! A test that needs the oracle calls [`oracle`]: when the package is not installed it
+//! prints why it skips and returns `None`, unless `PUREFTPD_REQUIRE_ORACLE=1` (set by
+//! `.ci/run`), where a missing oracle is a failure: CI never passes by skipping.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where Debian's package installs each tool.
+const ORACLE_DIRS: [&str; 2] = ["/usr/sbin", "/usr/bin"];
+
+/// The path of Debian's `tool` (`pure-pw`, `pure-ftpd`, ...), or `None` after printing
+/// why the calling test skips.
+///
+/// # Panics
+/// When the tool is missing and `PUREFTPD_REQUIRE_ORACLE=1`.
+#[must_use]
+pub fn oracle(tool: &str) -> Option<PathBuf> {
+    let found = ORACLE_DIRS
+        .iter()
+        .map(|dir| Path::new(dir).join(tool))
+        .find(|path| path.is_file());
+    if found.is_none() {
+        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "Debian's {tool} is required (PUREFTPD_REQUIRE_ORACLE=1): apt-get install pure-ftpd"
+        );
+        eprintln!("SKIP: Debian's {tool} is not installed (apt-get install pure-ftpd)");
+    }
+    found
+}
+
+/// Whether the tests run as root (chroot, setuid, other users' files).
+#[must_use]
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Prints why a root-only test skips; returns whether it may run.
+#[must_use]
+pub fn require_root(what: &str) -> bool {
+    if !is_root() {
+        let required = std::env::var_os("PUREFTPD_REQUIRE_ROOT").is_some_and(|v| v == "1");
+        assert!(!required, "{what} needs root (PUREFTPD_REQUIRE_ROOT=1)");
+        eprintln!("SKIP: {what} needs root");
+    }
+    is_root()
+}
+
+/// What a finished program did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Exit status (-1 if killed by a signal).
+    pub code: i32,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+/// Runs `program` with `args`, the environment changes in `env`, and `stdin` piped in.
+///
+/// # Panics
+/// If the program cannot be started.
+pub fn run<I, S>(program: &Path, args: I, env: &[(&str, &OsStr)], stdin: &str) -> Outcome
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    if let Some(mut input) = child.stdin.take() {
+        // The program may exit without reading: a broken pipe is fine.
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let output = child.wait_with_output().expect("wait for the program");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+///
+/// # Panics
+/// If no port can be bound.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// Replaces every `$argon2id$...` hash (up to the next `:` or line end) by `<hash>`,
+/// to compare files whose salts differ.
+#[must_use]
+pub fn mask_hashes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("$argon2") {
+        out.push_str(&rest[..start]);
+        out.push_str("<hash>");
+        let tail = &rest[start..];
+        let end = tail.find([':', '\n']).unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
