@@ -57,10 +57,8 @@ impl Record {
     /// # Errors
     /// The first faulty field.
     pub fn parse(line: &[u8]) -> Result<Self, LineError> {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            return Err(LineError::line("has no ':' separator"));
-        };
-        Self::parse_value(&line[..colon], &line[colon + 1..])
+        let (login, value) = split_login(line)?;
+        Self::parse_value(login, value)
     }
 
     /// Parses a login and the rest of its line (fields 2 to 18), which is the value a
@@ -69,70 +67,16 @@ impl Record {
     /// # Errors
     /// As [`Record::parse`].
     pub fn parse_value(login: &[u8], value: &[u8]) -> Result<Self, LineError> {
-        if login.is_empty() {
-            return Err(LineError::new(Field::Login, "is empty"));
-        }
-        let fields: Vec<&[u8]> = value.split(|&b| b == b':').collect();
-        if fields.len() > Field::ALL.len() - 1 {
-            return Err(LineError::line(format!(
-                "has {} fields, at most {} are allowed",
-                fields.len() + 1,
-                Field::ALL.len()
-            )));
-        }
-        let get = |field: Field| fields.get(field.number() - 2).copied();
-        let required = |field: Field| get(field).ok_or_else(|| LineError::new(field, "is missing"));
-        let password = required(Field::Password)?;
-        if password.is_empty() {
-            return Err(LineError::new(Field::Password, "is empty"));
-        }
-        let uid = positive_id(Field::Uid, required(Field::Uid)?)?;
-        let gid = positive_id(Field::Gid, required(Field::Gid)?)?;
-        let gecos = required(Field::Gecos)?;
-        let home = required(Field::Home)?;
-        if !home.starts_with(b"/") {
-            return Err(LineError::new(
-                Field::Home,
-                format!("must be an absolute path, not \"{}\"", shown(home)),
-            ));
-        }
-        let time_window = match get(Field::TimeWindow) {
-            None | Some(b"") => None,
-            Some(text) => Some(TimeWindow::parse(text).map_err(|_| {
-                LineError::new(
-                    Field::TimeWindow,
-                    format!("must be hhmm-hhmm, not \"{}\"", shown(text)),
-                )
-            })?),
-        };
-        let owned = |field: Field| get(field).map(<[u8]>::to_vec);
-        Ok(Self {
-            login: login.to_vec(),
-            password: password.to_vec(),
-            uid,
-            gid,
-            gecos: gecos.to_vec(),
-            home: home.to_vec(),
-            upload_bandwidth: parse_optional(Field::UploadBandwidth, get(Field::UploadBandwidth))?,
-            download_bandwidth: parse_optional(
-                Field::DownloadBandwidth,
-                get(Field::DownloadBandwidth),
-            )?,
-            // Pure-FTPd treats 0 as "no ratio" and "no limit", and so writes it back empty.
-            upload_ratio: non_zero(parse_optional(Field::UploadRatio, get(Field::UploadRatio))?),
-            download_ratio: non_zero(parse_optional(
-                Field::DownloadRatio,
-                get(Field::DownloadRatio),
-            )?),
-            max_sessions: non_zero(parse_optional(Field::MaxSessions, get(Field::MaxSessions))?),
-            quota_files: parse_optional(Field::QuotaFiles, get(Field::QuotaFiles))?,
-            quota_size: parse_optional(Field::QuotaSize, get(Field::QuotaSize))?,
-            allow_local_ips: owned(Field::AllowLocalIps),
-            deny_local_ips: owned(Field::DenyLocalIps),
-            allow_client_ips: owned(Field::AllowClientIps),
-            deny_client_ips: owned(Field::DenyClientIps),
-            time_window,
-        })
+        Fields::parse(login, value).map(Fields::into_record)
+    }
+
+    /// Checks a whole line as [`Record::parse`] does, without building the record.
+    ///
+    /// # Errors
+    /// As [`Record::parse`].
+    pub fn check(line: &[u8]) -> Result<(), LineError> {
+        let (login, value) = split_login(line)?;
+        Fields::parse(login, value).map(drop)
     }
 
     /// The line as Pure-FTPd's `pure-pw` writes it: always 18 fields, no line feed.
@@ -164,6 +108,135 @@ impl Record {
                 .unwrap_or_default(),
         ];
         fields.join(&b':')
+    }
+}
+
+/// The login, and the rest of the line.
+fn split_login(line: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
+    let colon = line
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or_else(|| LineError::line("has no ':' separator"))?;
+    Ok((&line[..colon], &line[colon + 1..]))
+}
+
+/// A checked record whose text still points into the line.
+struct Fields<'a> {
+    login: &'a [u8],
+    password: &'a [u8],
+    uid: u32,
+    gid: u32,
+    gecos: &'a [u8],
+    home: &'a [u8],
+    upload_bandwidth: Option<u64>,
+    download_bandwidth: Option<u64>,
+    upload_ratio: Option<u32>,
+    download_ratio: Option<u32>,
+    max_sessions: Option<u32>,
+    quota_files: Option<u64>,
+    quota_size: Option<u64>,
+    ip_lists: [Option<&'a [u8]>; 4],
+    time_window: Option<TimeWindow>,
+}
+
+impl<'a> Fields<'a> {
+    fn parse(login: &'a [u8], value: &'a [u8]) -> Result<Self, LineError> {
+        if login.is_empty() {
+            return Err(LineError::new(Field::Login, "is empty"));
+        }
+        if login.iter().any(u8::is_ascii_control) {
+            return Err(LineError::new(Field::Login, "contains a control character"));
+        }
+        // Fields 2 to 18, without allocating.
+        let mut fields: [Option<&[u8]>; 17] = [None; 17];
+        for (i, field) in value.split(|&b| b == b':').enumerate() {
+            match fields.get_mut(i) {
+                Some(slot) => *slot = Some(field),
+                None => {
+                    let count = value.split(|&b| b == b':').count() + 1;
+                    return Err(LineError::line(format!(
+                        "has {count} fields, at most {} are allowed",
+                        Field::ALL.len()
+                    )));
+                }
+            }
+        }
+        let get = |field: Field| fields[field.number() - 2];
+        let required = |field: Field| get(field).ok_or_else(|| LineError::new(field, "is missing"));
+        let password = required(Field::Password)?;
+        if password.is_empty() {
+            return Err(LineError::new(Field::Password, "is empty"));
+        }
+        let uid = positive_id(Field::Uid, required(Field::Uid)?)?;
+        let gid = positive_id(Field::Gid, required(Field::Gid)?)?;
+        let gecos = required(Field::Gecos)?;
+        let home = required(Field::Home)?;
+        if home.iter().any(u8::is_ascii_control) {
+            return Err(LineError::new(Field::Home, "contains a control character"));
+        }
+        if !home.starts_with(b"/") {
+            return Err(LineError::new(
+                Field::Home,
+                format!("must be an absolute path, not \"{}\"", shown(home)),
+            ));
+        }
+        let time_window = match get(Field::TimeWindow) {
+            None | Some(b"") => None,
+            Some(text) => Some(TimeWindow::parse(text).map_err(|_| {
+                LineError::new(
+                    Field::TimeWindow,
+                    format!("must be hhmm-hhmm, not \"{}\"", shown(text)),
+                )
+            })?),
+        };
+        let optional = |field: Field| parse_optional(field, get(field));
+        Ok(Self {
+            login,
+            password,
+            uid,
+            gid,
+            gecos,
+            home,
+            upload_bandwidth: optional(Field::UploadBandwidth)?,
+            download_bandwidth: optional(Field::DownloadBandwidth)?,
+            // Pure-FTPd treats 0 as "no ratio" and "no limit", and so writes it back empty.
+            upload_ratio: non_zero(parse_optional(Field::UploadRatio, get(Field::UploadRatio))?),
+            download_ratio: non_zero(parse_optional(Field::DownloadRatio, get(Field::DownloadRatio))?),
+            max_sessions: non_zero(parse_optional(Field::MaxSessions, get(Field::MaxSessions))?),
+            quota_files: optional(Field::QuotaFiles)?,
+            quota_size: optional(Field::QuotaSize)?,
+            ip_lists: [
+                get(Field::AllowLocalIps),
+                get(Field::DenyLocalIps),
+                get(Field::AllowClientIps),
+                get(Field::DenyClientIps),
+            ],
+            time_window,
+        })
+    }
+
+    fn into_record(self) -> Record {
+        let [allow_local, deny_local, allow_client, deny_client] = self.ip_lists.map(|l| l.map(<[u8]>::to_vec));
+        Record {
+            login: self.login.to_vec(),
+            password: self.password.to_vec(),
+            uid: self.uid,
+            gid: self.gid,
+            gecos: self.gecos.to_vec(),
+            home: self.home.to_vec(),
+            upload_bandwidth: self.upload_bandwidth,
+            download_bandwidth: self.download_bandwidth,
+            upload_ratio: self.upload_ratio,
+            download_ratio: self.download_ratio,
+            max_sessions: self.max_sessions,
+            quota_files: self.quota_files,
+            quota_size: self.quota_size,
+            allow_local_ips: allow_local,
+            deny_local_ips: deny_local,
+            allow_client_ips: allow_client,
+            deny_client_ips: deny_client,
+            time_window: self.time_window,
+        }
     }
 }
 
@@ -226,6 +299,13 @@ mod tests {
         assert_eq!(record.upload_bandwidth, Some(0));
         assert_eq!(record.quota_files, Some(0));
         assert_eq!(record.to_line(), b"u:h:1:1::/h:0:0::::0:0:::::");
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_names_and_paths() {
+        assert_eq!(Record::parse(b"a\x01:h:1:1::/h").unwrap_err().field(), Some(Field::Login));
+        assert_eq!(Record::parse(b"a:h:1:1::/h\x00x").unwrap_err().field(), Some(Field::Home));
+        assert!(Record::parse(b"a:h:1:1:tab\there:/h").is_ok(), "gecos is free text");
     }
 
     #[test]

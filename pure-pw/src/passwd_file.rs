@@ -9,6 +9,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Write};
+use std::ops::Range;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
@@ -63,27 +64,23 @@ fn open_lock_file(path: &Path) -> io::Result<File> {
 }
 
 /// One line of the file, as read.
-#[derive(Debug, Clone)]
-pub(crate) struct Line {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Line<'a> {
     /// The bytes of the line without its line feed, exactly as in the file.
-    pub(crate) raw: Vec<u8>,
+    pub(crate) raw: &'a [u8],
     /// 1-based line number.
     pub(crate) number: usize,
 }
 
-impl Line {
+impl<'a> Line<'a> {
     /// Comments and blank lines are not accounts.
     pub(crate) fn is_account(&self) -> bool {
         !(self.raw.is_empty() || self.raw.starts_with(b"#"))
     }
 
     /// The text pure-pw parses: the line cut at its first carriage return.
-    pub(crate) fn text(&self) -> &[u8] {
-        let end = self
-            .raw
-            .iter()
-            .position(|&b| b == b'\r')
-            .unwrap_or(self.raw.len());
+    pub(crate) fn text(&self) -> &'a [u8] {
+        let end = self.raw.iter().position(|&b| b == b'\r').unwrap_or(self.raw.len());
         &self.raw[..end]
     }
 
@@ -104,95 +101,99 @@ pub(crate) struct BadLine {
 
 impl std::fmt::Display for BadLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}, line {}: {}",
-            self.path.display(),
-            self.number,
-            self.error
-        )
+        write!(f, "{}, line {}: {}", self.path.display(), self.number, self.error)
     }
 }
 
-/// The contents of a passwd file.
+/// The contents of a passwd file: its bytes, and where each line is.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Contents {
-    pub(crate) lines: Vec<Line>,
+    bytes: Vec<u8>,
+    lines: Vec<Range<usize>>,
 }
 
 impl Contents {
     /// Splits a file into lines.
-    pub(crate) fn parse(bytes: &[u8]) -> Self {
-        let mut lines: Vec<Line> = bytes
-            .split(|&b| b == b'\n')
-            .enumerate()
-            .map(|(i, raw)| Line {
-                raw: raw.to_vec(),
-                number: i + 1,
-            })
-            .collect();
-        if bytes.is_empty() || bytes.ends_with(b"\n") {
-            lines.pop();
+    pub(crate) fn parse(bytes: Vec<u8>) -> Self {
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                lines.push(start..i);
+                start = i + 1;
+            }
         }
-        Self { lines }
+        if start < bytes.len() {
+            lines.push(start..bytes.len());
+        }
+        Self { bytes, lines }
     }
 
     /// Reads a file; `Ok(None)` if it does not exist.
     pub(crate) fn read(path: &Path) -> io::Result<Option<Self>> {
         match fs::read(path) {
-            Ok(bytes) => Ok(Some(Self::parse(&bytes))),
+            Ok(bytes) => Ok(Some(Self::parse(bytes))),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Each account line with its parsed record, or the first malformed line.
-    pub(crate) fn records(&self, path: &Path) -> Result<Vec<(&Line, Record)>, BadLine> {
-        self.lines
-            .iter()
-            .filter(|line| line.is_account())
-            .map(|line| {
-                Record::parse(line.text())
-                    .map(|record| (line, record))
-                    .map_err(|error| BadLine {
-                        path: path.to_path_buf(),
-                        number: line.number,
-                        error,
-                    })
-            })
-            .collect()
+    /// Every line, in order.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        self.lines.iter().enumerate().map(|(i, range)| Line {
+            raw: &self.bytes[range.clone()],
+            number: i + 1,
+        })
     }
 
-    /// Each valid account line; malformed ones are reported to `warn` and skipped (for
-    /// read-only commands, which should still work on a damaged file).
-    pub(crate) fn records_lenient(
-        &self,
-        path: &Path,
-        warn: &mut dyn FnMut(BadLine),
-    ) -> Vec<Record> {
-        self.lines
-            .iter()
-            .filter(|line| line.is_account())
-            .filter_map(|line| match Record::parse(line.text()) {
-                Ok(record) => Some(record),
-                Err(error) => {
-                    warn(BadLine {
-                        path: path.to_path_buf(),
-                        number: line.number,
-                        error,
-                    });
-                    None
-                }
-            })
-            .collect()
+    /// The account lines.
+    pub(crate) fn accounts(&self) -> impl Iterator<Item = Line<'_>> {
+        self.lines().filter(Line::is_account)
+    }
+
+    /// Checks every account line; the first malformed one is the error.
+    pub(crate) fn validate(&self, path: &Path) -> Result<(), BadLine> {
+        for line in self.accounts() {
+            Record::check(line.text()).map_err(|error| BadLine {
+                path: path.to_path_buf(),
+                number: line.number,
+                error,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The first valid record of `login`. Malformed lines met on the way are reported
+    /// to `warn` and skipped, as read-only commands should still work on a damaged file.
+    pub(crate) fn find(&self, path: &Path, login: &[u8], warn: &mut dyn FnMut(BadLine)) -> Option<Record> {
+        self.records_lenient(path, warn).find(|r| r.login == login)
+    }
+
+    /// Each valid record; malformed lines are reported to `warn` and skipped.
+    pub(crate) fn records_lenient<'a>(
+        &'a self,
+        path: &'a Path,
+        warn: &'a mut dyn FnMut(BadLine),
+    ) -> impl Iterator<Item = Record> + 'a {
+        self.accounts().filter_map(move |line| match Record::parse(line.text()) {
+            Ok(record) => Some(record),
+            Err(error) => {
+                warn(BadLine {
+                    path: path.to_path_buf(),
+                    number: line.number,
+                    error,
+                });
+                None
+            }
+        })
     }
 
     /// The file's bytes, with every line but `login`'s, then `replacement` (if any) at
     /// the end, as Pure-FTPd's pure-pw does.
     pub(crate) fn rewritten(&self, login: &[u8], replacement: Option<&Record>) -> Vec<u8> {
-        let mut out = Vec::new();
-        for line in self.lines.iter().filter(|l| !l.belongs_to(login)) {
-            out.extend_from_slice(&line.raw);
+        let mut out = Vec::with_capacity(self.bytes.len() + 256);
+        for line in self.lines().filter(|l| !l.belongs_to(login)) {
+            out.extend_from_slice(line.raw);
             out.push(b'\n');
         }
         if let Some(record) = replacement {
@@ -204,7 +205,7 @@ impl Contents {
 
     /// Whether some line belongs to `login`.
     pub(crate) fn has(&self, login: &[u8]) -> bool {
-        self.lines.iter().any(|l| l.belongs_to(login))
+        self.lines().any(|l| l.belongs_to(login))
     }
 }
 

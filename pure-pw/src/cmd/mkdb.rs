@@ -10,7 +10,9 @@ use std::path::Path;
 use puredb::Builder;
 
 use super::strerror;
-use crate::passwd_file::Contents;
+use pureftpd_account::Record;
+
+use crate::passwd_file::{BadLine, Contents};
 use crate::{Session, exit};
 
 pub(crate) fn run(session: &mut Session<'_, '_>, target: &Path) -> i32 {
@@ -29,24 +31,27 @@ pub(crate) fn run(session: &mut Session<'_, '_>, target: &Path) -> i32 {
             return exit::PASSWD_FILE;
         }
     };
-    let records = match contents.records(&session.passwd_file) {
-        Ok(records) => records,
-        Err(bad) => {
+    let mut builder = Builder::new();
+    for line in contents.accounts() {
+        let text = line.text();
+        if let Err(error) = Record::check(text) {
+            let bad = BadLine {
+                path: session.passwd_file.clone(),
+                number: line.number,
+                error,
+            };
             session.io.error(format!(
                 "{bad}\nFix or remove that line and run mkdb again; [{}] was left as it was.",
                 target.display()
             ));
             return exit::PASSWD_FILE;
         }
-    };
-    let mut builder = Builder::new();
-    for (line, record) in records {
-        let text = line.text();
-        let value = &text[record.login.len() + 1..];
-        if let Err(e) = builder.add(&record.login, value) {
-            session
-                .io
-                .error(format!("Error while indexing a new entry: {e}"));
+        // A checked line has a login before its first colon.
+        let Some(colon) = text.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        if let Err(e) = builder.add(&text[..colon], &text[colon + 1..]) {
+            session.io.error(format!("Error while indexing a new entry: {e}"));
             return exit::UNEXPECTED;
         }
     }

@@ -11,7 +11,7 @@ pub(crate) mod usermod;
 
 use std::io;
 
-use pureftpd_account::Password;
+use pureftpd_account::{Password, Record};
 use pureftpd_account::password::{self, HashPolicy};
 
 use crate::cli::Options;
@@ -44,7 +44,7 @@ pub(crate) fn load_for_edit(
             return Err(exit::PASSWD_FILE);
         }
     };
-    if let Err(bad) = contents.records(&session.passwd_file) {
+    if let Err(bad) = contents.validate(&session.passwd_file) {
         session.io.error(format!(
             "{bad}\nFix or remove that line; nothing was changed."
         ));
@@ -84,7 +84,19 @@ pub(crate) fn save(
     }
 }
 
-/// The C tool's message when the same line is rewritten while absent.
+/// Refuses to write a line that would not read back (a control character in the home,
+/// say): every line pure-pw writes passes its own parser.
+pub(crate) fn check_record(session: &mut Session<'_, '_>, record: &Record) -> Result<(), i32> {
+    match Record::parse(&record.to_line()) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            session.io.error(format!("Refusing to write this account: {e}"));
+            Err(exit::FAILURE)
+        }
+    }
+}
+
+/// The C tool's message when the login is not in the file.
 pub(crate) fn not_there(session: &mut Session<'_, '_>, login: &[u8]) -> i32 {
     session.io.error(format!(
         "Unable to fetch info about user [{}] in file [{}]",

@@ -31,6 +31,7 @@ fn add(session: &mut Session<'_, '_>, login: Option<&[u8]>, options: &Options) -
     };
     let password = new_hash(session, options)?;
     let record = new_record(login, password, home, options);
+    super::check_record(session, &record)?;
     let contents = load_for_edit(session, true)?.unwrap_or_default();
     if contents.has(login) {
         session.io.error(format!(
@@ -46,8 +47,8 @@ fn add(session: &mut Session<'_, '_>, login: Option<&[u8]>, options: &Options) -
 
 /// A login must fit on one line, not look like a comment, and be one the server accepts.
 fn check_login(session: &mut Session<'_, '_>, login: &[u8]) -> Result<(), i32> {
-    let problem = if login.iter().any(|&b| b == b'\n' || b == b'\r') {
-        Some("cannot contain a line break".to_string())
+    let problem = if login.iter().any(u8::is_ascii_control) {
+        Some("cannot contain control characters or line breaks".to_string())
     } else if login.starts_with(b"#") {
         Some("cannot start with '#' (the line would be a comment)".to_string())
     } else if login.len() > MAX_LOGIN_LEN {

@@ -29,15 +29,12 @@ pub(crate) fn modify(
             .error("Unable to open the passwd file: No such file or directory");
         return Err(not_there(session, login));
     };
-    let found = contents
-        .records(&session.passwd_file)
-        .ok()
-        .and_then(|records| records.into_iter().find(|(_, r)| r.login == login))
-        .map(|(_, record)| record);
-    let Some(mut record) = found else {
+    // The file was validated: no line is skipped here.
+    let Some(mut record) = contents.find(&session.passwd_file, login, &mut |_| {}) else {
         return Err(not_there(session, login));
     };
     change(&mut record);
+    super::check_record(session, &record)?;
     let new = contents.rewritten(login, Some(&record));
     save(session, login, &new, "already exists")
 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting and lints, every crate's unit, integration and
+# compatibility tests, and a short run of every fuzz target. On a fresh Debian machine,
+# run it as root: it installs what the tests need first (scripts/install-test-deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-test-deps.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+cargo test --workspace
+scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
