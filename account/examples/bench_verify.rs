@@ -6,7 +6,11 @@ use pureftpd_account::{Password, password};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let clear = Password::from(args.next().ok_or("usage: bench_verify <password> <hash>...")?.as_str());
+    let clear = Password::from(
+        args.next()
+            .ok_or("usage: bench_verify <password> <hash>...")?
+            .as_str(),
+    );
     for hash in args {
         let mut times: Vec<f64> = (0..5)
             .map(|_| {

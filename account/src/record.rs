@@ -201,7 +201,10 @@ impl<'a> Fields<'a> {
             download_bandwidth: optional(Field::DownloadBandwidth)?,
             // Pure-FTPd treats 0 as "no ratio" and "no limit", and so writes it back empty.
             upload_ratio: non_zero(parse_optional(Field::UploadRatio, get(Field::UploadRatio))?),
-            download_ratio: non_zero(parse_optional(Field::DownloadRatio, get(Field::DownloadRatio))?),
+            download_ratio: non_zero(parse_optional(
+                Field::DownloadRatio,
+                get(Field::DownloadRatio),
+            )?),
             max_sessions: non_zero(parse_optional(Field::MaxSessions, get(Field::MaxSessions))?),
             quota_files: optional(Field::QuotaFiles)?,
             quota_size: optional(Field::QuotaSize)?,
@@ -216,7 +219,8 @@ impl<'a> Fields<'a> {
     }
 
     fn into_record(self) -> Record {
-        let [allow_local, deny_local, allow_client, deny_client] = self.ip_lists.map(|l| l.map(<[u8]>::to_vec));
+        let [allow_local, deny_local, allow_client, deny_client] =
+            self.ip_lists.map(|l| l.map(<[u8]>::to_vec));
         Record {
             login: self.login.to_vec(),
             password: self.password.to_vec(),
@@ -303,9 +307,18 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_in_names_and_paths() {
-        assert_eq!(Record::parse(b"a\x01:h:1:1::/h").unwrap_err().field(), Some(Field::Login));
-        assert_eq!(Record::parse(b"a:h:1:1::/h\x00x").unwrap_err().field(), Some(Field::Home));
-        assert!(Record::parse(b"a:h:1:1:tab\there:/h").is_ok(), "gecos is free text");
+        assert_eq!(
+            Record::parse(b"a\x01:h:1:1::/h").unwrap_err().field(),
+            Some(Field::Login)
+        );
+        assert_eq!(
+            Record::parse(b"a:h:1:1::/h\x00x").unwrap_err().field(),
+            Some(Field::Home)
+        );
+        assert!(
+            Record::parse(b"a:h:1:1:tab\there:/h").is_ok(),
+            "gecos is free text"
+        );
     }
 
     #[test]

@@ -80,7 +80,11 @@ impl<'a> Line<'a> {
 
     /// The text pure-pw parses: the line cut at its first carriage return.
     pub(crate) fn text(&self) -> &'a [u8] {
-        let end = self.raw.iter().position(|&b| b == b'\r').unwrap_or(self.raw.len());
+        let end = self
+            .raw
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(self.raw.len());
         &self.raw[..end]
     }
 
@@ -101,7 +105,13 @@ pub(crate) struct BadLine {
 
 impl std::fmt::Display for BadLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}, line {}: {}", self.path.display(), self.number, self.error)
+        write!(
+            f,
+            "{}, line {}: {}",
+            self.path.display(),
+            self.number,
+            self.error
+        )
     }
 }
 
@@ -165,7 +175,12 @@ impl Contents {
 
     /// The first valid record of `login`. Malformed lines met on the way are reported
     /// to `warn` and skipped, as read-only commands should still work on a damaged file.
-    pub(crate) fn find(&self, path: &Path, login: &[u8], warn: &mut dyn FnMut(BadLine)) -> Option<Record> {
+    pub(crate) fn find(
+        &self,
+        path: &Path,
+        login: &[u8],
+        warn: &mut dyn FnMut(BadLine),
+    ) -> Option<Record> {
         self.records_lenient(path, warn).find(|r| r.login == login)
     }
 
@@ -175,17 +190,18 @@ impl Contents {
         path: &'a Path,
         warn: &'a mut dyn FnMut(BadLine),
     ) -> impl Iterator<Item = Record> + 'a {
-        self.accounts().filter_map(move |line| match Record::parse(line.text()) {
-            Ok(record) => Some(record),
-            Err(error) => {
-                warn(BadLine {
-                    path: path.to_path_buf(),
-                    number: line.number,
-                    error,
-                });
-                None
-            }
-        })
+        self.accounts()
+            .filter_map(move |line| match Record::parse(line.text()) {
+                Ok(record) => Some(record),
+                Err(error) => {
+                    warn(BadLine {
+                        path: path.to_path_buf(),
+                        number: line.number,
+                        error,
+                    });
+                    None
+                }
+            })
     }
 
     /// The file's bytes, with every line but `login`'s, then `replacement` (if any) at

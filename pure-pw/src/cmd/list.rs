@@ -24,7 +24,9 @@ pub(crate) fn run(session: &mut Session<'_, '_>) -> i32 {
     let path = session.passwd_file.clone();
     let io = &mut *session.io;
     let mut warnings = Vec::new();
-    let records: Vec<_> = contents.records_lenient(&path, &mut |bad| warnings.push(bad)).collect();
+    let records: Vec<_> = contents
+        .records_lenient(&path, &mut |bad| warnings.push(bad))
+        .collect();
     for bad in warnings {
         io.error(format!("Warning: invalid line: {bad}"));
     }

@@ -51,7 +51,9 @@ pub(crate) fn run(session: &mut Session<'_, '_>, target: &Path) -> i32 {
             continue;
         };
         if let Err(e) = builder.add(&text[..colon], &text[colon + 1..]) {
-            session.io.error(format!("Error while indexing a new entry: {e}"));
+            session
+                .io
+                .error(format!("Error while indexing a new entry: {e}"));
             return exit::UNEXPECTED;
         }
     }

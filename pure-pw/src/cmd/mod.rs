@@ -11,8 +11,8 @@ pub(crate) mod usermod;
 
 use std::io;
 
-use pureftpd_account::{Password, Record};
 use pureftpd_account::password::{self, HashPolicy};
+use pureftpd_account::{Password, Record};
 
 use crate::cli::Options;
 use crate::passwd_file::{Contents, ReplaceError, replace};
@@ -90,7 +90,9 @@ pub(crate) fn check_record(session: &mut Session<'_, '_>, record: &Record) -> Re
     match Record::parse(&record.to_line()) {
         Ok(_) => Ok(()),
         Err(e) => {
-            session.io.error(format!("Refusing to write this account: {e}"));
+            session
+                .io
+                .error(format!("Refusing to write this account: {e}"));
             Err(exit::FAILURE)
         }
     }
