@@ -48,7 +48,11 @@ pub fn parse_port(arg: &[u8]) -> Result<SocketAddrV4, AddrError> {
 /// otherwise.
 pub fn parse_eprt(arg: &[u8]) -> Result<SocketAddr, AddrError> {
     let text = std::str::from_utf8(arg).map_err(|_| AddrError::Syntax)?;
-    let delimiter = text.chars().next().filter(|c| c.is_ascii_graphic()).ok_or(AddrError::Syntax)?;
+    let delimiter = text
+        .chars()
+        .next()
+        .filter(|c| c.is_ascii_graphic())
+        .ok_or(AddrError::Syntax)?;
     let fields: Vec<&str> = text.split(delimiter).collect();
     let [_, protocol, address, port, ""] = fields[..] else {
         return Err(AddrError::Syntax);
@@ -99,27 +103,66 @@ mod tests {
 
     #[test]
     fn port_arguments() {
-        assert_eq!(parse_port(b"127,0,0,1,200,10"), Ok("127.0.0.1:51210".parse().unwrap()));
-        for bad in [&b"127,0,0,1,200"[..], b"127,0,0,1,256,1", b"0,0,0,0,200,10", b"127,0,0,1,0,0",
-                    b"a,b,c,d,e,f", b"", b"127,0,0,1,200,10,1", b"127,0,0,1,-1,10"] {
-            assert_eq!(parse_port(bad), Err(AddrError::Syntax), "{:?}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            parse_port(b"127,0,0,1,200,10"),
+            Ok("127.0.0.1:51210".parse().unwrap())
+        );
+        for bad in [
+            &b"127,0,0,1,200"[..],
+            b"127,0,0,1,256,1",
+            b"0,0,0,0,200,10",
+            b"127,0,0,1,0,0",
+            b"a,b,c,d,e,f",
+            b"",
+            b"127,0,0,1,200,10,1",
+            b"127,0,0,1,-1,10",
+        ] {
+            assert_eq!(
+                parse_port(bad),
+                Err(AddrError::Syntax),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
     #[test]
     fn eprt_arguments() {
-        assert_eq!(parse_eprt(b"|1|127.0.0.1|51210|"), Ok("127.0.0.1:51210".parse().unwrap()));
-        assert_eq!(parse_eprt(b"!1!127,0,0,1!51210!"), Ok("127.0.0.1:51210".parse().unwrap()));
-        assert_eq!(parse_eprt(b"|2|::1|2000|"), Ok("[::1]:2000".parse().unwrap()));
+        assert_eq!(
+            parse_eprt(b"|1|127.0.0.1|51210|"),
+            Ok("127.0.0.1:51210".parse().unwrap())
+        );
+        assert_eq!(
+            parse_eprt(b"!1!127,0,0,1!51210!"),
+            Ok("127.0.0.1:51210".parse().unwrap())
+        );
+        assert_eq!(
+            parse_eprt(b"|2|::1|2000|"),
+            Ok("[::1]:2000".parse().unwrap())
+        );
         assert_eq!(parse_eprt(b"|3|x|2000|"), Err(AddrError::Protocol));
-        for bad in [&b"|1|127.0.0.1|0|"[..], b"|1|127.0.0.1|70000|", b"|1|::1|20|", b"1|2|3", b"|1|0.0.0.0|21|"] {
-            assert_eq!(parse_eprt(bad), Err(AddrError::Syntax), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"|1|127.0.0.1|0|"[..],
+            b"|1|127.0.0.1|70000|",
+            b"|1|::1|20|",
+            b"1|2|3",
+            b"|1|0.0.0.0|21|",
+        ] {
+            assert_eq!(
+                parse_eprt(bad),
+                Err(AddrError::Syntax),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
     #[test]
     fn passive_replies() {
-        assert_eq!(pasv_reply(Ipv4Addr::LOCALHOST, 12334), "Entering Passive Mode (127,0,0,1,48,46)");
+        assert_eq!(
+            pasv_reply(Ipv4Addr::LOCALHOST, 12334),
+            "Entering Passive Mode (127,0,0,1,48,46)"
+        );
         assert_eq!(epsv_reply(5000), "Extended Passive mode OK (|||5000|)");
         assert_eq!(eprt_form("10.0.0.1:20".parse().unwrap()), "|1|10.0.0.1|20|");
     }

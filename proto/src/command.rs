@@ -274,7 +274,10 @@ fn restart(arg: &[u8]) -> Restart {
 
 fn site(arg: &[u8]) -> Site {
     let word_len = arg.iter().take_while(|b| !b.is_ascii_whitespace()).count();
-    let (word, rest) = (&arg[..word_len], arg.get(word_len + 1..).unwrap_or_default());
+    let (word, rest) = (
+        &arg[..word_len],
+        arg.get(word_len + 1..).unwrap_or_default(),
+    );
     match word.to_ascii_lowercase().as_slice() {
         b"" => Site::Missing,
         b"help" => Site::Help,
@@ -294,7 +297,11 @@ fn site(arg: &[u8]) -> Site {
 pub fn reveal_extra_spaces(arg: &[u8]) -> Vec<u8> {
     let mut out = simplify(arg);
     let leading = out.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let trailing = out.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    let trailing = out
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
     let trailing = trailing.min(out.len() - leading);
     let len = out.len();
     for (i, b) in out.iter_mut().enumerate() {
@@ -340,7 +347,10 @@ mod tests {
     #[test]
     fn verbs_are_case_insensitive_and_keep_spaces_in_arguments() {
         assert_eq!(cmd(b"user alice"), Command::User(b"alice".to_vec()));
-        assert_eq!(cmd(b"RETR  two spaces "), Command::Retr(b" two spaces ".to_vec()));
+        assert_eq!(
+            cmd(b"RETR  two spaces "),
+            Command::Retr(b" two spaces ".to_vec())
+        );
         assert_eq!(cmd(b"XCWD dir"), Command::Cwd(b"dir".to_vec()));
         assert_eq!(cmd(b"P@SW"), Command::Pasv);
         assert_eq!(cmd(b"get / HTTP/1.0"), Command::Http(b"get".to_vec()));
@@ -350,7 +360,12 @@ mod tests {
     #[test]
     fn lines_without_a_proper_verb_are_ignored() {
         for line in [&b""[..], b" NOOP", b"NOOP_x", b"NOOP-", b"/etc"] {
-            assert_eq!(parse(line), Parsed::Ignore, "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(
+                parse(line),
+                Parsed::Ignore,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
@@ -367,7 +382,10 @@ mod tests {
         assert_eq!(cmd(b"TYPE L8"), Command::Type(TypeCode::Image));
         assert_eq!(cmd(b"TYPE L 8"), Command::Type(TypeCode::LocalUnsized));
         assert_eq!(cmd(b"TYPE L7"), Command::Type(TypeCode::LocalOther));
-        assert_eq!(cmd(b"TYPE X"), Command::Type(TypeCode::Unknown(b"X".to_vec())));
+        assert_eq!(
+            cmd(b"TYPE X"),
+            Command::Type(TypeCode::Unknown(b"X".to_vec()))
+        );
         assert_eq!(cmd(b"TYPE"), Command::Type(TypeCode::Missing));
     }
 
@@ -377,10 +395,19 @@ mod tests {
         assert_eq!(cmd(b"REST 100x"), Command::Rest(Restart::At(100)));
         assert_eq!(cmd(b"REST x"), Command::Rest(Restart::NotNumeric));
         assert_eq!(cmd(b"REST"), Command::Rest(Restart::Missing));
-        assert_eq!(cmd(b"SITE chmod 644 a b"), Command::Site(Site::Chmod(b"644 a b".to_vec())));
-        assert_eq!(cmd(b"CHMOD 644 a"), Command::Site(Site::Chmod(b"644 a".to_vec())));
+        assert_eq!(
+            cmd(b"SITE chmod 644 a b"),
+            Command::Site(Site::Chmod(b"644 a b".to_vec()))
+        );
+        assert_eq!(
+            cmd(b"CHMOD 644 a"),
+            Command::Site(Site::Chmod(b"644 a".to_vec()))
+        );
         assert_eq!(cmd(b"SITE"), Command::Site(Site::Missing));
-        assert_eq!(cmd(b"SITE EXEC ls"), Command::Site(Site::Unknown(b"EXEC".to_vec())));
+        assert_eq!(
+            cmd(b"SITE EXEC ls"),
+            Command::Site(Site::Unknown(b"EXEC".to_vec()))
+        );
     }
 
     #[test]

@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn control_bytes_become_underscores() {
-        assert_eq!(lines(&[b"RETR a\x00b\rc\x1b\x7f\r\n"]), vec![Framed::Line(b"RETR a_b_c__".to_vec())]);
+        assert_eq!(
+            lines(&[b"RETR a\x00b\rc\x1b\x7f\r\n"]),
+            vec![Framed::Line(b"RETR a_b_c__".to_vec())]
+        );
     }
 
     #[test]

@@ -100,13 +100,19 @@ mod tests {
     #[test]
     fn every_line_carries_the_final_code() {
         let reply = Reply::new(504, "Unknown TYPE: X").line("TYPE is now ASCII");
-        assert_eq!(reply.encode(), b"504-Unknown TYPE: X\r\n504 TYPE is now ASCII\r\n");
+        assert_eq!(
+            reply.encode(),
+            b"504-Unknown TYPE: X\r\n504 TYPE is now ASCII\r\n"
+        );
         assert_eq!(Reply::new(200, "Zzz...").encode(), b"200 Zzz...\r\n");
     }
 
     #[test]
     fn embedded_crlf_gives_continuation_lines() {
         let reply = Reply::new(211, "Extensions supported:\r\n UTF8").line("End.");
-        assert_eq!(reply.encode(), b"211-Extensions supported:\r\n UTF8\r\n211 End.\r\n");
+        assert_eq!(
+            reply.encode(),
+            b"211-Extensions supported:\r\n UTF8\r\n211 End.\r\n"
+        );
     }
 }

@@ -1,0 +1,137 @@
+//! The `-l` chain. Each backend answers for a login and password:
+//! [`Verdict::NotFound`] (try the next backend), [`Verdict::Rejected`] (stop: login
+//! refused) or [`Verdict::Accepted`] (stop: logged in), in command-line order.
+
+mod puredb;
+mod unix;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use pureftpd_account::{Home, Password};
+
+use crate::config::AuthMethod;
+
+/// Who logged in, and what applies to the session.
+#[derive(Debug, Clone)]
+pub struct LoggedUser {
+    /// The login as typed.
+    pub login: Vec<u8>,
+    /// User id the session runs as.
+    pub uid: u32,
+    /// Group id the session runs as.
+    pub gid: u32,
+    /// Home and chroot point.
+    pub home: Home,
+    /// Anonymous FTP.
+    pub anonymous: bool,
+    /// A system account (supplementary groups come from the group database, owner
+    /// names may be shown).
+    pub system_account: bool,
+    /// Upload limit, bytes per second.
+    pub upload_bandwidth: Option<u64>,
+    /// Download limit, bytes per second.
+    pub download_bandwidth: Option<u64>,
+    /// Ratio, upload side.
+    pub upload_ratio: Option<u32>,
+    /// Ratio, download side.
+    pub download_ratio: Option<u32>,
+    /// Most concurrent sessions of this login.
+    pub max_sessions: Option<u32>,
+    /// Files quota.
+    pub quota_files: Option<u64>,
+    /// Size quota, bytes.
+    pub quota_size: Option<u64>,
+}
+
+impl LoggedUser {
+    fn new(login: &[u8], uid: u32, gid: u32, home: Home) -> Self {
+        Self {
+            login: login.to_vec(),
+            uid,
+            gid,
+            home,
+            anonymous: false,
+            system_account: false,
+            upload_bandwidth: None,
+            download_bandwidth: None,
+            upload_ratio: None,
+            download_ratio: None,
+            max_sessions: None,
+            quota_files: None,
+            quota_size: None,
+        }
+    }
+}
+
+/// A backend's answer.
+#[derive(Debug)]
+pub enum Verdict {
+    /// This backend does not know the login.
+    NotFound,
+    /// Known, and refused; the reason is for the log, never for the client.
+    Rejected(String),
+    /// Logged in.
+    Accepted(Box<LoggedUser>),
+}
+
+/// Where the client connects from and to, for IP rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoints {
+    /// The client's address.
+    pub peer: IpAddr,
+    /// The server address it connected to.
+    pub local: IpAddr,
+}
+
+/// Runs the chain.
+pub fn authenticate(
+    chain: &[AuthMethod],
+    login: &[u8],
+    password: &Password,
+    at: Endpoints,
+) -> Verdict {
+    for method in chain {
+        let verdict = match method {
+            AuthMethod::PureDb(path) => puredb::check(path, login, password, at),
+            AuthMethod::Unix | AuthMethod::Pam => unix::check(login, password),
+            AuthMethod::ExtAuth(_) => Verdict::NotFound,
+        };
+        if !matches!(verdict, Verdict::NotFound) {
+            return verdict;
+        }
+    }
+    // Nobody knows the login: spend the time a real check would, so that a stranger
+    // cannot tell existing logins from missing ones by the delay.
+    let _ = pureftpd_account::password::verify(password, dummy_hash());
+    Verdict::NotFound
+}
+
+/// A hash of the default cost, verified for unknown logins.
+fn dummy_hash() -> &'static [u8] {
+    b"$argon2id$v=19$m=19456,t=2,p=1$c2VydmVyLWR1bW15LXNhbHQ$8J2iFX1k2eQGcHuBoKAq0zGjNnJ/GeU4pFb2lCC5b9k"
+}
+
+/// The system's anonymous account: `ftp`, else `_ftp`, with ids above 0 and an absolute
+/// home; `None` when there is none.
+#[must_use]
+pub fn anonymous_account() -> Option<LoggedUser> {
+    ["ftp", "_ftp"].iter().find_map(|name| {
+        let user = nix::unistd::User::from_name(name).ok()??;
+        let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+        let home = user.dir.as_os_str().as_encoded_bytes().to_vec();
+        if uid == 0 || gid == 0 || !home.starts_with(b"/") {
+            return None;
+        }
+        let mut account = LoggedUser::new(b"ftp", uid, gid, Home::parse(&home));
+        account.anonymous = true;
+        account.system_account = true;
+        Some(account)
+    })
+}
+
+/// The home as a path, for messages.
+#[must_use]
+pub fn home_dir(user: &LoggedUser) -> PathBuf {
+    user.home.start_dir()
+}

@@ -1,0 +1,55 @@
+//! `-l puredb:/path/file.pdb`: virtual accounts made by pure-pw. The file is opened on
+//! each login, so a database replaced by `pure-pw mkdb` takes effect at once.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::path::Path;
+
+use pureftpd_account::{Password, find_account, password};
+
+use super::{Endpoints, LoggedUser, Verdict};
+
+pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: Endpoints) -> Verdict {
+    let account = match find_account(pdb, login) {
+        Ok(Some(account)) => account,
+        Ok(None) => return Verdict::NotFound,
+        Err(e) => return Verdict::Rejected(format!("puredb: {e}")),
+    };
+    match password::verify(pw, &account.password_hash) {
+        Ok(true) => {}
+        Ok(false) => return Verdict::Rejected("wrong password".to_string()),
+        Err(e) => return Verdict::Rejected(format!("puredb: {e}")),
+    }
+    let mut resolve = |name: &str| -> Vec<IpAddr> {
+        (name, 0)
+            .to_socket_addrs()
+            .map(|a| a.map(|s| s.ip()).collect())
+            .unwrap_or_default()
+    };
+    if let Some(rules) = &account.local_ips {
+        if !rules.allows(at.local, &mut resolve) {
+            return Verdict::Rejected(format!("local address {} not allowed", at.local));
+        }
+    }
+    if let Some(rules) = &account.client_ips {
+        if !rules.allows(at.peer, &mut resolve) {
+            return Verdict::Rejected(format!("client address {} not allowed", at.peer));
+        }
+    }
+    if let Some(window) = account.time_window {
+        let now = jiff::Zoned::now();
+        let hhmm =
+            u16::try_from(now.hour()).unwrap_or(0) * 100 + u16::try_from(now.minute()).unwrap_or(0);
+        if !window.allows(hhmm) {
+            return Verdict::Rejected(format!("outside the allowed hours {window}"));
+        }
+    }
+    let mut user = LoggedUser::new(login, account.uid, account.gid, account.home);
+    user.upload_bandwidth = account.upload_bandwidth;
+    user.download_bandwidth = account.download_bandwidth;
+    user.upload_ratio = account.upload_ratio;
+    user.download_ratio = account.download_ratio;
+    user.max_sessions = account.max_sessions;
+    user.quota_files = account.quota_files;
+    user.quota_size = account.quota_size;
+    Verdict::Accepted(Box::new(user))
+}

@@ -1,0 +1,89 @@
+//! `pure-ftpd`: the FTP server.
+//!
+//! # Processes and privileges
+//!
+//! ```text
+//!  master (root or you)            one process per session (forked)
+//!  ─ binds, accepts ─────────────▶ session: parses commands (as root until login)
+//!  ─ -c / -C limits                  USER/PASS → auth chain (puredb, unix, anonymous)
+//!  ─ reaps, removes scoreboard       → chroot, setgroups, setgid, setuid (for good)
+//!    files, stops on SIGTERM         → serves the account, confined to its root
+//! ```
+//!
+//! The master never starts a thread, which keeps `fork` sound ([`pureftpd_os::fork`]).
+//! A session is plain blocking code. Not started as root, sessions run as the invoking
+//! user, confined to the account's home by the virtual chroot of [`vfs`].
+//! If fd 0 is a socket (inetd, systemd socket activation), that one connection is
+//! served.
+
+pub mod auth;
+pub mod config;
+pub mod listener;
+pub mod log;
+mod messages;
+pub mod privilege;
+pub mod scoreboard;
+pub mod session;
+pub mod vfs;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+
+use config::args::{self, Invocation};
+
+/// The version shown by `-h`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Exit status for a configuration error, as Pure-FTPd's.
+const CONFIG_ERROR: i32 = 252;
+
+/// Runs the server; returns the exit status.
+pub fn main() -> i32 {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let config = match args::parse(args) {
+        Ok(Invocation::Serve(config)) => config,
+        Ok(Invocation::Help) => {
+            print!("{}", args::help_text());
+            return 0;
+        }
+        Err(e) => {
+            let line = format!("421 Configuration error: {e}\r\n");
+            if let Some(mut socket) = inetd_socket() {
+                let _ = socket.write_all(line.as_bytes());
+            }
+            let _ = io::stderr().write_all(line.as_bytes());
+            return CONFIG_ERROR;
+        }
+    };
+    // Modes of created files are exactly those asked for (-U applies on top).
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    match inetd_socket() {
+        Some(stream) => listener::serve_inetd(&config, stream),
+        None => listener::run(&config),
+    }
+}
+
+/// The connection on fd 0 when started by inetd (or systemd with a socket).
+fn inetd_socket() -> Option<TcpStream> {
+    let stdin = io::stdin();
+    let fd = stdin.as_fd();
+    let stat = nix::sys::stat::fstat(fd).ok()?;
+    if stat.st_mode & 0o170_000 != 0o140_000 {
+        return None;
+    }
+    let owned = fd.try_clone_to_owned().ok()?;
+    let stream = TcpStream::from(owned);
+    stream.peer_addr().ok()?;
+    Some(stream)
+}
+
+/// An I/O error as C's `strerror` words it ("No such file or directory").
+#[must_use]
+pub fn errno_text(error: &io::Error) -> String {
+    match error.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
+        None => error.to_string(),
+    }
+}

@@ -1,0 +1,363 @@
+//! The master: binds, accepts, enforces `-c` and `-C`, forks one process per session,
+//! reaps them and removes their scoreboard files. It is single-threaded on purpose (no
+//! runtime, no logging thread), which is what makes `fork` safe; signals reach it
+//! through self-pipes (signal-hook), so its loop is one `poll`.
+//!
+//! SIGTERM or SIGINT stop it cleanly: no new connection, sessions are asked to end
+//! (SIGTERM) and given a few seconds, the pid file and scoreboard files are removed.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use pureftpd_os::ForkResult;
+use pureftpd_proto::Reply;
+
+use crate::config::Config;
+use crate::messages as msg;
+use crate::scoreboard::{self, Scoreboard};
+use crate::session::{self, Origin};
+
+/// How long sessions get to end after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A running child session.
+struct Child {
+    peer: IpAddr,
+}
+
+/// Runs the standalone server until SIGTERM; returns the exit status.
+pub fn run(config: &Config) -> i32 {
+    let listeners = match bind(config) {
+        Ok(listeners) => listeners,
+        Err(e) => {
+            eprintln!(
+                "pure-ftpd: unable to listen on {}:{}: {e}",
+                config.bind_host.as_deref().unwrap_or("*"),
+                config.bind_port
+            );
+            return 1;
+        }
+    };
+    if config.daemonize && !daemonize() {
+        return 0;
+    }
+    let pid_file = pid_file(config);
+    if let Some(path) = &pid_file {
+        let _ = std::fs::write(path, format!("{}\n", std::process::id()));
+    }
+    let board_dir = scoreboard::directory();
+    let boards = scoreboard::prepare_directory(&board_dir).is_ok();
+    let code = match Master::new(config, listeners, board_dir, boards) {
+        Ok(mut master) => master.serve(),
+        Err(e) => {
+            eprintln!("pure-ftpd: cannot set up signal handling: {e}");
+            1
+        }
+    };
+    if let Some(path) = &pid_file {
+        let _ = std::fs::remove_file(path);
+    }
+    code
+}
+
+struct Master<'c> {
+    config: &'c Config,
+    listeners: Vec<TcpListener>,
+    children: HashMap<Pid, Child>,
+    board_dir: PathBuf,
+    boards: bool,
+    chld: UnixStream,
+    term: UnixStream,
+    max_clients: usize,
+}
+
+impl<'c> Master<'c> {
+    fn new(
+        config: &'c Config,
+        listeners: Vec<TcpListener>,
+        board_dir: PathBuf,
+        boards: bool,
+    ) -> io::Result<Self> {
+        let (chld, chld_writer) = UnixStream::pair()?;
+        let (term, term_writer) = UnixStream::pair()?;
+        for stream in [&chld, &term, &chld_writer, &term_writer] {
+            stream.set_nonblocking(true)?;
+        }
+        signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, chld_writer)?;
+        signal_hook::low_level::pipe::register(
+            signal_hook::consts::SIGTERM,
+            term_writer.try_clone()?,
+        )?;
+        signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?;
+        // With -p, at most one session per two passive ports.
+        let (first, last) = config.passive_ports;
+        let by_ports = (usize::from(last - first) + 1) / 2;
+        let max_clients = usize::try_from(config.max_clients)
+            .unwrap_or(usize::MAX)
+            .min(by_ports.max(1));
+        Ok(Self {
+            config,
+            listeners,
+            children: HashMap::new(),
+            board_dir,
+            boards,
+            chld,
+            term,
+            max_clients,
+        })
+    }
+
+    fn serve(&mut self) -> i32 {
+        loop {
+            let (ready, stop) = {
+                let mut fds: Vec<PollFd<'_>> = self
+                    .listeners
+                    .iter()
+                    .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN))
+                    .collect();
+                fds.push(PollFd::new(self.chld.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(self.term.as_fd(), PollFlags::POLLIN));
+                if poll(&mut fds, PollTimeout::NONE).is_err() {
+                    continue;
+                }
+                let readable = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+                let ready: Vec<usize> = (0..self.listeners.len())
+                    .filter(|&i| readable(&fds[i]))
+                    .collect();
+                (ready, readable(&fds[fds.len() - 1]))
+            };
+            self.reap();
+            if stop {
+                self.stop();
+                return 0;
+            }
+            for i in ready {
+                if let Ok((stream, peer)) = self.listeners[i].accept() {
+                    self.admit(stream, peer);
+                }
+            }
+        }
+    }
+
+    /// Applies the limits, then forks a session.
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let peer_ip = session::canonical_ip(peer.ip());
+        if self.children.len() >= self.max_clients {
+            let max = u32::try_from(self.max_clients).unwrap_or(u32::MAX);
+            let _ = stream.write_all(&Reply::new(421, msg::too_many_users(max)).encode());
+            return;
+        }
+        if let Some(per_ip) = self.config.max_clients_per_ip {
+            let from_peer = self.children.values().filter(|c| c.peer == peer_ip).count();
+            if from_peer >= usize::try_from(per_ip).unwrap_or(usize::MAX) {
+                let _ = stream.write_all(&Reply::new(421, msg::too_many_from_ip(per_ip)).encode());
+                return;
+            }
+        }
+        let origin = Origin {
+            number: self.children.len() + 1,
+            ipv6_available: self.ipv6_listening(),
+        };
+        match pureftpd_os::fork() {
+            Ok(ForkResult::Child) => {
+                let _ =
+                    pureftpd_os::reset_signals(&[Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT]);
+                self.listeners.clear();
+                let board = self.boards.then(|| {
+                    let local = stream.local_addr().unwrap_or(peer);
+                    Scoreboard::create(&self.board_dir, peer, local).ok()
+                });
+                session::run(stream, self.config, origin, board.flatten());
+                std::process::exit(0);
+            }
+            Ok(ForkResult::Parent { child }) => {
+                self.children.insert(child, Child { peer: peer_ip });
+            }
+            Err(_) => {
+                let _ = stream
+                    .write_all(&Reply::new(421, "Unable to fork, please try again later").encode());
+            }
+        }
+    }
+
+    fn ipv6_listening(&self) -> bool {
+        self.listeners
+            .iter()
+            .any(|l| l.local_addr().is_ok_and(|a| a.is_ipv6()))
+    }
+
+    /// Collects ended sessions.
+    fn reap(&mut self) {
+        let mut drain = [0u8; 64];
+        while matches!((&self.chld).read(&mut drain), Ok(n) if n > 0) {}
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _)) => {
+                    self.forget(pid)
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn forget(&mut self, pid: Pid) {
+        self.children.remove(&pid);
+        if self.boards {
+            let pid = u32::try_from(pid.as_raw()).unwrap_or(0);
+            let _ = std::fs::remove_file(self.board_dir.join(scoreboard::file_name(pid)));
+        }
+    }
+
+    /// SIGTERM: ends the sessions, waits for them a little, cleans up.
+    fn stop(&mut self) {
+        self.listeners.clear();
+        for pid in self.children.keys() {
+            let _ = kill(*pid, Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        while !self.children.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            self.reap();
+        }
+        let stragglers: Vec<Pid> = self.children.keys().copied().collect();
+        for pid in stragglers {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            self.forget(pid);
+        }
+    }
+}
+
+/// The listening sockets for `-S`, `-4` and `-6`.
+fn bind(config: &Config) -> io::Result<Vec<TcpListener>> {
+    let port = resolve_port(&config.bind_port)?;
+    let addresses: Vec<SocketAddr> = match &config.bind_host {
+        Some(host) => (host.as_str(), port).to_socket_addrs()?.collect(),
+        None => vec![
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+        ],
+    };
+    let wanted = addresses
+        .into_iter()
+        .filter(|a| !(config.ipv4_only && a.is_ipv6()) && !(config.ipv6_only && a.is_ipv4()));
+    let backlog = 3 + i32::try_from(config.max_clients / 8).unwrap_or(i32::MAX);
+    let mut listeners = Vec::new();
+    let mut last_error = None;
+    for address in wanted {
+        match listen(address, backlog) {
+            Ok(listener) => listeners.push(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    if listeners.is_empty() {
+        return Err(last_error.unwrap_or_else(|| io::Error::other("no address to listen on")));
+    }
+    Ok(listeners)
+}
+
+fn listen(address: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_reuse_address(true)?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&address.into())?;
+    socket.listen(backlog)?;
+    Ok(TcpListener::from(socket))
+}
+
+/// A port number or a service name from /etc/services.
+fn resolve_port(port: &str) -> io::Result<u16> {
+    if let Ok(number) = port.parse() {
+        return Ok(number);
+    }
+    let services = std::fs::read_to_string("/etc/services").unwrap_or_default();
+    services
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            let (number, proto) = words.next()?.split_once('/')?;
+            (name == port && proto == "tcp")
+                .then(|| number.parse().ok())
+                .flatten()
+        })
+        .next()
+        .ok_or_else(|| io::Error::other(format!("unknown port or service: {port}")))
+}
+
+/// `-g`, or the default pid file when running as root.
+fn pid_file(config: &Config) -> Option<PathBuf> {
+    config.pid_file.clone().or_else(|| {
+        nix::unistd::geteuid()
+            .is_root()
+            .then(|| PathBuf::from("/var/run/pure-ftpd.pid"))
+    })
+}
+
+/// `-B`: the parent returns false and exits; the child goes on in its own session.
+fn daemonize() -> bool {
+    match pureftpd_os::fork() {
+        Ok(ForkResult::Parent { .. }) => false,
+        Ok(ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            let _ = std::env::set_current_dir("/");
+            true
+        }
+        Err(_) => true,
+    }
+}
+
+/// inetd mode: serve the connection on fd 0. As root the session runs in a child, so
+/// that this process, still root, can remove its scoreboard file afterwards.
+pub fn serve_inetd(config: &Config, stream: TcpStream) -> i32 {
+    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return 1;
+    };
+    let dir = scoreboard::directory();
+    let boards = scoreboard::prepare_directory(&dir).is_ok();
+    let origin = Origin {
+        number: 1,
+        ipv6_available: false,
+    };
+    if !nix::unistd::geteuid().is_root() {
+        let board = boards
+            .then(|| Scoreboard::create(&dir, peer, local).ok())
+            .flatten();
+        session::run(stream, config, origin, board);
+        let _ = std::fs::remove_file(dir.join(scoreboard::file_name(std::process::id())));
+        return 0;
+    }
+    match pureftpd_os::fork() {
+        Ok(ForkResult::Child) => {
+            let board = boards
+                .then(|| Scoreboard::create(&dir, peer, local).ok())
+                .flatten();
+            session::run(stream, config, origin, board);
+            std::process::exit(0);
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop(stream);
+            let _ = waitpid(child, None);
+            let pid = u32::try_from(child.as_raw()).unwrap_or(0);
+            let _ = std::fs::remove_file(dir.join(scoreboard::file_name(pid)));
+            0
+        }
+        Err(_) => 1,
+    }
+}

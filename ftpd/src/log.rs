@@ -1,0 +1,119 @@
+//! Syslog, as Pure-FTPd logs: ident `pure-ftpd` (with `[pid]` under `-1`), facility
+//! from `-f` (`ftp` by default, `none` for no logging), lines
+//! `(<account>@<host>) [LEVEL] text`. The `/dev/log` socket is opened when the session
+//! starts, before any chroot, and kept. Passwords are never given to the logger: the
+//! only place that sees one logs `<*>` instead.
+//!
+//! Written here rather than with a syslog crate because the socket must outlive the
+//! chroot and be shared by a forked process without reconnecting.
+
+use std::os::unix::net::UnixDatagram;
+
+/// Priority levels used, with their tag in the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// `[ERROR]`.
+    Error,
+    /// `[WARNING]`.
+    Warning,
+    /// `[NOTICE]`.
+    Notice,
+    /// `[INFO]`.
+    Info,
+    /// `[DEBUG]`.
+    Debug,
+}
+
+impl Level {
+    fn priority(self) -> u8 {
+        match self {
+            Self::Error => 3,
+            Self::Warning => 4,
+            Self::Notice => 5,
+            Self::Info => 6,
+            Self::Debug => 7,
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Error => "ERROR",
+            Self::Warning => "WARNING",
+            Self::Notice => "NOTICE",
+            Self::Info => "INFO",
+            Self::Debug => "DEBUG",
+        }
+    }
+}
+
+/// A session's logger.
+#[derive(Debug)]
+pub struct Logger {
+    socket: Option<UnixDatagram>,
+    facility: u8,
+    with_pid: bool,
+    /// `?` until logged in.
+    pub account: String,
+    /// `?` until known.
+    pub host: String,
+    /// `-d`: log commands (1) and replies (2).
+    pub verbose: u8,
+}
+
+impl Logger {
+    /// Connects to `/dev/log` (if logging is on and the socket exists).
+    #[must_use]
+    pub fn new(facility: Option<u8>, with_pid: bool, verbose: u8) -> Self {
+        let socket = facility.and_then(|_| {
+            let socket = UnixDatagram::unbound().ok()?;
+            socket.connect("/dev/log").ok()?;
+            Some(socket)
+        });
+        Self {
+            socket,
+            facility: facility.unwrap_or(0),
+            with_pid,
+            account: "?".to_string(),
+            host: "?".to_string(),
+            verbose,
+        }
+    }
+
+    /// Logs one line. Control characters in the text become `_`, so that a file name
+    /// cannot forge a log line.
+    pub fn log(&self, level: Level, text: &str) {
+        let Some(socket) = &self.socket else { return };
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { '_' } else { c })
+            .collect();
+        let ident = if self.with_pid {
+            format!("pure-ftpd[{}]", std::process::id())
+        } else {
+            "pure-ftpd".to_string()
+        };
+        let line = format!(
+            "<{}>{ident}: ({}@{}) [{}] {clean}",
+            u16::from(self.facility) * 8 + u16::from(level.priority()),
+            self.account,
+            self.host,
+            level.tag()
+        );
+        // Logging must never stop a session: a full or missing socket drops the line.
+        let _ = socket.send(line.as_bytes());
+    }
+
+    /// `-d`: a command, with PASS's argument hidden.
+    pub fn command(&self, verb: &[u8], arg: &[u8]) {
+        if self.verbose == 0 {
+            return;
+        }
+        let verb = String::from_utf8_lossy(verb);
+        let arg = if verb == "pass" {
+            "<*>".into()
+        } else {
+            String::from_utf8_lossy(arg)
+        };
+        self.log(Level::Debug, &format!("Command [{verb}] [{arg}]"));
+    }
+}

@@ -1,0 +1,277 @@
+//! The data connection: how it will be made (PORT/EPRT, PASV/EPSV, ESTA/ESTP) and
+//! making it.
+//!
+//! Anti-bounce rules, as Pure-FTPd: PORT may only name the client's own address and a
+//! port from 1024, unless FXP is allowed (`-w` for users, `-W` for everyone); a passive
+//! connection from any other address than the client's is closed without a word and the
+//! server keeps waiting for the right one.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use pureftpd_proto::Reply;
+use pureftpd_proto::addr::{self, AddrError};
+
+use super::{Outcome, Session};
+use crate::messages as msg;
+
+/// How the next data connection is made.
+#[derive(Debug, Default)]
+pub(crate) enum DataSetup {
+    /// Nothing asked yet.
+    #[default]
+    None,
+    /// PASV/EPSV: the client connects to this socket (kept for later transfers).
+    Passive(TcpListener),
+    /// PORT/EPRT: the server connects to the client.
+    Active(SocketAddr),
+    /// ESTA/ESTP made it already.
+    Connected(TcpStream),
+}
+
+/// IPv4-mapped IPv6 addresses compare as IPv4.
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+impl Session<'_> {
+    fn fxp_allowed(&self) -> bool {
+        self.config.allow_anonymous_fxp || (self.config.allow_user_fxp && !self.anonymous())
+    }
+
+    pub(super) fn port(&mut self, target: Result<SocketAddr, AddrError>) -> Outcome {
+        if self.epsv_all {
+            return Reply::new(501, msg::ACTIVE_DISABLED).into();
+        }
+        let target = match target {
+            Ok(target) => target,
+            Err(AddrError::Protocol) => return Reply::new(522, msg::EPRT_PROTOCOLS).into(),
+            Err(AddrError::Syntax) => return Reply::new(501, msg::BAD_ADDRESS).into(),
+        };
+        let ip = canonical(target.ip());
+        if ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast()) {
+            return Reply::new(501, msg::BAD_ADDRESS).into();
+        }
+        if target.port() < 1024 {
+            return Reply::new(501, msg::LOW_PORT).into();
+        }
+        let peer = canonical(self.peer.ip());
+        let mut reply = Reply::empty(200);
+        if ip != peer {
+            if !self.fxp_allowed() {
+                return Reply::new(500, msg::no_fxp(ip, peer)).into();
+            }
+            reply.push(msg::fxp_transfer(peer, ip));
+        }
+        self.data = DataSetup::Active(SocketAddr::new(ip, target.port()));
+        reply.push(msg::PORT_OK);
+        reply.into()
+    }
+
+    pub(super) fn pasv(&mut self, extended: bool) -> Outcome {
+        if self.config.nat_mode {
+            return Reply::new(500, msg::UNKNOWN_COMMAND).into();
+        }
+        let local = canonical(self.local.ip());
+        if !extended && local.is_ipv6() {
+            return Reply::new(425, msg::PASV_ON_IPV6).into();
+        }
+        self.data = DataSetup::None;
+        let Some(listener) = self.bind_passive(local) else {
+            return Reply::new(425, msg::PORTS_BUSY).into();
+        };
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        self.data = DataSetup::Passive(listener);
+        if extended {
+            return Reply::new(229, addr::epsv_reply(port)).into();
+        }
+        let announced = self.passive_address(local);
+        Reply::new(227, addr::pasv_reply(announced, port)).into()
+    }
+
+    /// The address a PASV reply announces: `-P`'s (resolved now), else the control
+    /// connection's.
+    fn passive_address(&self, local: IpAddr) -> Ipv4Addr {
+        let forced = self.config.force_passive_ip.as_deref().and_then(|host| {
+            (host, 0)
+                .to_socket_addrs()
+                .ok()?
+                .find_map(|a| match a.ip() {
+                    IpAddr::V4(v4) => Some(v4),
+                    IpAddr::V6(_) => None,
+                })
+        });
+        forced.unwrap_or(match local {
+            IpAddr::V4(v4) => v4,
+            IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+        })
+    }
+
+    /// A listening socket on a port of the `-p` range: a random start, then downwards,
+    /// wrapping around, until a bind succeeds.
+    fn bind_passive(&self, local: IpAddr) -> Option<TcpListener> {
+        let (first, last) = self.config.passive_ports;
+        let span = u32::from(last - first) + 1;
+        let start = super::login::random_u32() % span;
+        (0..span).find_map(|i| {
+            let offset = (start + span - i % span) % span;
+            let port = u16::try_from(u32::from(first) + offset).ok()?;
+            let socket = socket2::Socket::new(
+                socket2::Domain::for_address(SocketAddr::new(local, port)),
+                socket2::Type::STREAM,
+                None,
+            )
+            .ok()?;
+            socket.bind(&SocketAddr::new(local, port).into()).ok()?;
+            socket.listen(8).ok()?;
+            Some(TcpListener::from(socket))
+        })
+    }
+
+    pub(super) fn epsv(&mut self, arg: &[u8]) -> Outcome {
+        if self.config.nat_mode || (self.config.broken_clients && self.local.is_ipv4()) {
+            return Reply::new(500, msg::UNKNOWN_COMMAND).into();
+        }
+        if arg.eq_ignore_ascii_case(b"all") {
+            self.epsv_all = true;
+            return Reply::new(220, msg::ACTIVE_DISABLED).into();
+        }
+        if arg == b"2" && canonical(self.local.ip()).is_ipv4() {
+            return Reply::new(522, msg::ONLY_IPV4).into();
+        }
+        self.pasv(true)
+    }
+
+    pub(super) fn esta(&mut self) -> Outcome {
+        if self.config.nat_mode || self.config.force_passive_ip.is_some() {
+            return Reply::new(500, msg::UNKNOWN_COMMAND).into();
+        }
+        let DataSetup::Active(target) = self.data else {
+            return Reply::new(520, msg::ACTIVE_DISABLED).into();
+        };
+        let first = msg::connecting_to_port(target.port());
+        match self.open_data() {
+            Ok(stream) => {
+                let local = stream
+                    .local_addr()
+                    .map(|a| addr::eprt_form(a))
+                    .unwrap_or_default();
+                self.data = DataSetup::Connected(stream);
+                Reply::new(225, first)
+                    .line(format!("Connected from ({local})"))
+                    .into()
+            }
+            Err(outcome) => outcome,
+        }
+    }
+
+    pub(super) fn estp(&mut self) -> Outcome {
+        if !matches!(self.data, DataSetup::Passive(_)) {
+            return Reply::new(520, "Unable to open a passive connection").into();
+        }
+        match self.open_data() {
+            Ok(stream) => {
+                let local = stream
+                    .local_addr()
+                    .map(|a| addr::eprt_form(a))
+                    .unwrap_or_default();
+                self.data = DataSetup::Connected(stream);
+                Reply::new(225, msg::ACCEPTED_DATA)
+                    .line(format!("Connected to ({local})"))
+                    .into()
+            }
+            Err(outcome) => outcome,
+        }
+    }
+
+    pub(super) fn pret(&mut self, arg: &[u8]) -> Outcome {
+        let (verb, rest) = match arg.iter().position(|&b| b == b' ') {
+            Some(i) => (&arg[..i], &arg[i + 1..]),
+            None => (arg, &[][..]),
+        };
+        if verb.eq_ignore_ascii_case(b"retr") {
+            let readable = self
+                .logged_in()
+                .and_then(|l| {
+                    let path = l.vfs.resolve(rest);
+                    l.vfs.stat(&path).ok()
+                })
+                .is_some_and(|st| st.st_mode & 0o170_000 == 0o100_000);
+            if !readable {
+                return Reply::new(550, msg::RNFR_MISSING).into();
+            }
+        }
+        Reply::new(200, msg::PRET_OK).into()
+    }
+
+    /// The text of the 150 reply for the coming transfer.
+    pub(crate) fn opening_text(&self) -> String {
+        match &self.data {
+            DataSetup::Active(target) => msg::connecting_to_port(target.port()),
+            _ => msg::ACCEPTED_DATA.to_string(),
+        }
+    }
+
+    /// Makes the data connection. The error is the outcome to report.
+    pub(crate) fn open_data(&mut self) -> Result<TcpStream, Outcome> {
+        let stream = match std::mem::take(&mut self.data) {
+            DataSetup::None => return Err(Reply::new(425, msg::NO_DATA_CONNECTION).into()),
+            DataSetup::Connected(stream) => stream,
+            DataSetup::Active(target) => {
+                self.data = DataSetup::Active(target);
+                TcpStream::connect_timeout(&target, self.idle.min(Duration::from_secs(30)))
+                    .map_err(|e| {
+                        Outcome::from(Reply::new(
+                            425,
+                            msg::cant_open_data(target.port(), crate::errno_text(&e)),
+                        ))
+                    })?
+            }
+            DataSetup::Passive(listener) => {
+                let accepted = self.accept_passive(&listener);
+                self.data = DataSetup::Passive(listener);
+                accepted?
+            }
+        };
+        let socket = socket2::SockRef::from(&stream);
+        let _ = socket.set_keepalive(true);
+        if stream.local_addr().is_ok_and(|a| a.is_ipv4()) {
+            let _ = socket.set_tos_v4(0x08);
+        }
+        Ok(stream)
+    }
+
+    /// Waits for the client's connection, dropping any from another address.
+    fn accept_passive(&mut self, listener: &TcpListener) -> Result<TcpStream, Outcome> {
+        let deadline = Instant::now() + self.idle;
+        let peer = canonical(self.peer.ip());
+        let fxp = self.fxp_allowed();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let millis = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+            let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(
+                &mut fds,
+                PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX),
+            );
+            if left.is_zero() || matches!(ready, Ok(0)) {
+                return Err(Outcome::Close(Reply::new(
+                    421,
+                    msg::passive_timeout(self.idle.as_secs()),
+                )));
+            }
+            let Ok((stream, from)) = listener.accept() else {
+                continue;
+            };
+            if fxp || canonical(from.ip()) == peer {
+                return Ok(stream);
+            }
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Directories and names: CWD, PWD, MKD, RMD, DELE, RNFR, RNTO, SIZE, MDTM, MFMT,
+//! SITE CHMOD and SITE UTIME, and the dot-file rules every path goes through.
+
+use std::time::Duration;
+
+use pureftpd_proto::Reply;
+
+use super::{Outcome, Session};
+use crate::log::Level;
+use crate::messages as msg;
+
+/// Consecutive failed CWDs after which the session is closed.
+const MAX_CWD_FAILURES: u32 = 50;
+
+/// Whether a cleaned path has a component starting with a dot.
+fn has_dot_component(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/')
+        .any(|part| part.starts_with(b".") && part != b"." && part != b"..")
+}
+
+/// A regular file's mode bits.
+fn is_regular(mode: u32) -> bool {
+    mode & 0o170_000 == 0o100_000
+}
+
+impl Session<'_> {
+    /// Reading a dot file: allowed for users unless `-X`, for anonymous only with `-z`.
+    pub(super) fn check_dot_read(&mut self, name: &[u8]) -> Option<Outcome> {
+        let anonymous = self.anonymous();
+        let allowed = if anonymous {
+            self.config.allow_dot_files
+        } else {
+            !self.config.prohibit_dot_read
+        };
+        let path = self.logged_in()?.vfs.resolve(name);
+        (!allowed && has_dot_component(&path))
+            .then(|| Reply::new(553, [&b"Prohibited file name: "[..], name].concat()).into())
+    }
+
+    /// Creating or changing a dot name: allowed for users unless `-x`/`-X`, never for
+    /// anonymous users.
+    pub(super) fn check_dot_write(&mut self, name: &[u8], directory: bool) -> Option<Outcome> {
+        let anonymous = self.anonymous();
+        let allowed =
+            !anonymous && !self.config.prohibit_dot_write && !self.config.prohibit_dot_read;
+        let path = self.logged_in()?.vfs.resolve(name);
+        (!allowed && has_dot_component(&path)).then(|| {
+            let text = if directory {
+                b"Prohibited directory name".to_vec()
+            } else {
+                [&b"Prohibited file name: "[..], name].concat()
+            };
+            Reply::new(553, text).into()
+        })
+    }
+
+    pub(super) fn pwd(&mut self) -> Outcome {
+        match self.logged_in() {
+            Some(logged) => Reply::new(257, msg::current_location(logged.vfs.cwd())).into(),
+            None => Reply::new(530, msg::NOT_LOGGED_IN).into(),
+        }
+    }
+
+    pub(super) fn cwd(&mut self, dir: &[u8]) -> Outcome {
+        let dir: &[u8] = if dir.is_empty() { b"~" } else { dir };
+        if let Some(refusal) = self.check_dot_read(dir) {
+            return refusal;
+        }
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        match logged.vfs.chdir(dir) {
+            Ok(now) => {
+                let reply = Reply::new(250, msg::cwd_ok(now));
+                self.cwd_failures = 0;
+                reply.into()
+            }
+            Err(e) => {
+                self.cwd_failures += 1;
+                std::thread::sleep(Duration::from_millis(100 * u64::from(self.cwd_failures)));
+                let reply = Reply::new(550, msg::cwd_failed(dir, crate::errno_text(&e)));
+                if self.cwd_failures >= MAX_CWD_FAILURES {
+                    return Outcome::Close(reply);
+                }
+                reply.into()
+            }
+        }
+    }
+
+    pub(super) fn mkd(&mut self, name: &[u8]) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(501, msg::NO_DIRECTORY_NAME).into();
+        }
+        if self.anonymous() && !self.config.anonymous_can_mkdir {
+            return Reply::new(550, msg::ANON_NO_MKD).into();
+        }
+        if let Some(refusal) = self.check_dot_write(name, true) {
+            return refusal;
+        }
+        let mode = 0o777 & !self.config.dir_umask;
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        match logged.vfs.mkdir(&path, mode) {
+            Ok(()) => Reply::new(257, msg::mkd_ok(name)).into(),
+            Err(e) => Reply::new(550, msg::mkd_failed(crate::errno_text(&e))).into(),
+        }
+    }
+
+    pub(super) fn rmd(&mut self, name: &[u8]) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(550, msg::NO_DIRECTORY_NAME).into();
+        }
+        if self.anonymous() {
+            return Reply::new(550, msg::ANON_NO_RMD).into();
+        }
+        if let Some(refusal) = self.check_dot_write(name, true) {
+            return refusal;
+        }
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        match logged.vfs.rmdir(&path) {
+            Ok(()) => Reply::new(250, msg::RMD_OK).into(),
+            Err(e) => Reply::new(550, msg::rmd_failed(crate::errno_text(&e))).into(),
+        }
+    }
+
+    pub(super) fn dele(&mut self, name: &[u8]) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(501, msg::NO_FILE_NAME).into();
+        }
+        if self.anonymous() {
+            return Reply::new(550, msg::ANON_NO_DELETE).into();
+        }
+        if self.config.keep_all_files {
+            return Reply::new(550, msg::delete_failed(name, "Operation not permitted")).into();
+        }
+        if let Some(refusal) = self.check_dot_write(name, false) {
+            return refusal;
+        }
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        match logged.vfs.unlink(&path) {
+            Ok(()) => {
+                self.log.log(
+                    Level::Notice,
+                    &format!("Deleted {}", String::from_utf8_lossy(&path)),
+                );
+                Reply::new(250, msg::deleted(name)).into()
+            }
+            Err(e) => {
+                // Pure-FTPd reports a directory as an invalid argument.
+                let text = if e.raw_os_error() == Some(nix::errno::Errno::EISDIR as i32) {
+                    "Invalid argument".to_string()
+                } else {
+                    crate::errno_text(&e)
+                };
+                Reply::new(550, msg::delete_failed(name, text)).into()
+            }
+        }
+    }
+
+    pub(super) fn rnfr(&mut self, name: &[u8]) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(550, msg::NO_FILE_NAME).into();
+        }
+        if self.config.no_rename {
+            return Reply::new(550, msg::RENAME_FAILURE).into();
+        }
+        if self.anonymous() {
+            return Reply::new(550, msg::ANON_NO_RENAME).into();
+        }
+        if let Some(refusal) = self.check_dot_write(name, false) {
+            return refusal;
+        }
+        let previous = self.rename_from.take();
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        if logged.vfs.lstat(&path).is_err() {
+            return Reply::new(550, msg::RNFR_MISSING).into();
+        }
+        self.rename_from = Some(path);
+        let mut reply = Reply::empty(350);
+        if previous.is_some() {
+            reply.push(msg::RNFR_AGAIN);
+        }
+        reply.push(msg::RNFR_OK);
+        reply.into()
+    }
+
+    pub(super) fn rnto(&mut self, name: &[u8]) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(550, msg::NO_FILE_NAME).into();
+        }
+        let Some(from) = self.rename_from.take() else {
+            return Reply::new(503, msg::RNTO_NEEDS_RNFR).into();
+        };
+        if let Some(refusal) = self.check_dot_write(name, false) {
+            return refusal;
+        }
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let to = logged.vfs.resolve(name);
+        match logged.vfs.rename(&from, &to) {
+            Ok(()) => {
+                self.log.log(
+                    Level::Notice,
+                    &format!(
+                        "File successfully renamed or moved: [{}]->[{}]",
+                        String::from_utf8_lossy(&from),
+                        String::from_utf8_lossy(&to)
+                    ),
+                );
+                Reply::new(250, msg::RENAME_OK).into()
+            }
+            Err(e) => Reply::new(451, msg::rename_failed(crate::errno_text(&e))).into(),
+        }
+    }
+
+    /// The stat of a regular file for SIZE and MDTM, or the refusal.
+    fn regular_file(&mut self, name: &[u8]) -> Result<nix::sys::stat::FileStat, Outcome> {
+        if name.is_empty() {
+            return Err(Reply::new(501, msg::MISSING_ARGUMENT).into());
+        }
+        if let Some(refusal) = self.check_dot_read(name) {
+            return Err(refusal);
+        }
+        let Some(logged) = self.logged_in() else {
+            return Err(Reply::new(530, msg::NOT_LOGGED_IN).into());
+        };
+        let path = logged.vfs.resolve(name);
+        let st = logged
+            .vfs
+            .stat(&path)
+            .map_err(|_| Outcome::from(Reply::new(550, msg::NO_SUCH_FILE)))?;
+        if !is_regular(st.st_mode) {
+            return Err(Reply::new(550, msg::ONLY_REGULAR).into());
+        }
+        Ok(st)
+    }
+
+    pub(super) fn size(&mut self, name: &[u8]) -> Outcome {
+        match self.regular_file(name) {
+            Ok(st) => Reply::new(213, st.st_size.to_string()).into(),
+            Err(refusal) => refusal,
+        }
+    }
+
+    pub(super) fn mdtm(&mut self, name: &[u8]) -> Outcome {
+        match self.regular_file(name) {
+            Ok(st) => Reply::new(213, utc_stamp(st.st_mtime)).into(),
+            Err(refusal) => refusal,
+        }
+    }
+
+    pub(super) fn mfmt(&mut self, arg: &[u8]) -> Outcome {
+        let (stamp, name) = match arg.iter().position(|&b| b == b' ') {
+            Some(i) => (&arg[..i], &arg[i + 1..]),
+            None => return Reply::new(501, msg::MISSING_ARGUMENT).into(),
+        };
+        self.set_time(name, stamp)
+    }
+
+    /// MFMT and SITE UTIME: sets atime and mtime from `YYYYMMDDhhmmss` (UTC).
+    pub(super) fn set_time(&mut self, name: &[u8], stamp: &[u8]) -> Outcome {
+        if self.anonymous() {
+            return Reply::new(550, msg::ANON_NO_CHMOD).into();
+        }
+        let Some(when) = parse_stamp(stamp) else {
+            return Reply::new(501, msg::BAD_TIMESTAMP).into();
+        };
+        if let Some(refusal) = self.check_dot_write(name, false) {
+            return refusal;
+        }
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        match logged.vfs.set_times(&path, when, when) {
+            Ok(()) => Reply::new(213, msg::UTIME_OK).into(),
+            Err(e) => Reply::new(550, msg::utime_failed(name, crate::errno_text(&e))).into(),
+        }
+    }
+
+    /// SITE CHMOD `<octal mode> <path>`.
+    pub(super) fn chmod(&mut self, arg: &[u8]) -> Outcome {
+        if arg.is_empty() {
+            return Reply::new(501, msg::MISSING_ARGUMENT).into();
+        }
+        let mode_len = arg.iter().take_while(|b| !b.is_ascii_whitespace()).count();
+        let name = arg[mode_len..].trim_ascii_start();
+        if name.is_empty() {
+            return Reply::new(550, msg::NO_FILE_NAME).into();
+        }
+        // As strtoul(…, 8): leading octal digits, the rest ignored ("99999" is 0).
+        let mode = arg[..mode_len]
+            .iter()
+            .take_while(|b| (b'0'..=b'7').contains(b))
+            .fold(0u64, |m, &d| {
+                m.saturating_mul(8).saturating_add(u64::from(d - b'0'))
+            });
+        if mode > 0o7777 {
+            return Reply::new(501, msg::BAD_PERMISSIONS).into();
+        }
+        if self.anonymous() {
+            return Reply::new(550, msg::ANON_NO_CHMOD).into();
+        }
+        let uid = self.logged_in().map_or(0, |l| l.user.uid);
+        if self.config.no_chmod && uid != 0 {
+            return Reply::new(550, msg::chmod_failed(name, None)).into();
+        }
+        if let Some(refusal) = self.check_dot_write(name, false) {
+            return refusal;
+        }
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        let mode = u32::try_from(mode).unwrap_or(0);
+        match logged.vfs.chmod(&path, mode) {
+            Ok(()) => Reply::new(200, msg::chmod_ok(name)).into(),
+            Err(e) => Reply::new(550, msg::chmod_failed(name, Some(&crate::errno_text(&e)))).into(),
+        }
+    }
+
+    /// SITE UTIME: `YYYYMMDDhhmmss path`, or `path atime mtime ctime UTC`.
+    pub(super) fn utime(&mut self, arg: &[u8]) -> Outcome {
+        if arg.is_empty() {
+            return Reply::new(501, msg::NO_FILE_NAME).into();
+        }
+        let words: Vec<&[u8]> = arg.split(|&b| b == b' ').collect();
+        if words.len() >= 5 && words[words.len() - 1].eq_ignore_ascii_case(b"UTC") {
+            let name_end = arg.len()
+                - words[words.len() - 4..]
+                    .iter()
+                    .map(|w| w.len() + 1)
+                    .sum::<usize>();
+            let stamp = words[words.len() - 4];
+            return self.set_time(&arg[..name_end], stamp);
+        }
+        match arg.iter().position(|&b| b == b' ') {
+            Some(i) => self.set_time(&arg[i + 1..], &arg[..i]),
+            None => Reply::new(501, msg::MISSING_ARGUMENT).into(),
+        }
+    }
+}
+
+/// `YYYYMMDDhhmmss` in UTC.
+fn utc_stamp(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y%m%d%H%M%S")
+        .to_string()
+}
+
+/// `YYYYMMDDhhmmss` (UTC) to seconds since 1970.
+fn parse_stamp(stamp: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(stamp).ok()?;
+    if text.len() < 14 || !text[..14].bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let field = |range: std::ops::Range<usize>| text[range].parse::<i16>().ok();
+    let civil = jiff::civil::DateTime::new(
+        field(0..4)?,
+        i8::try_from(field(4..6)?).ok()?,
+        i8::try_from(field(6..8)?).ok()?,
+        i8::try_from(field(8..10)?).ok()?,
+        i8::try_from(field(10..12)?).ok()?,
+        i8::try_from(field(12..14)?).ok()?,
+        0,
+    )
+    .ok()?;
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp().as_second())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_round_trip_in_utc() {
+        let t = parse_stamp(b"20261122064218").unwrap();
+        assert_eq!(utc_stamp(t), "20261122064218");
+        assert_eq!(parse_stamp(b"2026112206421"), None);
+        assert_eq!(parse_stamp(b"20261322064218"), None);
+    }
+
+    #[test]
+    fn dot_components_are_found_anywhere() {
+        assert!(has_dot_component(b"/a/.b/c"));
+        assert!(has_dot_component(b"/.ftpquota"));
+        assert!(!has_dot_component(b"/a/b.c"));
+    }
+}

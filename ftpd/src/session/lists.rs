@@ -1,0 +1,456 @@
+//! LIST, NLST, MLSD, MLST and STAT.
+
+use pureftpd_proto::Reply;
+
+use super::transfer::Job;
+use super::{LoggedIn, Outcome, Session};
+use crate::messages as msg;
+use crate::vfs::listing::{self, Context, Entry, ListOptions, Role};
+use crate::vfs::{Vfs, normalize};
+
+/// A listing in the making, with the `-L` caps.
+struct Lister<'a> {
+    vfs: &'a Vfs,
+    ctx: &'a Context,
+    options: ListOptions,
+    show_dots: bool,
+    max_entries: usize,
+    max_depth: u32,
+    count: usize,
+    truncated: bool,
+    out: Vec<u8>,
+}
+
+impl Lister<'_> {
+    fn full(&mut self) -> bool {
+        if self.count >= self.max_entries {
+            self.truncated = true;
+        }
+        self.truncated
+    }
+
+    /// The entries of a directory to show, sorted as the options say.
+    fn entries(&self, dir: &[u8]) -> Vec<Entry> {
+        let Ok((_, names)) = self.vfs.read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut entries: Vec<Entry> = names
+            .into_iter()
+            .filter(|name| !name.starts_with(b".") || (self.options.all && self.show_dots))
+            .filter_map(|name| {
+                let path = join(dir, &name);
+                Entry::load(self.vfs, &path, name).ok()
+            })
+            .filter(Entry::listable)
+            .collect();
+        self.sort(&mut entries);
+        entries
+    }
+
+    fn sort(&self, entries: &mut [Entry]) {
+        if self.options.by_time {
+            entries.sort_by(|a, b| {
+                b.stat
+                    .st_mtime
+                    .cmp(&a.stat.st_mtime)
+                    .then_with(|| a.name.cmp(&b.name))
+            });
+        } else if self.options.by_size {
+            entries.sort_by(|a, b| {
+                b.stat
+                    .st_size
+                    .cmp(&a.stat.st_size)
+                    .then_with(|| a.name.cmp(&b.name))
+            });
+        } else {
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        if self.options.reverse {
+            entries.reverse();
+        }
+    }
+
+    fn emit(&mut self, entries: &[Entry]) {
+        if self.options.columns {
+            self.emit_columns(entries);
+            return;
+        }
+        for entry in entries {
+            if self.full() {
+                return;
+            }
+            if self.options.long {
+                let mut line = listing::long_line(entry, self.ctx);
+                if self.options.classify {
+                    let suffix = listing::classify_suffix(entry);
+                    let at = line.len() - 2 - entry.link.as_ref().map_or(0, |l| l.len() + 4);
+                    line.splice(at..at, suffix.bytes());
+                }
+                self.out.extend_from_slice(&line);
+            } else {
+                self.out.extend_from_slice(&entry.name);
+                if self.options.classify {
+                    self.out
+                        .extend_from_slice(listing::classify_suffix(entry).as_bytes());
+                }
+                self.out.extend_from_slice(b"\r\n");
+            }
+            self.count += 1;
+        }
+    }
+
+    /// `-C`: names in tab-padded columns, 75 characters wide.
+    fn emit_columns(&mut self, entries: &[Entry]) {
+        let names: Vec<Vec<u8>> = entries
+            .iter()
+            .take(self.max_entries.saturating_sub(self.count))
+            .map(|e| {
+                let mut name = e.name.clone();
+                if self.options.classify {
+                    name.extend_from_slice(listing::classify_suffix(e).as_bytes());
+                }
+                name
+            })
+            .collect();
+        let width = names.iter().map(Vec::len).max().unwrap_or(0).div_ceil(8) * 8 + 8;
+        let per_line = (75 / width).max(1);
+        let rows = names.len().div_ceil(per_line);
+        for row in 0..rows {
+            let mut column = row;
+            while column < names.len() {
+                let name = &names[column];
+                self.out.extend_from_slice(name);
+                column += rows;
+                if column < names.len() {
+                    let pad = (width - name.len()).div_ceil(8);
+                    self.out.extend(std::iter::repeat_n(b'\t', pad));
+                }
+            }
+            self.out.extend_from_slice(b"\r\n");
+        }
+        self.count += names.len();
+        if names.len() < entries.len() {
+            self.truncated = true;
+        }
+    }
+
+    /// Lists a directory's contents, and with `-R` those of its subdirectories.
+    fn directory(&mut self, dir: &[u8], shown_as: &[u8], depth: u32) {
+        let entries = self.entries(dir);
+        self.emit(&entries);
+        if !self.options.recursive || depth >= self.max_depth {
+            return;
+        }
+        for entry in entries
+            .iter()
+            .filter(|e| e.is_dir() && e.name != b"." && e.name != b"..")
+        {
+            if self.full() {
+                return;
+            }
+            let sub = join(dir, &entry.name);
+            let sub_shown = join_shown(shown_as, &entry.name);
+            self.out.extend_from_slice(b"\r\n\r\n");
+            self.out.extend_from_slice(&sub_shown);
+            self.out.extend_from_slice(b":\r\n\r\n");
+            self.directory(&sub, &sub_shown, depth + 1);
+        }
+    }
+
+    /// LIST's arguments: each a path or a glob pattern.
+    fn patterns(&mut self, patterns: &[Vec<u8>]) {
+        let mut targets: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for pattern in patterns {
+            if listing::has_wildcards(pattern) {
+                targets.extend(self.glob(pattern));
+            } else {
+                targets.push((self.vfs.resolve(pattern), pattern.clone()));
+            }
+        }
+        let several = targets.len() > 1;
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
+        for (path, shown) in targets {
+            let Ok(stat) = self.vfs.lstat(&path).or_else(|_| self.vfs.stat(&path)) else {
+                continue;
+            };
+            let is_dir = stat.st_mode & 0o170_000 == 0o040_000
+                || (stat.st_mode & 0o170_000 == 0o120_000 && self.vfs.open_dir(&path).is_ok());
+            if is_dir && !self.options.directory {
+                dirs.push((path, shown));
+            } else if let Ok(entry) = Entry::load(self.vfs, &path, shown) {
+                files.push(entry);
+            }
+        }
+        self.sort(&mut files);
+        self.emit(&files);
+        for (i, (path, shown)) in dirs.iter().enumerate() {
+            if self.full() {
+                return;
+            }
+            if several {
+                if i > 0 || !files.is_empty() {
+                    self.out.extend_from_slice(b"\r\n");
+                }
+                self.out.extend_from_slice(shown);
+                self.out.extend_from_slice(b":\r\n");
+            }
+            self.directory(path, shown, 0);
+        }
+    }
+
+    /// Paths matching a pattern whose components may have wildcards, sorted.
+    fn glob(&self, pattern: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let absolute = pattern.starts_with(b"/");
+        let mut found: Vec<(Vec<u8>, Vec<u8>)> = vec![(
+            if absolute {
+                b"/".to_vec()
+            } else {
+                self.vfs.cwd().to_vec()
+            },
+            if absolute { b"/".to_vec() } else { Vec::new() },
+        )];
+        for part in pattern.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+            let mut next = Vec::new();
+            for (dir, shown) in &found {
+                if listing::has_wildcards(part) {
+                    let Ok((_, mut names)) = self.vfs.read_dir(dir) else {
+                        continue;
+                    };
+                    names.sort();
+                    for name in names.into_iter().filter(|n| listing::glob_match(part, n)) {
+                        next.push((join(dir, &name), join_shown(shown, &name)));
+                    }
+                } else {
+                    next.push((normalize(dir, b"/", part), join_shown(shown, part)));
+                }
+                if next.len() > self.max_entries + 2 {
+                    break;
+                }
+            }
+            found = next;
+        }
+        found.retain(|(path, _)| self.vfs.lstat(path).is_ok());
+        found
+    }
+}
+
+/// `dir/name` as a path.
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    normalize(dir, b"/", name)
+}
+
+/// `shown/name` as the client will read it.
+fn join_shown(shown: &[u8], name: &[u8]) -> Vec<u8> {
+    if shown.is_empty() {
+        name.to_vec()
+    } else if shown.ends_with(b"/") {
+        [shown, name].concat()
+    } else {
+        [shown, b"/", name].concat()
+    }
+}
+
+impl Session<'_> {
+    /// Whether this session may see dot files.
+    fn sees_dots(&self) -> bool {
+        if self.anonymous() {
+            self.config.allow_dot_files
+        } else {
+            !self.config.prohibit_dot_read
+        }
+    }
+
+    fn lister<'a>(&self, logged: &'a LoggedIn, options: ListOptions) -> Lister<'a> {
+        Lister {
+            vfs: &logged.vfs,
+            ctx: &logged.list,
+            options,
+            show_dots: self.sees_dots(),
+            max_entries: usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX),
+            max_depth: self.config.max_list_depth,
+            count: 0,
+            truncated: false,
+            out: Vec::new(),
+        }
+    }
+
+    /// The long listing LIST and STAT share: (bytes, entries, truncated, options).
+    fn long_listing(&mut self, arg: &[u8]) -> Option<(Vec<u8>, usize, bool, ListOptions)> {
+        let defaults = ListOptions {
+            long: true,
+            all: self.config.display_dot_files,
+            ..ListOptions::default()
+        };
+        let (options, patterns) = listing::parse_list_args(arg, defaults);
+        let State(logged) = self.logged_state()?;
+        let mut lister = self.lister(logged, options);
+        if patterns.is_empty() {
+            let cwd = logged.vfs.cwd().to_vec();
+            if options.directory {
+                lister.patterns(&[b".".to_vec()]);
+            } else {
+                lister.directory(&cwd, b"", 0);
+            }
+        } else {
+            lister.patterns(&patterns);
+        }
+        Some((lister.out, lister.count, lister.truncated, options))
+    }
+
+    fn logged_state(&self) -> Option<State<'_>> {
+        match &self.state {
+            super::State::LoggedIn(logged) => Some(State(logged)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn list(&mut self, arg: &[u8]) -> Outcome {
+        self.refresh_clock();
+        let Some((bytes, count, truncated, options)) = self.long_listing(arg) else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let mut done = Reply::empty(226);
+        if let Some(summary) = options.summary() {
+            done.push(summary);
+        }
+        done.push(if truncated {
+            msg::output_truncated(count)
+        } else {
+            msg::matches_total(count)
+        });
+        Outcome::Transfer(Job::Listing { bytes, done })
+    }
+
+    pub(super) fn stat(&mut self, arg: &[u8]) -> Outcome {
+        if arg.is_empty() {
+            return Reply::new(211, msg::STAT_URL).into();
+        }
+        self.refresh_clock();
+        let Some((bytes, _, _, _)) = self.long_listing(arg) else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let body = bytes.strip_suffix(b"\r\n").unwrap_or(&bytes);
+        let mut text = b"STAT".to_vec();
+        if !body.is_empty() {
+            text.extend_from_slice(b"\r\n");
+            text.extend_from_slice(body);
+        }
+        Reply::new(213, text).line("End.").into()
+    }
+
+    pub(super) fn nlst(&mut self, arg: &[u8]) -> Outcome {
+        let shows_dots = self.sees_dots();
+        let max = usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX);
+        let Some(State(logged)) = self.logged_state() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        // Options are skipped; the first other word is the directory.
+        let target = arg
+            .split(|&b| b == b' ')
+            .find(|w| !w.is_empty() && !w.starts_with(b"-"))
+            .map(<[u8]>::to_vec);
+        let dir = logged.vfs.resolve(target.as_deref().unwrap_or(b"."));
+        let Ok((_, names)) = logged.vfs.read_dir(&dir) else {
+            if let Some(target) = &target {
+                if logged.vfs.lstat(&dir).is_ok() {
+                    let bytes = [target.as_slice(), b"\r\n"].concat();
+                    return Outcome::Transfer(Job::Listing {
+                        bytes,
+                        done: Reply::new(226, msg::matches_total(1)),
+                    });
+                }
+            }
+            return Reply::new(550, msg::NO_SUCH_FILE).into();
+        };
+        let mut bytes = Vec::new();
+        let mut count = 0;
+        for name in names
+            .iter()
+            .filter(|n| shows_dots || !n.starts_with(b".") || *n == b"." || *n == b"..")
+        {
+            if count >= max {
+                break;
+            }
+            if let Some(prefix) = &target {
+                bytes.extend_from_slice(&join_shown(prefix, b""));
+            }
+            bytes.extend_from_slice(name);
+            bytes.extend_from_slice(b"\r\n");
+            count += 1;
+        }
+        Outcome::Transfer(Job::Listing {
+            bytes,
+            done: Reply::new(226, msg::matches_total(count)),
+        })
+    }
+
+    pub(super) fn mlsd(&mut self, arg: &[u8]) -> Outcome {
+        let shows_dots = self.sees_dots();
+        let Some(State(logged)) = self.logged_state() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
+        let Ok((_, names)) = logged.vfs.read_dir(&dir) else {
+            return Reply::new(550, msg::NO_SUCH_FILE).into();
+        };
+        let mut bytes = Vec::new();
+        let mut count = 0;
+        for name in names {
+            let role = Role::of(&name);
+            if role == Role::Plain && name.starts_with(b".") && !shows_dots {
+                continue;
+            }
+            let Ok(entry) = Entry::load(&logged.vfs, &join(&dir, &name), name) else {
+                continue;
+            };
+            bytes.extend_from_slice(&listing::facts(&entry, &logged.list, role));
+            bytes.extend_from_slice(b"\r\n");
+            count += 1;
+        }
+        Outcome::Transfer(Job::Listing {
+            bytes,
+            done: Reply::new(226, msg::matches_total(count)),
+        })
+    }
+
+    pub(super) fn mlst(&mut self, arg: &[u8]) -> Outcome {
+        let name: &[u8] = if arg.is_empty() { b"." } else { arg };
+        if let Some(refusal) = self.check_dot_read(name) {
+            return refusal;
+        }
+        let Some(State(logged)) = self.logged_state() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        let role = if path == logged.vfs.cwd() && (name == b"." || name.is_empty()) {
+            Role::Current
+        } else {
+            Role::Plain
+        };
+        let entry = match role {
+            Role::Plain => Entry::load(&logged.vfs, &path, name.to_vec()),
+            _ => logged.vfs.stat(&path).map(|stat| Entry {
+                name: name.to_vec(),
+                stat,
+                link: None,
+            }),
+        };
+        let Ok(entry) = entry else {
+            return Reply::new(550, msg::NO_SUCH_FILE).into();
+        };
+        let mut text = b"Begin\r\n ".to_vec();
+        text.extend_from_slice(&listing::facts(&entry, &logged.list, role));
+        Reply::new(250, text).line("End.").into()
+    }
+
+    /// Listings compare times with "now".
+    fn refresh_clock(&mut self) {
+        if let Some(logged) = self.logged_in() {
+            logged.list.now = jiff::Timestamp::now();
+        }
+    }
+}
+
+/// A borrow of the logged-in state.
+struct State<'a>(&'a LoggedIn);

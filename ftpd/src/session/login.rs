@@ -1,0 +1,212 @@
+//! USER and PASS, and entering the account: chroot and privileges when running as root,
+//! a virtual root otherwise.
+
+use std::time::Duration;
+
+use pureftpd_account::Password;
+use pureftpd_proto::Reply;
+
+use super::{LoggedIn, Outcome, Session, State};
+use crate::auth::{self, Endpoints, LoggedUser, Verdict};
+use crate::log::Level;
+use crate::messages as msg;
+use crate::privilege;
+use crate::vfs::listing;
+
+/// Failed PASS after which the session is closed.
+const MAX_FAILURES: u32 = 6;
+/// Longest password accepted.
+const MAX_PASSWORD: usize = 511;
+/// Longest login kept (Debian's MAX_USER_LENGTH).
+const MAX_LOGIN: usize = 128;
+
+impl Session<'_> {
+    pub(super) fn user(&mut self, name: &[u8]) -> Outcome {
+        if let State::LoggedIn(logged) = &self.state {
+            return if logged.user.anonymous {
+                Reply::new(230, msg::ANONYMOUS_LOGGED_IN).into()
+            } else {
+                Reply::new(530, msg::ALREADY_LOGGED_IN).into()
+            };
+        }
+        let name = &name[..name.len().min(MAX_LOGIN)];
+        let anonymous_name = name.is_empty()
+            || name.eq_ignore_ascii_case(b"ftp")
+            || name.eq_ignore_ascii_case(b"anonymous");
+        let anonymous_only = self.config.anonymous_only
+            || self
+                .config
+                .trusted_ip
+                .is_some_and(|ip| ip != self.local.ip());
+        if anonymous_only || (anonymous_name && self.config.anonymous_allowed()) {
+            return self.anonymous_login();
+        }
+        if name.is_empty() {
+            return Outcome::Close(Reply::new(530, msg::NO_ANONYMOUS));
+        }
+        self.state = State::AwaitPass {
+            user: name.to_vec(),
+        };
+        Reply::new(331, msg::user_ok(name)).into()
+    }
+
+    pub(super) fn pass(&mut self, password: Vec<u8>) -> Outcome {
+        let password = Password::new(password);
+        let user = match &self.state {
+            State::AwaitUser => return Reply::new(530, msg::WHO_ARE_YOU).into(),
+            State::LoggedIn(logged) if logged.user.anonymous => {
+                return Reply::new(230, msg::ANY_PASSWORD).into();
+            }
+            State::LoggedIn(_) => return Reply::new(530, msg::SAME_SESSION).into(),
+            State::AwaitPass { user } => user.clone(),
+        };
+        if password.expose().len() > MAX_PASSWORD {
+            return Reply::new(530, msg::LINE_TOO_LONG).into();
+        }
+        // A little jitter, so that timing says nothing about the account.
+        std::thread::sleep(Duration::from_millis(u64::from(random_u32() % 15)));
+        let at = Endpoints {
+            peer: self.peer.ip(),
+            local: self.local.ip(),
+        };
+        let verdict = auth::authenticate(&self.config.auth_chain(), &user, &password, at);
+        drop(password);
+        let account = match verdict {
+            Verdict::Accepted(account) => *account,
+            Verdict::Rejected(reason) => {
+                self.log.log(
+                    Level::Debug,
+                    &format!("[{}]: {reason}", String::from_utf8_lossy(&user)),
+                );
+                return self.login_failed(&user);
+            }
+            Verdict::NotFound => return self.login_failed(&user),
+        };
+        if account.uid < self.config.min_uid {
+            self.log.log(
+                Level::Warning,
+                &format!(
+                    "Can't login as [{}]: account disabled (uid < {})",
+                    String::from_utf8_lossy(&user),
+                    self.config.min_uid
+                ),
+            );
+            self.failure_delay();
+            self.state = State::AwaitUser;
+            return Reply::new(530, msg::CANT_TRUST).into();
+        }
+        self.enter(account)
+    }
+
+    /// 530 after a growing delay; the sixth failure closes the session.
+    fn login_failed(&mut self, user: &[u8]) -> Outcome {
+        self.failures += 1;
+        self.log.log(
+            Level::Warning,
+            &format!(
+                "Authentication failed for user [{}]",
+                String::from_utf8_lossy(user)
+            ),
+        );
+        self.failure_delay();
+        self.state = State::AwaitUser;
+        if self.failures >= MAX_FAILURES {
+            self.log
+                .log(Level::Error, "Too many authentication failures");
+            return Outcome::Close(Reply::new(530, msg::AUTH_FAILED));
+        }
+        Reply::new(530, msg::AUTH_FAILED).into()
+    }
+
+    /// Random 0–3 s, plus 3 s per failure so far (as Pure-FTPd, to slow guessing).
+    fn failure_delay(&self) {
+        let jitter = u64::from(random_u32() % 3000);
+        std::thread::sleep(Duration::from_millis(
+            jitter + 3000 * u64::from(self.failures),
+        ));
+    }
+
+    fn anonymous_login(&mut self) -> Outcome {
+        let Some(account) = auth::anonymous_account() else {
+            return Outcome::Close(Reply::new(421, msg::NO_ANONYMOUS));
+        };
+        self.enter(account)
+    }
+
+    /// Moves into the account: confinement, privileges, the starting directory.
+    fn enter(&mut self, user: LoggedUser) -> Outcome {
+        let names = privilege::names_for_listings(&user);
+        let entered = match privilege::enter(&user, self.config) {
+            Ok(entered) => entered,
+            Err(e) => {
+                self.log.log(
+                    Level::Error,
+                    &format!(
+                        "Can't enter the home of [{}]: {e}",
+                        String::from_utf8_lossy(&user.login)
+                    ),
+                );
+                return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
+            }
+        };
+        self.log.account = if user.anonymous {
+            "ftp".to_string()
+        } else {
+            String::from_utf8_lossy(&user.login).into_owned()
+        };
+        if user.anonymous {
+            self.log.log(Level::Info, "Anonymous user logged in");
+        } else {
+            self.log.log(
+                Level::Info,
+                &format!("{} is now logged in", self.log.account),
+            );
+        }
+        if let Some(board) = &mut self.scoreboard {
+            board.set_account(self.log.account.as_bytes());
+        }
+        let mut reply = if user.anonymous {
+            Reply::new(230, msg::ANONYMOUS_LOGGED_IN)
+        } else {
+            let mut reply = Reply::empty(230);
+            let fxp = self.config.allow_user_fxp || self.config.allow_anonymous_fxp;
+            if fxp {
+                reply.push(msg::FXP_SUPPORTED);
+            }
+            reply.push(msg::logged_in(entered.vfs.cwd(), entered.restricted));
+            reply
+        };
+        if self.bandwidth_limited(&user) {
+            reply.prepend(msg::BANDWIDTH_RESTRICTED);
+        }
+        let list = listing::Context {
+            tz: self.tz.clone(),
+            now: jiff::Timestamp::now(),
+            user_names: names.users,
+            group_names: names.groups,
+            show_ids: !user.anonymous,
+        };
+        self.state = State::LoggedIn(Box::new(LoggedIn {
+            user,
+            vfs: entered.vfs,
+            list,
+        }));
+        reply.into()
+    }
+
+    fn bandwidth_limited(&self, user: &LoggedUser) -> bool {
+        let server = if user.anonymous {
+            self.config.anonymous_bandwidth
+        } else {
+            self.config.user_bandwidth
+        };
+        server.is_some() || user.upload_bandwidth.is_some() || user.download_bandwidth.is_some()
+    }
+}
+
+/// A random number from the system (fork-safe: no user-space generator to duplicate).
+pub(crate) fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
+}

@@ -1,0 +1,152 @@
+//! The banner and the commands that touch no file: TYPE, MODE, STRU, FEAT, OPTS, HELP
+//! and SITE.
+
+use pureftpd_proto::Reply;
+use pureftpd_proto::command::{Site, TypeCode};
+
+use super::{Origin, Outcome, Session};
+use crate::messages as msg;
+
+/// SITE IDLE's largest value, seconds.
+const MAX_SITE_IDLE: u64 = 2520;
+
+impl Session<'_> {
+    /// The 220 greeting.
+    pub(super) fn banner(&self, origin: Origin) -> Reply {
+        let mut reply = Reply::new(220, msg::welcome(self.config.tls > 0));
+        reply.push(msg::user_number(origin.number, self.config.max_clients));
+        let now = jiff::Zoned::now().with_time_zone(self.tz.clone());
+        reply.push(msg::local_time(
+            &format!("{:02}:{:02}", now.hour(), now.minute()),
+            self.local.port(),
+        ));
+        if self.config.anonymous_only {
+            reply.push(msg::ANONYMOUS_ONLY);
+        } else if self.config.no_anonymous {
+            reply.push(msg::NO_ANONYMOUS);
+        }
+        if self.config.allow_anonymous_fxp {
+            reply.push(msg::FXP_SUPPORTED);
+        }
+        if origin.ipv6_available && super::data::canonical(self.peer.ip()).is_ipv4() {
+            reply.push(msg::IPV6_WELCOME);
+        }
+        reply.push(msg::idle_notice(self.idle.as_secs()));
+        reply
+    }
+
+    pub(super) fn type_(&mut self, code: TypeCode) -> Outcome {
+        let reply = match code {
+            TypeCode::Ascii => {
+                self.binary = false;
+                Reply::empty(200)
+            }
+            TypeCode::Image => {
+                self.binary = true;
+                Reply::empty(200)
+            }
+            TypeCode::LocalUnsized => {
+                self.binary = true;
+                Reply::new(200, msg::MISSING_ARGUMENT)
+            }
+            TypeCode::LocalOther => Reply::new(504, msg::TYPE_LOCAL_REFUSED),
+            TypeCode::Unknown(arg) => Reply::new(504, msg::unknown_type(&arg)),
+            TypeCode::Missing => Reply::new(501, msg::MISSING_ARGUMENT).line(msg::TYPE_CHOICES),
+        };
+        reply.line(msg::type_now(self.binary)).into()
+    }
+
+    pub(super) fn mode(arg: &[u8]) -> Outcome {
+        match arg {
+            b"" => Reply::new(501, msg::MISSING_ARGUMENT),
+            b"S" | b"s" => Reply::new(200, "S OK"),
+            _ => Reply::new(504, msg::MODE_REFUSED),
+        }
+        .into()
+    }
+
+    pub(super) fn stru(arg: &[u8]) -> Outcome {
+        match arg {
+            b"" => Reply::new(501, msg::MISSING_ARGUMENT),
+            b"F" | b"f" => Reply::new(200, "F OK"),
+            _ => Reply::new(504, msg::STRU_REFUSED),
+        }
+        .into()
+    }
+
+    pub(super) fn feat(&self) -> Outcome {
+        let mut features = vec![
+            " UTF8",
+            " EPRT",
+            " IDLE",
+            " MDTM",
+            " SIZE",
+            " MFMT",
+            " REST STREAM",
+            " MLST type*;size*;sizd*;modify*;UNIX.mode*;UNIX.uid*;UNIX.gid*;unique*;",
+            " MLSD",
+            " PRET",
+        ];
+        if self.config.tls > 0 {
+            features.extend([" AUTH TLS", " PBSZ", " PROT"]);
+        }
+        features.extend([" TVFS", " ESTA"]);
+        if !self.config.nat_mode {
+            features.extend([" PASV", " EPSV"]);
+            if self.config.force_passive_ip.is_none() {
+                features.push(" ESTP");
+            }
+        }
+        let text = format!("Extensions supported:\r\n{}", features.join("\r\n"));
+        Reply::new(211, text).line("End.").into()
+    }
+
+    pub(super) fn opts(arg: &[u8]) -> Outcome {
+        let word = arg.split(|&b| b == b' ').next().unwrap_or_default();
+        if word.eq_ignore_ascii_case(b"MLST") {
+            return Reply::new(200, msg::MLST_OPTS).into();
+        }
+        Reply::new(504, msg::UNKNOWN_COMMAND).into()
+    }
+
+    pub(super) fn site_help() -> Outcome {
+        Reply::new(214, msg::SITE_HELP)
+            .line(msg::SITE_HELP_END)
+            .into()
+    }
+
+    pub(super) fn site(&mut self, site: Site) -> Outcome {
+        match site {
+            Site::Help => Self::site_help(),
+            Site::Time => {
+                let now = jiff::Zoned::now().with_time_zone(self.tz.clone());
+                Reply::new(211, now.strftime("%Y-%m-%d %H:%M:%S").to_string()).into()
+            }
+            Site::Idle(arg) => self.site_idle(&arg),
+            Site::Chmod(arg) => self.chmod(&arg),
+            Site::Utime(arg) => self.utime(&arg),
+            Site::Alias(_) => Reply::new(502, "Configuration error").into(),
+            Site::Unknown(word) => Reply::new(500, msg::site_unknown(&word)).into(),
+            Site::Missing => Reply::new(500, msg::SITE_MISSING).into(),
+        }
+    }
+
+    fn site_idle(&mut self, arg: &[u8]) -> Outcome {
+        if arg.is_empty() {
+            return Reply::new(501, msg::IDLE_MISSING).into();
+        }
+        let digits = arg.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits < arg.len() {
+            return Reply::new(501, msg::garbage(&arg[digits..])).into();
+        }
+        let seconds: u64 = std::str::from_utf8(arg)
+            .ok()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(u64::MAX);
+        if seconds > MAX_SITE_IDLE {
+            return Reply::new(501, msg::VALUE_TOO_LARGE).into();
+        }
+        self.idle = std::time::Duration::from_secs(seconds);
+        Reply::new(200, msg::idle_set(seconds)).into()
+    }
+}

@@ -1,0 +1,339 @@
+//! One client's session: a blocking loop that reads a command, parses it into a
+//! [`Command`], hands it to the handler of its family (one file each), and performs the
+//! [`Outcome`] the handler returns: send a reply, transfer data, or close.
+//!
+//! The state is an enum ([`State`]): there is no password step without a user name and
+//! no file system before login. Which commands work before login is one `match`
+//! ([`Command::allowed_before_login`]).
+
+mod control;
+mod data;
+mod files;
+mod lists;
+mod login;
+mod misc;
+mod transfer;
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use jiff::tz::TimeZone;
+use pureftpd_proto::command::{self, Parsed};
+use pureftpd_proto::{Command, Reply};
+
+use crate::auth::LoggedUser;
+use crate::config::Config;
+use crate::log::{Level, Logger};
+use crate::messages as msg;
+use crate::scoreboard::Scoreboard;
+use crate::vfs::Vfs;
+use crate::vfs::listing;
+use control::{Control, ReadError};
+use data::DataSetup;
+use transfer::Job;
+
+/// Where the session is.
+pub(crate) enum State {
+    /// Waiting for USER.
+    AwaitUser,
+    /// USER given, waiting for PASS.
+    AwaitPass {
+        /// The login.
+        user: Vec<u8>,
+    },
+    /// Logged in.
+    LoggedIn(Box<LoggedIn>),
+}
+
+/// What exists only once logged in.
+pub(crate) struct LoggedIn {
+    pub(crate) user: LoggedUser,
+    pub(crate) vfs: Vfs,
+    pub(crate) list: listing::Context,
+}
+
+/// What a handler asks the loop to do.
+pub(crate) enum Outcome {
+    /// Send this reply.
+    Reply(Reply),
+    /// Send this reply and end the session.
+    Close(Reply),
+    /// Open the data connection and run this transfer.
+    Transfer(Job),
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Self {
+        Self::Reply(reply)
+    }
+}
+
+/// Facts about the connection and the server the session needs from the listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    /// This session's number among those running, itself included.
+    pub number: usize,
+    /// Whether the server also accepts IPv6 clients.
+    pub ipv6_available: bool,
+}
+
+/// A session in progress.
+pub(crate) struct Session<'c> {
+    pub(crate) config: &'c Config,
+    pub(crate) control: Control,
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: SocketAddr,
+    pub(crate) state: State,
+    pub(crate) binary: bool,
+    pub(crate) data: DataSetup,
+    pub(crate) epsv_all: bool,
+    pub(crate) restart: u64,
+    pub(crate) rename_from: Option<Vec<u8>>,
+    pub(crate) uploaded: u64,
+    pub(crate) downloaded: u64,
+    pub(crate) failures: u32,
+    pub(crate) cwd_failures: u32,
+    pub(crate) idle: Duration,
+    idle_commands_since: Option<Instant>,
+    pub(crate) log: Logger,
+    pub(crate) scoreboard: Option<Scoreboard>,
+    pub(crate) tz: TimeZone,
+    pub(crate) stou_counter: u16,
+}
+
+/// Serves one client until it leaves.
+pub fn run(stream: TcpStream, config: &Config, origin: Origin, scoreboard: Option<Scoreboard>) {
+    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    configure_control_socket(&stream);
+    let mut log = Logger::new(config.syslog_facility, config.log_pid, config.verbose);
+    log.host = host_name(peer, config.dont_resolve);
+    log.log(Level::Info, &format!("New connection from {}", log.host));
+    let mut session = Session {
+        config,
+        control: Control::new(stream),
+        peer,
+        local,
+        state: State::AwaitUser,
+        binary: false,
+        data: DataSetup::None,
+        epsv_all: false,
+        restart: 0,
+        rename_from: None,
+        uploaded: 0,
+        downloaded: 0,
+        failures: 0,
+        cwd_failures: 0,
+        idle: config.max_idle,
+        idle_commands_since: None,
+        log,
+        scoreboard,
+        tz: TimeZone::system(),
+        stou_counter: 0,
+    };
+    let banner = session.banner(origin);
+    if session.control.send(&banner).is_err() {
+        return;
+    }
+    session.serve();
+    session.log.log(Level::Info, msg::LOGOUT);
+}
+
+impl Session<'_> {
+    fn serve(&mut self) {
+        loop {
+            let line = match self.control.read_line(self.idle) {
+                Ok(line) => line,
+                Err(ReadError::Timeout) => {
+                    let _ = self.control.send(&Reply::new(421, msg::TIMEOUT));
+                    return;
+                }
+                Err(ReadError::TooLong) => {
+                    self.log.log(Level::Warning, msg::LINE_TOO_LONG);
+                    let _ = self.control.send(&Reply::new(421, msg::LINE_TOO_LONG));
+                    return;
+                }
+                Err(ReadError::Closed) => return,
+            };
+            let Parsed::Command(command) = command::parse(&line) else {
+                continue;
+            };
+            self.log_command(&line);
+            let outcome = self.dispatch(command);
+            if !self.perform(outcome) {
+                return;
+            }
+        }
+    }
+
+    /// Performs an outcome; false when the session must end.
+    fn perform(&mut self, outcome: Outcome) -> bool {
+        match outcome {
+            Outcome::Reply(reply) => self.control.send(&reply).is_ok(),
+            Outcome::Close(reply) => {
+                let _ = self.control.send(&reply);
+                false
+            }
+            Outcome::Transfer(job) => self.run_transfer(job),
+        }
+    }
+
+    fn log_command(&self, line: &[u8]) {
+        if self.log.verbose == 0 {
+            return;
+        }
+        let verb = Command::verb(line);
+        let arg = line
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(&[][..], |i| &line[i + 1..]);
+        self.log.command(&verb, arg);
+    }
+
+    /// NOOP-like commands do not count as activity: after twice the idle time of only
+    /// those, the next one ends the session.
+    fn idle_command(&mut self) -> Option<Outcome> {
+        let since = *self.idle_commands_since.get_or_insert_with(Instant::now);
+        let limit = self.idle * 2;
+        (since.elapsed() > limit)
+            .then(|| Outcome::Close(Reply::new(421, msg::noop_timeout(limit.as_secs()))))
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn dispatch(&mut self, command: Command) -> Outcome {
+        let idle_like = matches!(
+            command,
+            Command::Noop
+                | Command::Syst
+                | Command::Type(_)
+                | Command::Mode(_)
+                | Command::Cwd(_)
+                | Command::Pwd
+                | Command::Rest(_)
+                | Command::Feat
+                | Command::Opts(_)
+                | Command::Stru(_)
+        );
+        if idle_like {
+            if let Some(timeout) = self.idle_command() {
+                return timeout;
+            }
+        } else {
+            self.idle_commands_since = None;
+        }
+        let logged_in = matches!(self.state, State::LoggedIn(_));
+        if !logged_in && !command.allowed_before_login() {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        }
+        // A RNFR is forgotten by any other command than RNTO.
+        if !matches!(command, Command::Rnto(_) | Command::Rnfr(_)) {
+            self.rename_from = None;
+        }
+        match command {
+            Command::User(name) => self.user(&name),
+            Command::Pass(password) => self.pass(password),
+            Command::Acct => Reply::new(202, msg::WHO_ARE_YOU).into(),
+            Command::Quit => Outcome::Close(
+                Reply::new(221, msg::goodbye(self.uploaded, self.downloaded)).line(msg::LOGOUT),
+            ),
+            Command::Noop => Reply::new(200, msg::NOOP).into(),
+            Command::Syst => Reply::new(215, msg::SYST).into(),
+            Command::Type(code) => self.type_(code),
+            Command::Mode(arg) => Self::mode(&arg),
+            Command::Stru(arg) => Self::stru(&arg),
+            Command::Feat => self.feat(),
+            Command::Opts(arg) => Self::opts(&arg),
+            Command::Help => Self::site_help(),
+            Command::Auth(_) | Command::Adat => Reply::new(500, msg::AUTH_UNIMPLEMENTED).into(),
+            Command::Pbsz => Reply::new(503, msg::PBSZ).into(),
+            Command::Prot(_) => Reply::new(503, msg::PROT_BEFORE_PBSZ).into(),
+            Command::Ccc => Reply::new(534, msg::CCC_REFUSED).into(),
+            Command::Http(verb) => {
+                self.log.log(
+                    Level::Info,
+                    &format!("HTTP command: [{}]", String::from_utf8_lossy(&verb)),
+                );
+                Outcome::Close(Reply::new(500, msg::http_command(&verb)))
+            }
+            Command::Unknown(_) => Reply::new(500, msg::UNKNOWN_COMMAND).into(),
+            Command::Cwd(dir) => self.cwd(&dir),
+            Command::Cdup => self.cwd(b".."),
+            Command::Pwd => self.pwd(),
+            Command::Port(target) => self.port(target.map(SocketAddr::V4)),
+            Command::Eprt(target) => self.port(target),
+            Command::Pasv => self.pasv(false),
+            Command::Epsv(arg) => self.epsv(&arg),
+            Command::Esta => self.esta(),
+            Command::Estp => self.estp(),
+            Command::Pret(arg) => self.pret(&arg),
+            Command::Allo(arg) => self.allo(&arg),
+            Command::Rest(restart) => self.rest(restart),
+            Command::Retr(name) => self.retr(&name),
+            Command::Stor(name) => self.stor(&name, false),
+            Command::Appe(name) => self.stor(&name, true),
+            Command::Stou => self.stou(),
+            Command::Dele(name) => self.dele(&name),
+            Command::Rmd(name) => self.rmd(&name),
+            Command::Mkd(name) => self.mkd(&name),
+            Command::Rnfr(name) => self.rnfr(&name),
+            Command::Rnto(name) => self.rnto(&name),
+            Command::Abor => Reply::new(226, msg::ABOR_OK).into(),
+            Command::List(arg) => self.list(&arg),
+            Command::Nlst(arg) => self.nlst(&arg),
+            Command::Mlsd(arg) => self.mlsd(&arg),
+            Command::Mlst(arg) => self.mlst(&arg),
+            Command::Stat(arg) => self.stat(&arg),
+            Command::Size(name) => self.size(&name),
+            Command::Mdtm(name) => self.mdtm(&name),
+            Command::Mfmt(arg) => self.mfmt(&arg),
+            Command::Site(site) => self.site(site),
+        }
+    }
+
+    /// The logged-in part of the state; handlers after the login check may rely on it.
+    pub(crate) fn logged_in(&mut self) -> Option<&mut LoggedIn> {
+        match &mut self.state {
+            State::LoggedIn(logged) => Some(logged),
+            _ => None,
+        }
+    }
+
+    /// Whether the session is anonymous.
+    pub(crate) fn anonymous(&self) -> bool {
+        matches!(&self.state, State::LoggedIn(l) if l.user.anonymous)
+    }
+}
+
+/// IPv4-mapped IPv6 addresses as IPv4.
+#[must_use]
+pub fn canonical_ip(ip: std::net::IpAddr) -> std::net::IpAddr {
+    data::canonical(ip)
+}
+
+/// Control connection options as Pure-FTPd sets them: no Nagle delay, urgent data
+/// inline (so Telnet's Synch before ABOR reads as a normal byte), low-delay TOS.
+fn configure_control_socket(stream: &TcpStream) {
+    let socket = socket2::SockRef::from(stream);
+    let _ = socket.set_tcp_nodelay(true);
+    let _ = socket.set_out_of_band_inline(true);
+    if stream.local_addr().is_ok_and(|a| a.is_ipv4()) {
+        let _ = socket.set_tos_v4(0x10);
+    }
+}
+
+/// The client's name for logs: its address, sanitised. (Reverse DNS is not looked
+/// up: logs always show addresses, as with `-H`.)
+fn host_name(peer: SocketAddr, _dont_resolve: bool) -> String {
+    canonical_ip(peer.ip())
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

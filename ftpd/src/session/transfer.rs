@@ -1,0 +1,602 @@
+//! RETR, STOR, APPE, STOU and the transfer loop they share with listings.
+//!
+//! Binary downloads go through the kernel (`sendfile`, a megabyte at a time); between
+//! chunks the control connection is checked, so ABOR stops a transfer at once and the
+//! session goes on. ASCII mode converts line ends both ways (LF to CRLF down, CR dropped
+//! up). Uploads are written as they arrive; a broken connection leaves what arrived.
+
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use pureftpd_proto::command::{self, Parsed, Restart};
+use pureftpd_proto::{Command, Reply};
+
+use super::data::DataSetup;
+use super::{Outcome, Session};
+use crate::log::Level;
+use crate::messages as msg;
+use crate::scoreboard::Activity;
+
+/// Bytes sent per sendfile call between two looks at the control connection.
+const SEND_CHUNK: usize = 1 << 20;
+/// Upload buffer.
+const RECEIVE_BUFFER: usize = 512 * 1024;
+/// ASCII conversion buffer.
+const ASCII_CHUNK: usize = 32 * 1024;
+
+/// A transfer to run on the data connection.
+pub(crate) enum Job {
+    /// RETR.
+    Download {
+        file: File,
+        /// As the client named it.
+        name: Vec<u8>,
+        /// Where to start.
+        offset: u64,
+        /// File size.
+        size: u64,
+    },
+    /// STOR, APPE, STOU.
+    Upload {
+        file: File,
+        name: Vec<u8>,
+        /// STOU's generated name, announced in the 150 reply.
+        unique: Option<String>,
+    },
+    /// LIST, NLST, MLSD: the listing is ready; `done` is the final reply.
+    Listing { bytes: Vec<u8>, done: Reply },
+}
+
+/// How a transfer ended.
+enum Ended {
+    /// All of it.
+    Complete(u64),
+    /// ABOR (or QUIT) arrived; `quit` also ends the session.
+    Aborted { bytes: u64, quit: bool },
+    /// The data connection or the file failed.
+    Failed { bytes: u64, reply: Reply },
+    /// Nothing arrived for the idle time.
+    TimedOut,
+    /// The control connection is gone.
+    ControlLost,
+}
+
+impl Session<'_> {
+    pub(super) fn rest(&mut self, restart: Restart) -> Outcome {
+        match restart {
+            Restart::At(offset) => {
+                self.restart = offset;
+                if offset > 0 {
+                    self.log
+                        .log(Level::Notice, &format!("Restarting at {offset}"));
+                }
+                Reply::new(350, msg::restarting(offset, !self.binary)).into()
+            }
+            Restart::NotNumeric => {
+                self.restart = 0;
+                Reply::new(554, msg::REST_NOT_NUMERIC)
+                    .line(msg::RESTART_RESET)
+                    .into()
+            }
+            Restart::Missing => {
+                self.restart = 0;
+                Reply::new(501, msg::NO_RESTART_POINT).into()
+            }
+        }
+    }
+
+    pub(super) fn allo(&mut self, arg: &[u8]) -> Outcome {
+        if arg.is_empty() {
+            return Reply::new(501, msg::CANT_FIND_SIZE).into();
+        }
+        let wanted: u64 = std::str::from_utf8(arg)
+            .ok()
+            .map(|a| {
+                a.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0);
+        let free = self
+            .logged_in()
+            .and_then(|l| nix::sys::statvfs::fstatvfs(l.vfs.root_fd()).ok())
+            .map_or(u64::MAX, |s| {
+                u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size()))
+            });
+        if wanted > free {
+            return Reply::new(552, msg::DISK_FULL).into();
+        }
+        Reply::new(200, msg::ALLO_OK).into()
+    }
+
+    pub(super) fn retr(&mut self, name: &[u8]) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(501, msg::NO_FILE_NAME).into();
+        }
+        if let Some(refusal) = self.check_dot_read(name) {
+            return refusal;
+        }
+        let binary = self.binary;
+        let restart = std::mem::take(&mut self.restart);
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        let file = match logged.vfs.open_read(&path) {
+            Ok(file) => file,
+            Err(e) => return Reply::new(550, msg::cant_open(name, crate::errno_text(&e))).into(),
+        };
+        let Ok(meta) = file.metadata() else {
+            return Reply::new(550, msg::cant_open(name, "I/O error")).into();
+        };
+        if !meta.is_file() {
+            return Reply::new(550, msg::ONLY_REGULAR).into();
+        }
+        let size = meta.len();
+        if !binary && restart > 1 {
+            return Reply::new(503, msg::ASCII_RESUME).into();
+        }
+        if restart > size {
+            return Reply::new(554, msg::restart_too_large(restart, size))
+                .line(msg::RESTART_RESET)
+                .into();
+        }
+        if restart == size && size > 0 {
+            return Reply::new(226, msg::NOTHING_LEFT).into();
+        }
+        // Reading must not block on a FIFO or device that sneaked in.
+        let _ = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()));
+        Outcome::Transfer(Job::Download {
+            file,
+            name: name.to_vec(),
+            offset: restart,
+            size,
+        })
+    }
+
+    pub(super) fn stor(&mut self, name: &[u8], append: bool) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(501, msg::NO_FILE_NAME).into();
+        }
+        if let Some(refusal) = self.check_dot_write(name, false) {
+            return refusal;
+        }
+        let restart = std::mem::take(&mut self.restart);
+        let anonymous = self.anonymous();
+        let (file_umask, cant_upload) = (self.config.file_umask, self.config.anonymous_cant_upload);
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        let existing = logged.vfs.stat(&path).ok();
+        if anonymous && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
+            return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
+        }
+        if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
+            return Reply::new(553, msg::cant_create("Is a directory")).into();
+        }
+        let mut flags = OFlag::O_CREAT;
+        if !append && restart == 0 {
+            flags |= OFlag::O_TRUNC;
+        }
+        let mut file = match logged.vfs.open_write(&path, flags, 0o666 & !file_umask) {
+            Ok(file) => file,
+            Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
+        };
+        let positioned = if append {
+            file.seek_end()
+        } else if restart > 0 {
+            // Resuming: what was after the restart point goes.
+            file.set_len(restart).and_then(|()| file.seek_to(restart))
+        } else {
+            Ok(())
+        };
+        if let Err(e) = positioned {
+            return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into();
+        }
+        Outcome::Transfer(Job::Upload {
+            file,
+            name: name.to_vec(),
+            unique: None,
+        })
+    }
+
+    pub(super) fn stou(&mut self) -> Outcome {
+        if self.anonymous() && self.config.anonymous_cant_upload {
+            return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
+        }
+        let file_umask = self.config.file_umask;
+        for _ in 0..100 {
+            let unique = self.unique_name();
+            let Some(logged) = self.logged_in() else {
+                return Reply::new(530, msg::NOT_LOGGED_IN).into();
+            };
+            let path = logged.vfs.resolve(unique.as_bytes());
+            match logged
+                .vfs
+                .open_write(&path, OFlag::O_CREAT | OFlag::O_EXCL, 0o666 & !file_umask)
+            {
+                Ok(file) => {
+                    return Outcome::Transfer(Job::Upload {
+                        file,
+                        name: unique.clone().into_bytes(),
+                        unique: Some(unique),
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
+            }
+        }
+        Reply::new(553, msg::cant_create("File exists")).into()
+    }
+
+    /// `pureftpd.<seconds hex>.<microseconds & 0xff hex>.<counter hex>`.
+    fn unique_name(&mut self) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.stou_counter = self.stou_counter.wrapping_add(1);
+        format!(
+            "pureftpd.{:08x}.{:02x}.{:04x}",
+            now.as_secs() & 0xffff_ffff,
+            now.subsec_micros() & 0xff,
+            self.stou_counter.wrapping_sub(1)
+        )
+    }
+
+    /// Opens the data connection, says 150, transfers, gives the final reply.
+    /// Returns false when the session must end.
+    pub(super) fn run_transfer(&mut self, job: Job) -> bool {
+        let mut opening = Reply::empty(150);
+        if let Job::Upload {
+            unique: Some(unique),
+            ..
+        } = &job
+        {
+            opening.push(msg::stou_file(unique));
+        }
+        opening.push(self.opening_text());
+        if let Job::Download { offset, size, .. } = &job {
+            if size - offset > 4096 {
+                opening.push(msg::kbytes_to_download(size - offset));
+            }
+        }
+        let active = matches!(self.data, DataSetup::Active(_));
+        if active && self.control.send(&opening).is_err() {
+            return false;
+        }
+        let stream = match self.open_data() {
+            Ok(stream) => stream,
+            Err(outcome) => return self.perform(outcome),
+        };
+        if !active && self.control.send(&opening).is_err() {
+            return false;
+        }
+        let started = Instant::now();
+        let (ended, done, upload) = match job {
+            Job::Download {
+                file,
+                name,
+                offset,
+                size,
+            } => {
+                self.board(Activity::Download {
+                    file: &name,
+                    size,
+                    offset,
+                });
+                (
+                    self.send_file(&file, &stream, offset, size - offset),
+                    None,
+                    false,
+                )
+            }
+            Job::Upload { mut file, name, .. } => {
+                self.board(Activity::Upload { file: &name });
+                (self.receive_file(&mut file, &stream), None, true)
+            }
+            Job::Listing { bytes, done } => (self.send_bytes(&stream, &bytes), Some(done), false),
+        };
+        drop(stream);
+        self.board(Activity::Idle);
+        self.finish(ended, done, upload, started.elapsed())
+    }
+
+    fn finish(
+        &mut self,
+        ended: Ended,
+        done: Option<Reply>,
+        upload: bool,
+        elapsed: Duration,
+    ) -> bool {
+        let seconds = elapsed.as_secs_f64();
+        let rate = |bytes| msg::rate(bytes, seconds);
+        match ended {
+            Ended::Complete(bytes) => {
+                if let Some(done) = done {
+                    return self.control.send(&done).is_ok();
+                }
+                if upload {
+                    self.uploaded += bytes;
+                } else {
+                    self.downloaded += bytes;
+                }
+                let mut reply = Reply::empty(226);
+                if !self.binary {
+                    reply.push(msg::ASCII_WARNING);
+                }
+                reply.push(msg::TRANSFER_OK);
+                if let Some(rate) = rate(bytes) {
+                    reply.push(rate);
+                }
+                let what = if upload { "uploaded" } else { "downloaded" };
+                self.log
+                    .log(Level::Notice, &format!("File {what}  ({bytes} bytes)"));
+                self.control.send(&reply).is_ok()
+            }
+            Ended::Aborted { bytes, quit } => {
+                let (first, code) = if upload {
+                    (msg::TRANSFER_ABORTED, 451)
+                } else {
+                    (msg::ABORT, 226)
+                };
+                let mut reply = Reply::new(code, msg::TRANSFER_ABORTED);
+                if let Some(rate) = rate(bytes) {
+                    reply.push(rate);
+                }
+                let ok = self.control.send(&Reply::new(426, first)).is_ok()
+                    && self.control.send(&reply).is_ok();
+                if quit {
+                    let _ = self.control.send(
+                        &Reply::new(221, msg::goodbye(self.uploaded, self.downloaded))
+                            .line(msg::LOGOUT),
+                    );
+                    return false;
+                }
+                ok
+            }
+            Ended::Failed { bytes, reply } => {
+                if upload {
+                    self.uploaded += bytes;
+                } else {
+                    self.downloaded += bytes;
+                }
+                self.control.send(&reply).is_ok()
+            }
+            Ended::TimedOut => {
+                let _ = self.control.send(&Reply::new(421, msg::TIMEOUT_DATA));
+                false
+            }
+            Ended::ControlLost => false,
+        }
+    }
+
+    /// Looks at the control connection without waiting: ABOR or QUIT stop the transfer,
+    /// anything else is refused while it runs.
+    fn check_control(&mut self) -> Option<Ended> {
+        loop {
+            match self.control.try_read_line() {
+                Ok(None) => return None,
+                Err(_) => return Some(Ended::ControlLost),
+                Ok(Some(line)) => match command::parse(&line) {
+                    Parsed::Command(Command::Abor) => {
+                        return Some(Ended::Aborted {
+                            bytes: 0,
+                            quit: false,
+                        });
+                    }
+                    Parsed::Command(Command::Quit) => {
+                        return Some(Ended::Aborted {
+                            bytes: 0,
+                            quit: true,
+                        });
+                    }
+                    Parsed::Ignore => {}
+                    Parsed::Command(_) => {
+                        if self
+                            .control
+                            .send(&Reply::new(500, msg::UNKNOWN_COMMAND))
+                            .is_err()
+                        {
+                            return Some(Ended::ControlLost);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    fn send_file(&mut self, file: &File, stream: &TcpStream, offset: u64, len: u64) -> Ended {
+        if !self.binary {
+            return self.send_ascii(file, stream, offset, len);
+        }
+        let mut position = i64::try_from(offset).unwrap_or(i64::MAX);
+        let mut sent = 0u64;
+        while sent < len {
+            let chunk = usize::try_from(len - sent)
+                .unwrap_or(SEND_CHUNK)
+                .min(SEND_CHUNK);
+            match nix::sys::sendfile::sendfile64(stream, file, Some(&mut position), chunk) {
+                Ok(0) => break,
+                Ok(n) => sent += n as u64,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return self.broken(sent),
+            }
+            self.progress(offset + sent);
+            if let Some(stop) = self.check_control() {
+                return with_bytes(stop, sent);
+            }
+        }
+        Ended::Complete(sent)
+    }
+
+    fn send_ascii(&mut self, file: &File, stream: &TcpStream, offset: u64, len: u64) -> Ended {
+        let mut reader = io::BufReader::new(file);
+        let mut buf = vec![0u8; ASCII_CHUNK];
+        let mut out = Vec::with_capacity(ASCII_CHUNK * 2);
+        let (mut read_total, mut sent) = (0u64, 0u64);
+        let mut writer: &TcpStream = stream;
+        if offset > 0 && io::copy(&mut (&mut reader).take(offset), &mut io::sink()).is_err() {
+            return self.broken(0);
+        }
+        while read_total < len {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return self.broken(sent),
+            };
+            read_total += n as u64;
+            out.clear();
+            for &b in &buf[..n] {
+                if b == b'\n' {
+                    out.push(b'\r');
+                }
+                out.push(b);
+            }
+            if writer.write_all(&out).is_err() {
+                return self.broken(sent);
+            }
+            sent += out.len() as u64;
+            self.progress(offset + read_total);
+            if let Some(stop) = self.check_control() {
+                return with_bytes(stop, sent);
+            }
+        }
+        Ended::Complete(sent)
+    }
+
+    fn send_bytes(&mut self, stream: &TcpStream, bytes: &[u8]) -> Ended {
+        let mut writer: &TcpStream = stream;
+        for chunk in bytes.chunks(SEND_CHUNK) {
+            if writer.write_all(chunk).is_err() {
+                return self.broken(0);
+            }
+            if let Some(stop) = self.check_control() {
+                return with_bytes(stop, 0);
+            }
+        }
+        Ended::Complete(bytes.len() as u64)
+    }
+
+    fn receive_file(&mut self, file: &mut File, stream: &TcpStream) -> Ended {
+        let mut buf = vec![0u8; RECEIVE_BUFFER];
+        let mut received = 0u64;
+        let mut reader: &TcpStream = stream;
+        loop {
+            match self.wait_upload(stream) {
+                Wait::Data => {}
+                Wait::Control => {
+                    if let Some(stop) = self.check_control() {
+                        return with_bytes(stop, received);
+                    }
+                    continue;
+                }
+                Wait::Timeout => return Ended::TimedOut,
+            }
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    return Ended::Failed {
+                        bytes: received,
+                        reply: Reply::new(451, msg::READ_ERROR),
+                    };
+                }
+            };
+            let written = if self.binary {
+                file.write_all(&buf[..n])
+            } else {
+                let text: Vec<u8> = buf[..n].iter().copied().filter(|&b| b != b'\r').collect();
+                file.write_all(&text)
+            };
+            if let Err(e) = written {
+                let reply = if e.raw_os_error() == Some(nix::errno::Errno::ENOSPC as i32) {
+                    Reply::new(552, msg::DISK_FULL)
+                } else {
+                    Reply::new(452, msg::WRITE_ERROR)
+                };
+                return Ended::Failed {
+                    bytes: received,
+                    reply,
+                };
+            }
+            received += n as u64;
+            self.progress(received);
+        }
+        Ended::Complete(received)
+    }
+
+    fn wait_upload(&self, stream: &TcpStream) -> Wait {
+        let mut fds = [
+            PollFd::new(stream.as_fd(), PollFlags::POLLIN),
+            PollFd::new(
+                self.control.stream().as_fd(),
+                PollFlags::POLLIN | PollFlags::POLLPRI,
+            ),
+        ];
+        let millis = i32::try_from(self.idle.as_millis()).unwrap_or(i32::MAX);
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) => Wait::Timeout,
+            _ if fds[1].revents().is_some_and(|r| !r.is_empty()) => Wait::Control,
+            _ => Wait::Data,
+        }
+    }
+
+    fn broken(&self, bytes: u64) -> Ended {
+        Ended::Failed {
+            bytes,
+            reply: Reply::new(426, msg::TRANSFER_ABORTED),
+        }
+    }
+
+    fn progress(&mut self, current: u64) {
+        if let Some(board) = &mut self.scoreboard {
+            board.progress(current);
+        }
+    }
+
+    fn board(&mut self, activity: Activity<'_>) {
+        if let Some(board) = &mut self.scoreboard {
+            board.set_activity(activity);
+        }
+    }
+}
+
+enum Wait {
+    Data,
+    Control,
+    Timeout,
+}
+
+fn with_bytes(ended: Ended, bytes: u64) -> Ended {
+    match ended {
+        Ended::Aborted { quit, .. } => Ended::Aborted { bytes, quit },
+        other => other,
+    }
+}
+
+trait Seek2 {
+    fn seek_end(&mut self) -> io::Result<()>;
+    fn seek_to(&mut self, offset: u64) -> io::Result<()>;
+}
+
+impl Seek2 for File {
+    fn seek_end(&mut self) -> io::Result<()> {
+        io::Seek::seek(self, io::SeekFrom::End(0)).map(drop)
+    }
+
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        io::Seek::seek(self, io::SeekFrom::Start(offset)).map(drop)
+    }
+}

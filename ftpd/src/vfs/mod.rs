@@ -1,0 +1,390 @@
+//! The session's view of the file system: a root directory it cannot leave, and a
+//! current directory inside it.
+//!
+//! Every path a client sends is made absolute and cleaned lexically ([`normalize`]:
+//! `.`, `..`, `//`, `~`), then resolved by the kernel with `openat2(RESOLVE_IN_ROOT)`
+//! relative to the root's directory descriptor: `..` and symbolic links (absolute ones
+//! included) are resolved as if the root were `/`, race-free. The same code serves a
+//! session in a real chroot (the root is then `/`) and the virtual chroot of a server
+//! not started as root. Operations on a name (create, delete, rename) resolve the parent
+//! that way and then act on the last component with the `*at` calls and `O_NOFOLLOW`.
+
+pub mod listing;
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag, openat, openat2};
+use nix::sys::stat::{self, FileStat, Mode};
+use nix::unistd::{UnlinkatFlags, unlinkat};
+
+/// The root and the current directory of a session.
+#[derive(Debug)]
+pub struct Vfs {
+    root: OwnedFd,
+    cwd: Vec<u8>,
+    home: Vec<u8>,
+}
+
+fn errno(e: nix::Error) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+impl Vfs {
+    /// A session confined to `root` (a real directory), starting in `start` (a path
+    /// inside it, `/` for its top).
+    ///
+    /// # Errors
+    /// The root cannot be opened, or `start` is not a directory inside it.
+    pub fn new(root: &Path, start: &[u8]) -> io::Result<Self> {
+        let root = nix::fcntl::open(
+            root,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(errno)?;
+        let home = normalize(b"/", b"/", start);
+        let vfs = Self {
+            root,
+            cwd: home.clone(),
+            home,
+        };
+        vfs.open_dir(&vfs.home.clone())?;
+        Ok(vfs)
+    }
+
+    /// The root directory's descriptor (for statvfs).
+    #[must_use]
+    pub fn root_fd(&self) -> &OwnedFd {
+        &self.root
+    }
+
+    /// The current directory, as the client sees it.
+    #[must_use]
+    pub fn cwd(&self) -> &[u8] {
+        &self.cwd
+    }
+
+    /// The absolute path a client's argument names.
+    #[must_use]
+    pub fn resolve(&self, client_path: &[u8]) -> Vec<u8> {
+        normalize(&self.cwd, &self.home, client_path)
+    }
+
+    /// Changes directory; returns the new one.
+    ///
+    /// # Errors
+    /// Not a directory the session can enter.
+    pub fn chdir(&mut self, client_path: &[u8]) -> io::Result<&[u8]> {
+        let path = self.resolve(client_path);
+        let dir = self.open_in_root(&path, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
+        // Entering needs search permission, which opening with O_PATH does not check:
+        // fchdir does.
+        nix::unistd::fchdir(&dir).map_err(errno)?;
+        self.cwd = path;
+        Ok(&self.cwd)
+    }
+
+    fn open_in_root(&self, path: &[u8], flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .mode(mode)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        let relative = relative(path);
+        openat2(self.root.as_fd(), relative, how).map_err(errno)
+    }
+
+    /// Opens a directory for reading.
+    ///
+    /// # Errors
+    /// Missing, not a directory, no permission.
+    pub fn open_dir(&self, path: &[u8]) -> io::Result<OwnedFd> {
+        self.open_in_root(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())
+    }
+
+    /// Opens a file for reading.
+    ///
+    /// # Errors
+    /// Missing or unreadable.
+    pub fn open_read(&self, path: &[u8]) -> io::Result<File> {
+        self.open_in_root(
+            path,
+            OFlag::O_RDONLY | OFlag::O_NOCTTY | OFlag::O_NONBLOCK,
+            Mode::empty(),
+        )
+        .map(File::from)
+    }
+
+    /// `stat` (following symbolic links, inside the root).
+    ///
+    /// # Errors
+    /// Missing or unreachable.
+    pub fn stat(&self, path: &[u8]) -> io::Result<FileStat> {
+        let fd = self.open_in_root(path, OFlag::O_PATH, Mode::empty())?;
+        stat::fstat(&fd).map_err(errno)
+    }
+
+    /// `lstat`: the entry itself, a symbolic link is not followed.
+    ///
+    /// # Errors
+    /// Missing or unreachable.
+    pub fn lstat(&self, path: &[u8]) -> io::Result<FileStat> {
+        let (parent, name) = self.parent(path)?;
+        stat::fstatat(&parent, name.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(errno)
+    }
+
+    /// The parent directory of `path` and its last component. The root has no parent.
+    ///
+    /// # Errors
+    /// `path` is the root, or its parent cannot be reached.
+    pub fn parent(&self, path: &[u8]) -> io::Result<(OwnedFd, Vec<u8>)> {
+        let (dir, name) =
+            split_last(path).ok_or_else(|| io::Error::from_raw_os_error(libc_eperm()))?;
+        let parent = self.open_in_root(dir, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
+        Ok((parent, name.to_vec()))
+    }
+
+    /// Creates or opens a file for writing; never follows a symbolic link at the name.
+    ///
+    /// # Errors
+    /// As open(2).
+    pub fn open_write(&self, path: &[u8], flags: OFlag, mode: u32) -> io::Result<File> {
+        let (parent, name) = self.parent(path)?;
+        let flags =
+            flags | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        openat(
+            &parent,
+            name.as_slice(),
+            flags,
+            Mode::from_bits_truncate(mode),
+        )
+        .map(File::from)
+        .map_err(errno)
+    }
+
+    /// Creates a directory.
+    ///
+    /// # Errors
+    /// As mkdir(2).
+    pub fn mkdir(&self, path: &[u8], mode: u32) -> io::Result<()> {
+        let (parent, name) = self.parent(path)?;
+        stat::mkdirat(&parent, name.as_slice(), Mode::from_bits_truncate(mode)).map_err(errno)
+    }
+
+    /// Removes an empty directory.
+    ///
+    /// # Errors
+    /// As rmdir(2).
+    pub fn rmdir(&self, path: &[u8]) -> io::Result<()> {
+        let (parent, name) = self.parent(path)?;
+        unlinkat(&parent, name.as_slice(), UnlinkatFlags::RemoveDir).map_err(errno)
+    }
+
+    /// Removes a file (or a symbolic link, never its target).
+    ///
+    /// # Errors
+    /// As unlink(2); a directory gives `EISDIR`.
+    pub fn unlink(&self, path: &[u8]) -> io::Result<()> {
+        let (parent, name) = self.parent(path)?;
+        unlinkat(&parent, name.as_slice(), UnlinkatFlags::NoRemoveDir).map_err(errno)
+    }
+
+    /// Renames `from` to `to`, replacing `to` if it exists.
+    ///
+    /// # Errors
+    /// As rename(2).
+    pub fn rename(&self, from: &[u8], to: &[u8]) -> io::Result<()> {
+        let (from_dir, from_name) = self.parent(from)?;
+        let (to_dir, to_name) = self.parent(to)?;
+        nix::fcntl::renameat(&from_dir, from_name.as_slice(), &to_dir, to_name.as_slice())
+            .map_err(errno)
+    }
+
+    /// The target of a symbolic link.
+    ///
+    /// # Errors
+    /// Not a link.
+    pub fn readlink(&self, path: &[u8]) -> io::Result<Vec<u8>> {
+        let (parent, name) = self.parent(path)?;
+        nix::fcntl::readlinkat(&parent, name.as_slice())
+            .map(|target| target.as_bytes().to_vec())
+            .map_err(errno)
+    }
+
+    /// Changes permissions (following a symbolic link inside the root).
+    ///
+    /// # Errors
+    /// As chmod(2).
+    pub fn chmod(&self, path: &[u8], mode: u32) -> io::Result<()> {
+        let mode = Mode::from_bits_truncate(mode);
+        let follow = stat::FchmodatFlags::FollowSymlink;
+        match self.by_proc(path)? {
+            Some(p) => stat::fchmodat(&p.proc, p.name.as_slice(), mode, follow),
+            None => stat::fchmodat(&self.root, relative(path), mode, follow),
+        }
+        .map_err(errno)
+    }
+
+    /// Sets access and modification times (following a symbolic link inside the root).
+    ///
+    /// # Errors
+    /// As utimensat(2).
+    pub fn set_times(&self, path: &[u8], atime: i64, mtime: i64) -> io::Result<()> {
+        let (a, m) = (
+            nix::sys::time::TimeSpec::new(atime, 0),
+            nix::sys::time::TimeSpec::new(mtime, 0),
+        );
+        let follow = stat::UtimensatFlags::FollowSymlink;
+        match self.by_proc(path)? {
+            Some(p) => stat::utimensat(&p.proc, p.name.as_slice(), &a, &m, follow),
+            None => stat::utimensat(&self.root, relative(path), &a, &m, follow),
+        }
+        .map_err(errno)
+    }
+
+    /// For calls that take no descriptor (chmod, utimes): the file openat2 resolved
+    /// inside the root, named through `/proc/self/fd`. Inside a real chroot there is no
+    /// /proc, and `None` is returned: the chroot itself then confines the path, which
+    /// is used relative to the root.
+    fn by_proc(&self, path: &[u8]) -> io::Result<Option<ProcPath>> {
+        let target = self.open_in_root(path, OFlag::O_PATH, Mode::empty())?;
+        let proc = nix::fcntl::open(
+            "/proc/self/fd",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        );
+        Ok(proc.ok().map(|proc| {
+            use std::os::fd::AsRawFd;
+            let name = target.as_raw_fd().to_string().into_bytes();
+            ProcPath {
+                proc,
+                name,
+                _target: target,
+            }
+        }))
+    }
+
+    /// A directory's entries, `.` and `..` included, in directory order.
+    ///
+    /// # Errors
+    /// The directory cannot be read.
+    pub fn read_dir(&self, path: &[u8]) -> io::Result<(OwnedFd, Vec<Vec<u8>>)> {
+        let fd = self.open_dir(path)?;
+        let mut dir = nix::dir::Dir::from_fd(fd.try_clone()?).map_err(errno)?;
+        let names = dir
+            .iter()
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name().to_bytes().to_vec())
+            .collect();
+        Ok((fd, names))
+    }
+}
+
+/// A file reached through `/proc/self/fd/<n>`; the descriptor stays open while in use.
+struct ProcPath {
+    proc: OwnedFd,
+    name: Vec<u8>,
+    _target: OwnedFd,
+}
+
+/// A path relative to the root, for openat2 (which treats a leading `/` as the root
+/// under RESOLVE_IN_ROOT anyway; an empty path must be `.`).
+fn relative(path: &[u8]) -> &OsStr {
+    let trimmed = path.strip_prefix(b"/").unwrap_or(path);
+    if trimmed.is_empty() {
+        OsStr::new(".")
+    } else {
+        OsStr::from_bytes(trimmed)
+    }
+}
+
+fn libc_eperm() -> i32 {
+    nix::errno::Errno::EPERM as i32
+}
+
+/// Splits `/a/b/c` into `/a/b` and `c`; `None` for `/`.
+fn split_last(path: &[u8]) -> Option<(&[u8], &[u8])> {
+    let slash = path.iter().rposition(|&b| b == b'/')?;
+    let name = &path[slash + 1..];
+    if name.is_empty() || name == b"." || name == b".." {
+        return None;
+    }
+    let dir = if slash == 0 {
+        &b"/"[..]
+    } else {
+        &path[..slash]
+    };
+    Some((dir, name))
+}
+
+/// The absolute, clean path a client's argument names: `~` is the home, a relative path
+/// is taken from `cwd`, `.` and empty components vanish, `..` climbs but never above `/`.
+#[must_use]
+pub fn normalize(cwd: &[u8], home: &[u8], arg: &[u8]) -> Vec<u8> {
+    let joined: Vec<u8> = if arg == b"~" || arg.starts_with(b"~/") {
+        [home, b"/", &arg[1..]].concat()
+    } else if arg.starts_with(b"/") {
+        arg.to_vec()
+    } else {
+        [cwd, b"/", arg].concat()
+    };
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in joined.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    let mut out = Vec::with_capacity(joined.len() + 1);
+    for part in &parts {
+        out.push(b'/');
+        out.extend_from_slice(part);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_never_climbs_above_the_root() {
+        let cases: [(&[u8], &[u8]); 10] = [
+            (b"a", b"/cwd/a"),
+            (b"/a/./b//c/", b"/a/b/c"),
+            (b"..", b"/"),
+            (b"../../../etc/passwd", b"/etc/passwd"),
+            (b"/..", b"/"),
+            (b"~", b"/home"),
+            (b"~/x/..", b"/home"),
+            (b"~other", b"/cwd/~other"),
+            (b"", b"/cwd"),
+            (b"a/../../b", b"/b"),
+        ];
+        for (arg, expected) in cases {
+            assert_eq!(
+                normalize(b"/cwd", b"/home", arg),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(arg)
+            );
+        }
+    }
+
+    #[test]
+    fn split_last_refuses_the_root() {
+        assert_eq!(split_last(b"/a/b"), Some((&b"/a"[..], &b"b"[..])));
+        assert_eq!(split_last(b"/a"), Some((&b"/"[..], &b"a"[..])));
+        assert_eq!(split_last(b"/"), None);
+    }
+}
