@@ -123,6 +123,12 @@ pub(crate) fn too_many_from_ip(max: u32) -> String {
     format!("Too many connections ({max}) from this IP")
 }
 
+pub(crate) fn load_too_high(load: f64) -> String {
+    format!(
+        "The load was {load:3.2} when you connected. We do not allow downloads\nby anonymous users when the load is that high. Uploads are always\nallowed."
+    )
+}
+
 pub(crate) fn user_ok(name: &[u8]) -> Vec<u8> {
     [&b"User "[..], name, b" OK. Password required"].concat()
 }

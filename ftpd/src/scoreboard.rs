@@ -242,6 +242,51 @@ impl Scoreboard {
     }
 }
 
+/// How many other sessions (live processes) are logged in as `account`
+/// (case-insensitive), for the per-user limits of `-y` and the `.pdb`.
+#[must_use]
+pub fn sessions_of(dir: &Path, account: &[u8], except_pid: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let wanted = [&b"account="[..], &escape(account)].concat();
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("session-"))
+        .filter_map(|e| read_record(&e.path()))
+        .filter(|record| {
+            let pid = field(record, b"pid")
+                .and_then(|p| std::str::from_utf8(p).ok()?.parse::<i32>().ok());
+            pid.is_some_and(|pid| u32::try_from(pid).ok() != Some(except_pid) && process_alive(pid))
+        })
+        .filter(|record| {
+            record
+                .split(|&b| b == b'\n')
+                .any(|line| line.eq_ignore_ascii_case(&wanted))
+        })
+        .count()
+}
+
+fn read_record(path: &Path) -> Option<Vec<u8>> {
+    let file = File::open(path).ok()?;
+    file.lock_shared().ok()?;
+    let mut record = vec![0u8; RECORD_LEN];
+    let read = file.read_at(&mut record, 0).ok()?;
+    record.truncate(read);
+    Some(record)
+}
+
+fn field<'a>(record: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    record.split(|&b| b == b'\n').find_map(|line| {
+        let (k, v) = line.split_at(line.iter().position(|&b| b == b'=')?);
+        (k == key).then(|| &v[1..])
+    })
+}
+
+fn process_alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
 /// `%XX` for every byte that is not printable ASCII, and for `%` and `=`.
 #[must_use]
 pub fn escape(value: &[u8]) -> Vec<u8> {

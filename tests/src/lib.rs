@@ -6,6 +6,9 @@
 //! `.ci/run`), where a missing oracle is a failure: CI never passes by skipping.
 #![forbid(unsafe_code)]
 
+pub mod ftp;
+pub mod server;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::net::TcpListener;

@@ -133,8 +133,27 @@ impl Session<'_> {
         self.enter(account)
     }
 
+    /// `-y` and the account's own limit: sessions already logged in as this login.
+    fn over_session_limit(&self, user: &LoggedUser) -> Option<u32> {
+        let server = self
+            .config
+            .per_user_limits
+            .map(|(users, anonymous)| if user.anonymous { anonymous } else { users });
+        let limit = user.max_sessions.or(server).filter(|&n| n > 0)?;
+        let account: &[u8] = if user.anonymous { b"ftp" } else { &user.login };
+        let others = crate::scoreboard::sessions_of(
+            &crate::scoreboard::directory(),
+            account,
+            std::process::id(),
+        );
+        (others >= usize::try_from(limit).unwrap_or(usize::MAX)).then_some(limit)
+    }
+
     /// Moves into the account: confinement, privileges, the starting directory.
     fn enter(&mut self, user: LoggedUser) -> Outcome {
+        if let Some(limit) = self.over_session_limit(&user) {
+            return Outcome::Close(Reply::new(421, msg::per_user_limit(limit)));
+        }
         let names = privilege::names_for_listings(&user);
         let entered = match privilege::enter(&user, self.config) {
             Ok(entered) => entered,

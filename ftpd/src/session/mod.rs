@@ -99,6 +99,8 @@ pub(crate) struct Session<'c> {
     pub(crate) scoreboard: Option<Scoreboard>,
     pub(crate) tz: TimeZone,
     pub(crate) stou_counter: u16,
+    /// The 5-minute load average when the client connected (for `-m`).
+    pub(crate) load: f64,
 }
 
 /// Serves one client until it leaves.
@@ -131,6 +133,7 @@ pub fn run(stream: TcpStream, config: &Config, origin: Origin, scoreboard: Optio
         scoreboard,
         tz: TimeZone::system(),
         stou_counter: 0,
+        load: load_average(),
     };
     let banner = session.banner(origin);
     if session.control.send(&banner).is_err() {
@@ -303,6 +306,14 @@ impl Session<'_> {
     pub(crate) fn anonymous(&self) -> bool {
         matches!(&self.state, State::LoggedIn(l) if l.user.anonymous)
     }
+}
+
+/// The 5-minute load average, from /proc/loadavg (0 if unknown).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4.

@@ -119,11 +119,17 @@ impl Session<'_> {
         if name.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
         }
-        if let Some(refusal) = self.check_dot_read(name) {
-            return refusal;
+        if self.anonymous() && self.config.max_load.is_some_and(|max| self.load >= max) {
+            return Self::multi_line(550, &msg::load_too_high(self.load)).into();
         }
         let binary = self.binary;
         let restart = std::mem::take(&mut self.restart);
+        if !binary && restart > 1 {
+            return Reply::new(503, msg::ASCII_RESUME).into();
+        }
+        if let Some(refusal) = self.check_dot_read(name) {
+            return refusal;
+        }
         let Some(logged) = self.logged_in() else {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
@@ -139,9 +145,6 @@ impl Session<'_> {
             return Reply::new(550, msg::ONLY_REGULAR).into();
         }
         let size = meta.len();
-        if !binary && restart > 1 {
-            return Reply::new(503, msg::ASCII_RESUME).into();
-        }
         if restart > size {
             return Reply::new(554, msg::restart_too_large(restart, size))
                 .line(msg::RESTART_RESET)
@@ -166,6 +169,9 @@ impl Session<'_> {
         }
         if let Some(refusal) = self.check_dot_write(name, false) {
             return refusal;
+        }
+        if self.disk_too_full() {
+            return Reply::new(552, msg::DISK_FULL).into();
         }
         let restart = std::mem::take(&mut self.restart);
         let anonymous = self.anonymous();
@@ -205,6 +211,31 @@ impl Session<'_> {
             name: name.to_vec(),
             unique: None,
         })
+    }
+
+    /// `-k`: whether the file system holding the root is fuller than allowed.
+    fn disk_too_full(&mut self) -> bool {
+        let Some(max) = self.config.max_disk_usage else {
+            return false;
+        };
+        let Some(stats) = self
+            .logged_in()
+            .and_then(|l| nix::sys::statvfs::fstatvfs(l.vfs.root_fd()).ok())
+        else {
+            return false;
+        };
+        let total = u64::from(stats.blocks());
+        let free = u64::from(stats.blocks_available());
+        total > 0 && (total - free) * 100 > total * u64::from(max)
+    }
+
+    /// A reply whose text has several lines, all with the code.
+    pub(crate) fn multi_line(code: u16, text: &str) -> Reply {
+        let mut reply = Reply::empty(code);
+        for line in text.lines() {
+            reply.push(line);
+        }
+        reply
     }
 
     pub(super) fn stou(&mut self) -> Outcome {

@@ -1,0 +1,167 @@
+//! A test site: a home directory with awkward names, a PureDB account for it, and a
+//! server (ours or Debian's) serving it on 127.0.0.1.
+
+#![allow(dead_code, unreachable_pub, unused_imports)]
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+pub use pureftpd_tests::ftp::{Ftp, Reply};
+pub use pureftpd_tests::server::Server;
+pub use pureftpd_tests::{is_root, oracle, require_root};
+
+use pureftpd_account::password::{HashPolicy, create};
+use pureftpd_account::{Password, Record};
+
+pub const OURS: &str = env!("CARGO_BIN_EXE_pure-ftpd");
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "s3cret pw";
+/// The account's ids when the tests run as root (the session really switches to them).
+pub const ROOT_UID: u32 = 4242;
+
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub pdb: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Site {
+    /// A site whose account is chrooted to its home (`/./`).
+    pub fn new() -> Self {
+        Self::with_home_suffix("/./")
+    }
+
+    /// `home_suffix` is appended to the home in the record: `/./` chroots, `` does not.
+    pub fn with_home_suffix(home_suffix: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // Keep the tree traversable for the unprivileged account.
+        set_mode(dir.path(), 0o755);
+        let home = dir.path().join("home");
+        populate(&home);
+        let (uid, gid) = if is_root() {
+            (ROOT_UID, ROOT_UID)
+        } else {
+            (
+                nix::unistd::getuid().as_raw(),
+                nix::unistd::getgid().as_raw(),
+            )
+        };
+        if is_root() {
+            chown_tree(&home, uid, gid);
+        }
+        let pdb = dir.path().join("pureftpd.pdb");
+        let site = Self {
+            dir,
+            home,
+            pdb,
+            uid,
+            gid,
+        };
+        site.write_accounts(home_suffix, &[]);
+        site
+    }
+
+    /// Writes the `.pdb` with alice and any extra `(login, password, record fields)`.
+    pub fn write_accounts(&self, home_suffix: &str, extra: &[(&str, &str)]) {
+        let mut builder = puredb::Builder::new();
+        let home = format!("{}{home_suffix}", self.home.display());
+        let mut lines = vec![(USER.to_string(), PASSWORD.to_string(), home.clone())];
+        for (login, password) in extra {
+            lines.push((login.to_string(), password.to_string(), home.clone()));
+        }
+        for (login, password, home) in lines {
+            let hash = create(&Password::from(password.as_str()), &HashPolicy::DEFAULT).unwrap();
+            let line = format!("{login}:{hash}:{}:{}::{home}", self.uid, self.gid);
+            let record = Record::parse(line.as_bytes()).unwrap();
+            let text = record.to_line();
+            let colon = text.iter().position(|&b| b == b':').unwrap();
+            builder.add(&text[..colon], &text[colon + 1..]).unwrap();
+        }
+        builder.write_file(&self.pdb).unwrap();
+    }
+
+    /// Our server on this site, with `-l puredb:<pdb> -H -4` and `extra`.
+    pub fn ours(&self, extra: &[&str]) -> Server {
+        self.start(Path::new(OURS), extra)
+    }
+
+    /// Any `pure-ftpd` binary on this site.
+    pub fn start(&self, binary: &Path, extra: &[&str]) -> Server {
+        let login = format!("puredb:{}", self.pdb.display());
+        let board = self.dir.path().join("scoreboard");
+        let mut args = vec!["-l", &login, "-H", "-4"];
+        args.extend_from_slice(extra);
+        Server::start_with_env(binary, &args, &[("PURE_FTPD_SCOREBOARD", &board)])
+    }
+
+    pub fn scoreboard(&self) -> PathBuf {
+        self.dir.path().join("scoreboard")
+    }
+
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.home.join(name)).unwrap_or_default()
+    }
+
+    /// A file in the home, owned by the account.
+    pub fn put(&self, name: &str, contents: &[u8]) {
+        let path = self.home.join(name);
+        std::fs::write(&path, contents).unwrap();
+        if is_root() {
+            nix::unistd::chown(
+                &path,
+                Some(nix::unistd::Uid::from_raw(self.uid)),
+                Some(nix::unistd::Gid::from_raw(self.gid)),
+            )
+            .unwrap();
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The home: ordinary files, a subdirectory, awkward names, links out of the root.
+fn populate(home: &Path) {
+    std::fs::create_dir_all(home.join("sub")).unwrap();
+    std::fs::write(home.join("a.txt"), b"hello\nworld\n").unwrap();
+    std::fs::write(home.join("sub/inner.txt"), b"inner\n").unwrap();
+    std::fs::write(home.join("with space.txt"), b"spaced\n").unwrap();
+    std::fs::write(home.join("new\nline.txt"), b"newline\n").unwrap();
+    std::fs::write(
+        home.join(OsStr::from_bytes(b"bad\xff\xfe.bin")),
+        b"latin1\n",
+    )
+    .unwrap();
+    std::fs::write(home.join(".hidden"), b"dot\n").unwrap();
+    symlink("/etc", home.join("escape")).unwrap();
+    symlink("../../../../../..", home.join("up")).unwrap();
+    symlink("/etc/passwd", home.join("passwd-link")).unwrap();
+    symlink("a.txt", home.join("inside-link")).unwrap();
+    let mut modes = vec![home.to_path_buf(), home.join("sub")];
+    modes.iter_mut().for_each(|p| set_mode(p, 0o755));
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    let (uid, gid) = (
+        nix::unistd::Uid::from_raw(uid),
+        nix::unistd::Gid::from_raw(gid),
+    );
+    let _ = nix::unistd::fchownat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        Some(uid),
+        Some(gid),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    );
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid.as_raw(), gid.as_raw());
+        }
+    }
+}
