@@ -191,7 +191,7 @@ impl Session<'_> {
         if !append && restart == 0 {
             flags |= OFlag::O_TRUNC;
         }
-        let mut file = match logged.vfs.open_write(&path, flags, 0o666 & !file_umask) {
+        let mut file = match logged.vfs.open_write(&path, flags, 0o777 & !file_umask) {
             Ok(file) => file,
             Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
         };
@@ -251,7 +251,7 @@ impl Session<'_> {
             let path = logged.vfs.resolve(unique.as_bytes());
             match logged
                 .vfs
-                .open_write(&path, OFlag::O_CREAT | OFlag::O_EXCL, 0o666 & !file_umask)
+                .open_write(&path, OFlag::O_CREAT | OFlag::O_EXCL, 0o777 & !file_umask)
             {
                 Ok(file) => {
                     return Outcome::Transfer(Job::Upload {

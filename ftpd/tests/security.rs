@@ -1,0 +1,270 @@
+//! Nothing outside the root is ever reached, whatever the path, link or encoding; PORT
+//! cannot bounce; a passive port cannot be stolen; files belong to the account.
+//! Each scenario runs in a real chroot (as root) and in the virtual chroot of a server
+//! not started as root (as root, the test runs our server under the account's uid).
+
+mod common;
+
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::time::Duration;
+
+use common::{Ftp, PASSWORD, Server, Site, USER};
+
+/// Our server as the account's own user: no root, so the virtual chroot confines it.
+fn unprivileged(site: &Site, extra: &[&str]) -> Server {
+    if !common::is_root() {
+        return site.ours(extra);
+    }
+    let wrapper = site.dir.path().join("run-as-account.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec setpriv --reuid={0} --regid={0} --clear-groups {1} \"$@\"\n",
+            site.uid,
+            common::OURS
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The account's own server must be able to read its database and keep a scoreboard.
+    let owner = Some(nix::unistd::Uid::from_raw(site.uid));
+    nix::unistd::chown(&site.pdb, owner, None).unwrap();
+    std::fs::create_dir_all(site.scoreboard()).unwrap();
+    nix::unistd::chown(&site.scoreboard(), owner, None).unwrap();
+    site.start(&wrapper, extra)
+}
+
+fn both_modes(test: impl Fn(&Site, &Server)) {
+    let site = Site::new();
+    test(&site, &site.ours(&[]));
+    let site = Site::new();
+    test(&site, &unprivileged(&site, &[]));
+}
+
+#[test]
+fn no_path_leaves_the_root() {
+    both_modes(|site, server| {
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        ftp.cmd("TYPE I");
+        for path in [
+            "../../../../etc/passwd",
+            "/etc/passwd",
+            "escape/passwd",
+            "up/etc/passwd",
+            "passwd-link",
+            "sub/../../../etc/passwd",
+            "..%2f..%2fetc%2fpasswd",
+            "%2e%2e/%2e%2e/etc/passwd",
+            "\\etc\\passwd",
+            "~root/.bashrc",
+        ] {
+            let (first, data, _) = ftp.download(&format!("RETR {path}"));
+            assert_eq!(first.code, 550, "RETR {path}: {first:?}");
+            assert!(data.is_empty());
+        }
+        for dir in ["escape", "../../../etc", "/etc"] {
+            let reply = ftp.cmd(&format!("CWD {dir}"));
+            assert!(
+                reply.code == 550 || reply.text() == "250 OK. Current directory is /",
+                "CWD {dir}: {reply:?}"
+            );
+            ftp.cmd("CWD /");
+        }
+        // `up` points far above the root, so it is the root itself.
+        assert_eq!(ftp.cmd("CWD up").code, 250);
+        let (_, data, _) = ftp.download("LIST");
+        assert!(String::from_utf8_lossy(&data).contains(" a.txt\r\n"));
+        ftp.cmd("CWD /");
+        assert_eq!(
+            ftp.cmd("CWD ../../..").text(),
+            "250 OK. Current directory is /"
+        );
+        let (_, data, _) = ftp.download("LIST /");
+        let listing = String::from_utf8_lossy(&data).to_string();
+        assert!(
+            listing.contains(" a.txt\r\n")
+                && !listing.contains(" etc\r\n")
+                && !listing.contains(" proc\r\n"),
+            "{listing}"
+        );
+        assert_eq!(ftp.cmd("MKD escape/evil").code, 550);
+        assert_eq!(
+            ftp.cmd("MKD up/evil").code,
+            257,
+            "a link above the root leads to the root"
+        );
+        assert!(site.home.join("evil").is_dir(), "created inside the root");
+        assert_eq!(ftp.upload("STOR escape/evil", b"x").0.code, 553);
+        assert_eq!(
+            ftp.cmd("DELE passwd-link").code,
+            250,
+            "deleting a link removes the link, not its target"
+        );
+        assert!(std::path::Path::new("/etc/passwd").exists());
+        assert_eq!(ftp.cmd("SITE CHMOD 777 escape/passwd").code, 550);
+        assert_eq!(ftp.cmd("RNFR ../../../../etc/passwd").code, 550);
+        let (_, data, _) = ftp.download("RETR inside-link");
+        assert_eq!(data, b"hello\nworld\n", "links inside the root work");
+    });
+}
+
+#[test]
+fn control_bytes_and_invalid_utf8_names() {
+    both_modes(|site, server| {
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        ftp.cmd("TYPE I");
+        ftp.send(b"RETR a.txt\x00/../../etc/passwd");
+        assert_eq!(ftp.reply().code, 550, "NUL becomes '_', not a terminator");
+        let address = ftp.pasv();
+        let reader = pureftpd_tests::ftp::receive(address);
+        ftp.send(b"RETR bad\xff\xfe.bin");
+        assert_eq!(ftp.reply().code, 150);
+        assert_eq!(reader.join().unwrap(), b"latin1\n");
+        ftp.reply();
+        let (first, _) = ftp.upload("STOR ctrl\u{7}name", b"x");
+        assert_eq!(first.code, 150);
+        assert_eq!(
+            site.read("ctrl_name"),
+            b"x",
+            "control characters in names become '_'"
+        );
+    });
+}
+
+#[test]
+fn port_cannot_bounce() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    assert_eq!(
+        ftp.cmd("PORT 10,0,0,1,200,10").text(),
+        "500 I won't open a connection to 10.0.0.1 (only to 127.0.0.1)"
+    );
+    assert_eq!(
+        ftp.cmd("EPRT |1|10.0.0.1|51210|").text(),
+        "500 I won't open a connection to 10.0.0.1 (only to 127.0.0.1)"
+    );
+    assert_eq!(
+        ftp.cmd("PORT 127,0,0,1,0,21").text(),
+        "501 Sorry, but I won't connect to ports < 1024"
+    );
+    assert_eq!(
+        ftp.cmd("PORT 127,0,0,1,300,1").text(),
+        "501 Syntax error in IP address"
+    );
+    assert_eq!(
+        ftp.cmd("PORT garbage").text(),
+        "501 Syntax error in IP address"
+    );
+    assert_eq!(
+        ftp.cmd("EPRT |3|x|5000|").text(),
+        "522 Only IPv4 and IPv6 are supported (1,2)"
+    );
+    assert_eq!(
+        ftp.cmd("PORT 127,0,0,1,200,10").text(),
+        "200 PORT command successful"
+    );
+    assert_eq!(ftp.cmd("EPSV ALL").text(), "220 Active mode is disabled");
+    assert_eq!(
+        ftp.cmd("PORT 127,0,0,1,200,10").text(),
+        "501 Active mode is disabled"
+    );
+    let fxp_server = site.ours(&["-w"]);
+    let mut fxp = Ftp::login(fxp_server.port, USER, PASSWORD);
+    assert_eq!(
+        fxp.cmd("PORT 10,0,0,1,200,10").text(),
+        "200-FXP transfer: from 127.0.0.1 to 10.0.0.1\n200 PORT command successful"
+    );
+}
+
+#[test]
+fn active_mode_connects_back_to_the_client() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    ftp.cmd("TYPE I");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reply = ftp.cmd(&format!("PORT 127,0,0,1,{},{}", port / 256, port % 256));
+    assert_eq!(reply.code, 200);
+    let reader = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut stream, &mut data).unwrap();
+        data
+    });
+    assert_eq!(
+        ftp.cmd("RETR a.txt").text(),
+        format!("150 Connecting to port {port}")
+    );
+    assert_eq!(reader.join().unwrap(), b"hello\nworld\n");
+    assert_eq!(ftp.reply().lines[0], "226-File successfully transferred");
+}
+
+#[test]
+fn a_passive_port_cannot_be_stolen() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    ftp.cmd("TYPE I");
+    let address = ftp.pasv();
+    // A thief on another local address connects first: it is dropped without a byte.
+    let thief = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    thief
+        .bind(&SocketAddr::from(([127, 0, 0, 2], 0)).into())
+        .unwrap();
+    thief.connect(&address.into()).unwrap();
+    let mut thief: TcpStream = thief.into();
+    thief
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let reader = pureftpd_tests::ftp::receive(address);
+    std::thread::sleep(Duration::from_millis(100));
+    ftp.send(b"RETR a.txt");
+    let mut stolen = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut thief, &mut stolen);
+    assert!(stolen.is_empty(), "the thief got data");
+    assert_eq!(ftp.reply().code, 150);
+    assert_eq!(reader.join().unwrap(), b"hello\nworld\n");
+}
+
+#[test]
+fn uploads_belong_to_the_account_with_the_umask() {
+    let site = Site::new();
+    let server = site.ours(&["-U", "077:077"]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    ftp.upload("STOR mine.txt", b"x");
+    assert_eq!(ftp.cmd("MKD mydir").code, 257);
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let file = std::fs::metadata(site.home.join("mine.txt")).unwrap();
+    let dir = std::fs::metadata(site.home.join("mydir")).unwrap();
+    assert_eq!(file.permissions().mode() & 0o777, 0o700);
+    assert_eq!(dir.permissions().mode() & 0o777, 0o700);
+    assert_eq!((file.uid(), file.gid()), (site.uid, site.gid));
+    assert_eq!((dir.uid(), dir.gid()), (site.uid, site.gid));
+}
+
+#[test]
+fn a_vanishing_client_disturbs_nobody() {
+    let site = Site::new();
+    site.put("big.bin", &vec![1u8; 8 << 20]);
+    let server = site.ours(&[]);
+    let mut watcher = Ftp::login(server.port, USER, PASSWORD);
+    for _ in 0..5 {
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        ftp.cmd("TYPE I");
+        let address = ftp.pasv();
+        let data = TcpStream::connect(address).unwrap();
+        ftp.send(b"RETR big.bin");
+        drop(data);
+        drop(ftp);
+        let (mut half, _) = Ftp::connect(server.port);
+        half.send_raw(b"USER al");
+        drop(half);
+    }
+    assert_eq!(watcher.cmd("NOOP").code, 200);
+    let (_, data, _) = watcher.download("RETR a.txt");
+    assert!(!data.is_empty());
+}
