@@ -100,7 +100,7 @@ impl<'c> Master<'c> {
         signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?;
         // With -p, at most one session per two passive ports.
         let (first, last) = config.passive_ports;
-        let by_ports = (usize::from(last - first) + 1) / 2;
+        let by_ports = usize::from(last - first).div_ceil(2);
         let max_clients = usize::try_from(config.max_clients)
             .unwrap_or(usize::MAX)
             .min(by_ports.max(1));
@@ -248,9 +248,13 @@ fn bind(config: &Config) -> io::Result<Vec<TcpListener>> {
             SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
         ],
     };
-    let wanted = addresses
-        .into_iter()
-        .filter(|a| !(config.ipv4_only && a.is_ipv6()) && !(config.ipv6_only && a.is_ipv4()));
+    let wanted = addresses.into_iter().filter(|a| {
+        if a.is_ipv6() {
+            !config.ipv4_only
+        } else {
+            !config.ipv6_only
+        }
+    });
     let backlog = 3 + i32::try_from(config.max_clients / 8).unwrap_or(i32::MAX);
     let mut listeners = Vec::new();
     let mut last_error = None;

@@ -71,7 +71,7 @@ pub(crate) const PBSZ: &str = "PBSZ=0";
 pub(crate) const MLST_OPTS: &str =
     " MLST OPTS type;size;sizd;modify;UNIX.mode;UNIX.uid;UNIX.gid;unique;";
 pub(crate) const SITE_HELP: &str =
-    "The following SITE commands are recognized\r\n CHMOD\r\n IDLE\r\n UTIME";
+    "The following SITE commands are recognized\r\n ALIAS\r\n CHMOD\r\n IDLE\r\n UTIME";
 pub(crate) const SITE_HELP_END: &str = "Pure-FTPd - http://pureftpd.org/";
 pub(crate) const SITE_MISSING: &str = "SITE: Missing argument";
 pub(crate) const VALUE_TOO_LARGE: &str = "Value too large";

@@ -45,7 +45,7 @@ fn greeting_and_commands_before_login() {
     let help = ftp.cmd("HELP");
     assert_eq!(
         help.text(),
-        "214-The following SITE commands are recognized\n CHMOD\n IDLE\n UTIME\n214 Pure-FTPd - http://pureftpd.org/"
+        "214-The following SITE commands are recognized\n ALIAS\n CHMOD\n IDLE\n UTIME\n214 Pure-FTPd - http://pureftpd.org/"
     );
     assert_eq!(
         ftp.cmd("QUIT").text(),
@@ -326,10 +326,14 @@ fn downloads_binary_ascii_and_resumed() {
     let (_, data, _) = ftp.download("RETR a.txt");
     assert_eq!(data, b"world\n");
     assert_eq!(ftp.cmd("REST 12").code, 350);
+    let (first, data, last) = ftp.download("RETR a.txt");
     assert_eq!(
-        ftp.download("RETR a.txt").0.text(),
-        "226 Nothing left to download"
+        first.text(),
+        "150 Accepted data connection",
+        "the data connection is still made"
     );
+    assert!(data.is_empty());
+    assert_eq!(last.unwrap().text(), "226 Nothing left to download");
     assert_eq!(ftp.cmd("REST 100").code, 350);
     assert_eq!(
         ftp.download("RETR a.txt").0.text(),
@@ -484,8 +488,7 @@ fn listings() {
     assert_eq!(
         String::from_utf8_lossy(&data)
             .split("\r\n")
-            .filter(|l| l.ends_with("inner.txt"))
-            .next(),
+            .find(|l| l.ends_with("inner.txt")),
         Some("sub/inner.txt")
     );
     assert_eq!(
@@ -614,4 +617,30 @@ fn idle_sessions_time_out() {
         "421 Timeout - try typing a little faster next time"
     );
     assert!(ftp.closed());
+}
+
+#[test]
+fn names_with_control_characters_are_never_listed() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    for command in [
+        "LIST",
+        "LIST -la",
+        "LIST *.txt",
+        "LIST new*",
+        "NLST",
+        "MLSD",
+    ] {
+        let (_, data, _) = ftp.download(command);
+        let text = String::from_utf8_lossy(&data).to_string();
+        assert!(
+            !text.contains("new\nline") && !text.contains("line.txt"),
+            "{command}: {text}"
+        );
+        assert!(
+            text.split("\r\n").all(|line| !line.contains('\n')),
+            "{command}"
+        );
+    }
 }

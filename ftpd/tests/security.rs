@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::time::Duration;
 
 use common::{Ftp, PASSWORD, Server, Site, USER};

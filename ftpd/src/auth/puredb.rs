@@ -25,15 +25,15 @@ pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: Endpoints) -> V
             .map(|a| a.map(|s| s.ip()).collect())
             .unwrap_or_default()
     };
-    if let Some(rules) = &account.local_ips {
-        if !rules.allows(at.local, &mut resolve) {
-            return Verdict::Rejected(format!("local address {} not allowed", at.local));
-        }
+    if let Some(rules) = &account.local_ips
+        && !rules.allows(at.local, &mut resolve)
+    {
+        return Verdict::Rejected(format!("local address {} not allowed", at.local));
     }
-    if let Some(rules) = &account.client_ips {
-        if !rules.allows(at.peer, &mut resolve) {
-            return Verdict::Rejected(format!("client address {} not allowed", at.peer));
-        }
+    if let Some(rules) = &account.client_ips
+        && !rules.allows(at.peer, &mut resolve)
+    {
+        return Verdict::Rejected(format!("client address {} not allowed", at.peer));
     }
     if let Some(window) = account.time_window {
         let now = jiff::Zoned::now();

@@ -20,10 +20,10 @@ pub(super) fn check(login: &[u8], pw: &Password) -> Verdict {
         }
         (p, _) => p.as_bytes().to_vec(),
     };
-    if let Some(fields) = &shadow {
-        if expired(fields) {
-            return Verdict::Rejected("account expired".to_string());
-        }
+    if let Some(fields) = &shadow
+        && expired(fields)
+    {
+        return Verdict::Rejected("account expired".to_string());
     }
     let shell = user.shell.as_os_str().as_encoded_bytes();
     if !shell.eq_ignore_ascii_case(b"ftp") && !shell_allowed(shell) {

@@ -201,10 +201,10 @@ fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
         'i' => c.anonymous_cant_upload = true,
         'I' => {
             // Minutes; zero or junk keeps the default, as in Pure-FTPd.
-            if let Ok(minutes) = value.trim().parse::<u64>() {
-                if minutes > 0 {
-                    c.max_idle = Duration::from_secs(minutes.saturating_mul(60));
-                }
+            if let Ok(minutes) = value.trim().parse::<u64>()
+                && minutes > 0
+            {
+                c.max_idle = Duration::from_secs(minutes.saturating_mul(60));
             }
         }
         'j' => c.create_home = true,

@@ -50,7 +50,14 @@ impl Session<'_> {
         }
         let target = match target {
             Ok(target) => target,
-            Err(AddrError::Protocol) => return Reply::new(522, msg::EPRT_PROTOCOLS).into(),
+            Err(AddrError::Protocol) => {
+                let text = if self.ipv6_available {
+                    msg::EPRT_PROTOCOLS
+                } else {
+                    msg::ONLY_IPV4
+                };
+                return Reply::new(522, text).into();
+            }
             Err(AddrError::Syntax) => return Reply::new(501, msg::BAD_ADDRESS).into(),
         };
         let ip = canonical(target.ip());
@@ -157,10 +164,7 @@ impl Session<'_> {
         let first = msg::connecting_to_port(target.port());
         match self.open_data() {
             Ok(stream) => {
-                let local = stream
-                    .local_addr()
-                    .map(|a| addr::eprt_form(a))
-                    .unwrap_or_default();
+                let local = stream.local_addr().map(addr::eprt_form).unwrap_or_default();
                 self.data = DataSetup::Connected(stream);
                 Reply::new(225, first)
                     .line(format!("Connected from ({local})"))
@@ -176,10 +180,7 @@ impl Session<'_> {
         }
         match self.open_data() {
             Ok(stream) => {
-                let local = stream
-                    .local_addr()
-                    .map(|a| addr::eprt_form(a))
-                    .unwrap_or_default();
+                let local = stream.local_addr().map(addr::eprt_form).unwrap_or_default();
                 self.data = DataSetup::Connected(stream);
                 Reply::new(225, msg::ACCEPTED_DATA)
                     .line(format!("Connected to ({local})"))

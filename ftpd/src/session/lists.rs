@@ -218,7 +218,10 @@ impl Lister<'_> {
                         continue;
                     };
                     names.sort();
-                    for name in names.into_iter().filter(|n| listing::glob_match(part, n)) {
+                    let matching = names
+                        .into_iter()
+                        .filter(|n| listing::printable_name(n) && listing::glob_match(part, n));
+                    for name in matching {
                         next.push((join(dir, &name), join_shown(shown, &name)));
                     }
                 } else {
@@ -352,14 +355,14 @@ impl Session<'_> {
             .map(<[u8]>::to_vec);
         let dir = logged.vfs.resolve(target.as_deref().unwrap_or(b"."));
         let Ok((_, names)) = logged.vfs.read_dir(&dir) else {
-            if let Some(target) = &target {
-                if logged.vfs.lstat(&dir).is_ok() {
-                    let bytes = [target.as_slice(), b"\r\n"].concat();
-                    return Outcome::Transfer(Job::Listing {
-                        bytes,
-                        done: Reply::new(226, msg::matches_total(1)),
-                    });
-                }
+            if let Some(target) = &target
+                && logged.vfs.lstat(&dir).is_ok()
+            {
+                let bytes = [target.as_slice(), b"\r\n"].concat();
+                return Outcome::Transfer(Job::Listing {
+                    bytes,
+                    done: Reply::new(226, msg::matches_total(1)),
+                });
             }
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
@@ -367,6 +370,7 @@ impl Session<'_> {
         let mut count = 0;
         for name in names
             .iter()
+            .filter(|n| listing::printable_name(n))
             .filter(|n| shows_dots || !n.starts_with(b".") || *n == b"." || *n == b"..")
         {
             if count >= max {
@@ -398,7 +402,9 @@ impl Session<'_> {
         let mut count = 0;
         for name in names {
             let role = Role::of(&name);
-            if role == Role::Plain && name.starts_with(b".") && !shows_dots {
+            if !listing::printable_name(&name)
+                || (role == Role::Plain && name.starts_with(b".") && !shows_dots)
+            {
                 continue;
             }
             let Ok(entry) = Entry::load(&logged.vfs, &join(&dir, &name), name) else {

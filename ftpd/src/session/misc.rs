@@ -87,9 +87,8 @@ impl Session<'_> {
             " MLSD",
             " PRET",
         ];
-        if self.config.tls > 0 {
-            features.extend([" AUTH TLS", " PBSZ", " PROT"]);
-        }
+        // Listed even with -Y 0, as Pure-FTPd built with TLS does.
+        features.extend([" AUTH TLS", " PBSZ", " PROT"]);
         features.extend([" TVFS", " ESTA"]);
         if !self.config.nat_mode {
             features.extend([" PASV", " EPSV"]);

@@ -101,6 +101,8 @@ pub(crate) struct Session<'c> {
     pub(crate) stou_counter: u16,
     /// The 5-minute load average when the client connected (for `-m`).
     pub(crate) load: f64,
+    /// Whether the server also serves IPv6.
+    pub(crate) ipv6_available: bool,
 }
 
 /// Serves one client until it leaves.
@@ -134,6 +136,7 @@ pub fn run(stream: TcpStream, config: &Config, origin: Origin, scoreboard: Optio
         tz: TimeZone::system(),
         stou_counter: 0,
         load: load_average(),
+        ipv6_available: origin.ipv6_available,
     };
     let banner = session.banner(origin);
     if session.control.send(&banner).is_err() {

@@ -75,7 +75,7 @@ impl Session<'_> {
                     self.log
                         .log(Level::Notice, &format!("Restarting at {offset}"));
                 }
-                Reply::new(350, msg::restarting(offset, !self.binary)).into()
+                Reply::new(350, msg::restarting(offset, !self.binary && offset > 0)).into()
             }
             Restart::NotNumeric => {
                 self.restart = 0;
@@ -107,7 +107,7 @@ impl Session<'_> {
             .logged_in()
             .and_then(|l| nix::sys::statvfs::fstatvfs(l.vfs.root_fd()).ok())
             .map_or(u64::MAX, |s| {
-                u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size()))
+                s.blocks_available().saturating_mul(s.fragment_size())
             });
         if wanted > free {
             return Reply::new(552, msg::DISK_FULL).into();
@@ -151,7 +151,11 @@ impl Session<'_> {
                 .into();
         }
         if restart == size && size > 0 {
-            return Reply::new(226, msg::NOTHING_LEFT).into();
+            // The data connection is still made, as Pure-FTPd does, and nothing sent.
+            return Outcome::Transfer(Job::Listing {
+                bytes: Vec::new(),
+                done: Reply::new(226, msg::NOTHING_LEFT),
+            });
         }
         // Reading must not block on a FIFO or device that sneaked in.
         let _ = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()));
@@ -224,8 +228,8 @@ impl Session<'_> {
         else {
             return false;
         };
-        let total = u64::from(stats.blocks());
-        let free = u64::from(stats.blocks_available());
+        let total = stats.blocks();
+        let free = stats.blocks_available();
         total > 0 && (total - free) * 100 > total * u64::from(max)
     }
 
@@ -293,10 +297,10 @@ impl Session<'_> {
             opening.push(msg::stou_file(unique));
         }
         opening.push(self.opening_text());
-        if let Job::Download { offset, size, .. } = &job {
-            if size - offset > 4096 {
-                opening.push(msg::kbytes_to_download(size - offset));
-            }
+        if let Job::Download { offset, size, .. } = &job
+            && size - offset > 4096
+        {
+            opening.push(msg::kbytes_to_download(size - offset));
         }
         let active = matches!(self.data, DataSetup::Active(_));
         if active && self.control.send(&opening).is_err() {

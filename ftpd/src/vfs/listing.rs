@@ -171,13 +171,14 @@ impl Entry {
         Ok(Self { name, stat, link })
     }
 
-    /// Only regular files, directories and symbolic links are listed.
+    /// Only regular files, directories and symbolic links are listed, and only under a
+    /// name without control characters (which could forge listing lines).
     #[must_use]
     pub fn listable(&self) -> bool {
         matches!(
             kind(&self.stat),
             SFlag::S_IFREG | SFlag::S_IFDIR | SFlag::S_IFLNK
-        )
+        ) && printable_name(&self.name)
     }
 
     /// Whether it is a directory (not following links).
@@ -189,6 +190,12 @@ impl Entry {
 
 fn kind(stat: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits())
+}
+
+/// Whether a name may appear in a listing: no control characters.
+#[must_use]
+pub fn printable_name(name: &[u8]) -> bool {
+    !name.iter().any(|&b| b < 0x20 || b == 0x7f)
 }
 
 /// `drwxr-xr-x`.

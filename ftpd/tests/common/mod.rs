@@ -143,7 +143,7 @@ fn populate(home: &Path) {
     symlink("../../../../../..", home.join("up")).unwrap();
     symlink("/etc/passwd", home.join("passwd-link")).unwrap();
     symlink("a.txt", home.join("inside-link")).unwrap();
-    let mut modes = vec![home.to_path_buf(), home.join("sub")];
+    let mut modes = [home.to_path_buf(), home.join("sub")];
     modes.iter_mut().for_each(|p| set_mode(p, 0o755));
 }
 
