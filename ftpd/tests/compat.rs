@@ -214,10 +214,10 @@ fn normalize(line: &str) -> String {
         return "211 <site time>".to_string();
     }
     // The session itself changes its directories' times (MKD, RMD, STOR).
-    if line.starts_with("DATA type=cdir;") || line.starts_with("DATA type=pdir;") {
-        if let Some(at) = line.find("modify=") {
-            line.replace_range(at..at + "modify=".len() + 14, "modify=<time>");
-        }
+    if (line.starts_with("DATA type=cdir;") || line.starts_with("DATA type=pdir;"))
+        && let Some(at) = line.find("modify=")
+    {
+        line.replace_range(at..at + "modify=".len() + 14, "modify=<time>");
     }
     // "DATA " + mode, links, owner, group, size (49 columns), then "Mon dd HH:MM".
     if line.starts_with("DATA d")

@@ -159,7 +159,7 @@ fn port_cannot_bounce() {
     );
     assert_eq!(
         ftp.cmd("EPRT |3|x|5000|").text(),
-        "522 Only IPv4 and IPv6 are supported (1,2)"
+        "522 Only IPv4 is supported (1)"
     );
     assert_eq!(
         ftp.cmd("PORT 127,0,0,1,200,10").text(),
