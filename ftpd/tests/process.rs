@@ -1,0 +1,321 @@
+//! The process and privilege model, and the limits: what the master and the sessions
+//! do, seen from outside.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Ftp, PASSWORD, Site, USER};
+
+/// The scoreboard records present, as (pid, text).
+fn records(dir: &Path) -> Vec<(u32, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let pid = name.strip_prefix("session-")?.parse().ok()?;
+            let text = String::from_utf8_lossy(&std::fs::read(e.path()).ok()?)
+                .trim_end_matches('\0')
+                .to_string();
+            Some((pid, text))
+        })
+        .collect()
+}
+
+fn wait_for(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// The logged-in session of `account` from the scoreboard.
+fn session_pid(site: &Site, account: &str) -> u32 {
+    let mut pid = 0;
+    assert!(
+        wait_for(|| {
+            pid = records(&site.scoreboard())
+                .into_iter()
+                .find(|(_, text)| text.lines().any(|l| l == format!("account={account}")))
+                .map_or(0, |(pid, _)| pid);
+            pid != 0
+        }),
+        "no scoreboard record for {account}"
+    );
+    pid
+}
+
+#[test]
+fn sessions_run_as_the_account_inside_their_chroot() {
+    if !common::require_root("checking chroot and setuid") {
+        return;
+    }
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    ftp.cmd("NOOP");
+    let pid = session_pid(&site, USER);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uid_line.split_whitespace().skip(1).collect::<Vec<_>>(),
+        vec!["4242"; 4],
+        "real, effective, saved, fs"
+    );
+    let gid_line = status.lines().find(|l| l.starts_with("Gid:")).unwrap();
+    assert_eq!(
+        gid_line.split_whitespace().skip(1).collect::<Vec<_>>(),
+        vec!["4242"; 4]
+    );
+    let groups = status.lines().find(|l| l.starts_with("Groups:")).unwrap();
+    assert_eq!(
+        groups.split_whitespace().skip(1).collect::<Vec<_>>(),
+        vec!["4242"]
+    );
+    let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap();
+    assert_eq!(
+        root,
+        site.home.canonicalize().unwrap(),
+        "the session is chrooted to the home"
+    );
+}
+
+#[test]
+fn chroot_rules_a_no_chroot_home_and_minimum_uid() {
+    if !common::require_root("chroot rules") {
+        return;
+    }
+    let site = Site::with_home_suffix("");
+    let open = site.ours(&[]);
+    let mut ftp = Ftp::connect(open.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    let reply = ftp.cmd(&format!("PASS {PASSWORD}"));
+    assert_eq!(
+        reply.text(),
+        format!("230 OK. Current directory is {}", site.home.display())
+    );
+    let everyone = site.ours(&["-A"]);
+    let mut ftp = Ftp::connect(everyone.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    assert_eq!(
+        ftp.cmd(&format!("PASS {PASSWORD}")).text(),
+        "230 OK. Current restricted directory is /"
+    );
+    let trusted = site.ours(&["-a", "4242"]);
+    let mut ftp = Ftp::connect(trusted.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    assert!(
+        ftp.cmd(&format!("PASS {PASSWORD}"))
+            .text()
+            .starts_with("230 OK. Current directory is /")
+    );
+    let strict = site.ours(&["-u", "5000"]);
+    let mut ftp = Ftp::connect(strict.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    assert_eq!(
+        ftp.cmd(&format!("PASS {PASSWORD}")).text(),
+        "530 Sorry, but I can't trust you"
+    );
+}
+
+#[test]
+fn a_missing_home_is_refused_or_created_with_j() {
+    let site = Site::new();
+    std::fs::rename(&site.home, site.dir.path().join("moved")).unwrap();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::connect(server.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    assert_eq!(
+        ftp.cmd(&format!("PASS {PASSWORD}")).text(),
+        "421 Home directory not available - aborting"
+    );
+    assert!(ftp.closed());
+    let creating = site.ours(&["-j"]);
+    let mut ftp = Ftp::login(creating.port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("PWD").code, 257);
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&site.home).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(meta.uid(), site.uid);
+}
+
+#[test]
+fn wrong_passwords_are_refused_after_a_delay() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::connect(server.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    let started = Instant::now();
+    assert_eq!(
+        ftp.cmd("PASS wrong").text(),
+        "530 Login authentication failed"
+    );
+    // Pure-FTPd's delay: 3 s per failure plus up to 3 s (not a timing assertion on us:
+    // a floor that proves the delay exists).
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    ftp.cmd("USER nosuchuser");
+    assert_eq!(ftp.cmd("PASS x").text(), "530 Login authentication failed");
+    ftp.cmd(&format!("USER {USER}"));
+    assert_eq!(
+        ftp.cmd(&format!("PASS {PASSWORD}")).code,
+        230,
+        "the session goes on"
+    );
+}
+
+#[test]
+fn client_limits() {
+    let site = Site::new();
+    site.write_accounts("/./", &[("bob", "bobpw")]);
+    let server = site.ours(&["-c", "3", "-C", "2", "-y", "1:0"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let first = Ftp::login(server.port, USER, PASSWORD);
+    // -y 1: a second session of alice is refused at PASS.
+    let mut second = Ftp::connect(server.port).0;
+    second.cmd(&format!("USER {USER}"));
+    assert_eq!(
+        second.cmd(&format!("PASS {PASSWORD}")).text(),
+        "421 I can't accept more than 1 connections as the same user"
+    );
+    assert!(second.closed());
+    // -C 2: two sessions from 127.0.0.1 at most.
+    let bob = Ftp::login(server.port, "bob", "bobpw");
+    assert!(wait_for(|| records(&site.scoreboard()).len() == 2));
+    let (mut third, greeting) = Ftp::connect(server.port);
+    assert_eq!(greeting.text(), "421 Too many connections (2) from this IP");
+    assert!(third.closed());
+    drop((first, bob));
+    assert!(
+        wait_for(|| records(&site.scoreboard()).is_empty()),
+        "scoreboard records of ended sessions are removed"
+    );
+    let again = Ftp::login(server.port, USER, PASSWORD);
+    drop(again);
+    let strict = site.ours(&["-c", "1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let only = Ftp::login(strict.port, USER, PASSWORD);
+    let (_, greeting) = Ftp::connect(strict.port);
+    assert_eq!(
+        greeting.text(),
+        "421 1 users (the maximum) are already logged in, sorry"
+    );
+    drop(only);
+}
+
+#[test]
+fn the_scoreboard_follows_the_session() {
+    let site = Site::new();
+    site.put("big.bin", &vec![0u8; 32 << 20]);
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    let pid = session_pid(&site, USER);
+    let record = || {
+        records(&site.scoreboard())
+            .into_iter()
+            .find(|(p, _)| *p == pid)
+            .map(|(_, t)| t)
+            .unwrap_or_default()
+    };
+    let text = record();
+    assert!(text.starts_with("pureftpd-rs-scoreboard 1\n"), "{text}");
+    for line in [
+        "state=IDLE",
+        "peer=127.0.0.1",
+        &format!("local_port={}", server.port),
+        "encrypted=0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+    ftp.cmd("TYPE I");
+    let address = ftp.pasv();
+    let data = std::net::TcpStream::connect(address).unwrap();
+    ftp.send(b"RETR big.bin");
+    assert_eq!(ftp.reply().code, 150);
+    assert!(wait_for(|| record().lines().any(|l| l == "state=DOWNLOAD")));
+    let during = record();
+    assert!(
+        during.lines().any(|l| l == "file=big.bin") && during.lines().any(|l| l == "size=33554432"),
+        "{during}"
+    );
+    drop(data);
+    let _ = ftp.reply();
+    assert!(wait_for(|| record().lines().any(|l| l == "state=IDLE")));
+    ftp.cmd("QUIT");
+    assert!(wait_for(|| records(&site.scoreboard())
+        .iter()
+        .all(|(p, _)| *p != pid)));
+}
+
+#[test]
+fn sigterm_stops_cleanly() {
+    let site = Site::new();
+    let pid_file = site.dir.path().join("pure-ftpd.pid");
+    let mut server = site.ours(&["-g", pid_file.to_str().unwrap()]);
+    assert!(wait_for(|| pid_file.exists()));
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        server.pid().to_string()
+    );
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    assert_eq!(server.terminate(), Some(0));
+    assert!(!pid_file.exists(), "the pid file is removed");
+    assert!(ftp.closed(), "sessions end with the server");
+    assert!(records(&site.scoreboard()).is_empty());
+}
+
+#[test]
+fn configuration_errors_exit_252() {
+    for args in [
+        &["-p", "80:90"][..],
+        &["--bogus"],
+        &["-l", "nosuch"],
+        &["stray"],
+    ] {
+        let out = std::process::Command::new(common::OURS)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(252), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("421 Configuration error: "),
+            "{args:?}"
+        );
+    }
+    let out = std::process::Command::new(common::OURS)
+        .arg("-h")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("-S\t--bind\t<opt>\n"));
+}
+
+#[test]
+fn inetd_mode_serves_the_connection_on_standard_input() {
+    let site = Site::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let login = format!("puredb:{}", site.pdb.display());
+    let board = site.scoreboard();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let fd = std::os::fd::OwnedFd::from(stream);
+        std::process::Command::new(common::OURS)
+            .args(["-l", &login, "-H", "-4"])
+            .env("PURE_FTPD_SCOREBOARD", board)
+            .stdin(std::process::Stdio::from(fd))
+            .status()
+            .unwrap()
+    });
+    let mut ftp = Ftp::login(port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("PWD").text(), "257 \"/\" is your current location");
+    ftp.cmd("QUIT");
+    assert!(server.join().unwrap().success());
+}
