@@ -33,6 +33,8 @@ use std::os::fd::AsFd;
 
 use config::args::{self, Invocation};
 
+pub(crate) use session::local_time_zone;
+
 /// The version shown by `-h`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -54,3 +54,14 @@ pub fn reset_signals(signals: &[nix::sys::signal::Signal]) -> nix::Result<()> {
     }
     Ok(())
 }
+
+/// Gives the heap's free pages back to the system. A session calls it once logged in:
+/// the password check briefly needed megabytes, and a forked process would otherwise
+/// keep the pages malloc retained.
+pub fn release_free_memory() {
+    // SAFETY: malloc_trim only walks glibc's own allocator state under its own lock and
+    // takes no pointer from us; it is safe to call at any time from a single thread.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}

@@ -29,22 +29,33 @@ impl Lister<'_> {
         self.truncated
     }
 
-    /// The entries of a directory to show, sorted as the options say.
+    /// The entries of a directory to show, sorted as the options say. Sorted by name
+    /// (the default), only the entries that fit under the `-L` cap are examined.
     fn entries(&self, dir: &[u8]) -> Vec<Entry> {
-        let Ok((_, names)) = self.vfs.read_dir(dir) else {
+        let Ok((fd, mut names)) = self.vfs.read_dir(dir) else {
             return Vec::new();
         };
-        let mut entries: Vec<Entry> = names
-            .into_iter()
-            .filter(|name| !name.starts_with(b".") || (self.options.all && self.show_dots))
-            .filter_map(|name| {
-                let path = join(dir, &name);
-                Entry::load(self.vfs, &path, name).ok()
-            })
-            .filter(Entry::listable)
-            .collect();
-        self.sort(&mut entries);
-        entries
+        names.retain(|name| !name.starts_with(b".") || (self.options.all && self.show_dots));
+        let load = |name| {
+            Entry::load_in(self.vfs, &fd, dir, name)
+                .ok()
+                .filter(Entry::listable)
+        };
+        if self.options.by_time || self.options.by_size {
+            let mut entries: Vec<Entry> = names.into_iter().filter_map(load).collect();
+            self.sort(&mut entries);
+            return entries;
+        }
+        names.sort();
+        if self.options.reverse {
+            names.reverse();
+        }
+        // One more than fits, so that the truncation is noticed.
+        let wanted = self
+            .max_entries
+            .saturating_sub(self.count)
+            .saturating_add(1);
+        names.into_iter().filter_map(load).take(wanted).collect()
     }
 
     fn sort(&self, entries: &mut [Entry]) {
@@ -395,7 +406,7 @@ impl Session<'_> {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
         let dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
-        let Ok((_, names)) = logged.vfs.read_dir(&dir) else {
+        let Ok((fd, names)) = logged.vfs.read_dir(&dir) else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
         let mut bytes = Vec::new();
@@ -407,7 +418,7 @@ impl Session<'_> {
             {
                 continue;
             }
-            let Ok(entry) = Entry::load(&logged.vfs, &join(&dir, &name), name) else {
+            let Ok(entry) = Entry::load_in(&logged.vfs, &fd, &dir, name) else {
                 continue;
             };
             bytes.extend_from_slice(&listing::facts(&entry, &logged.list, role));

@@ -15,7 +15,7 @@ impl Session<'_> {
     pub(super) fn banner(&self, origin: Origin) -> Reply {
         let mut reply = Reply::new(220, msg::welcome(self.config.tls > 0));
         reply.push(msg::user_number(origin.number, self.config.max_clients));
-        let now = jiff::Zoned::now().with_time_zone(self.tz.clone());
+        let now = jiff::Timestamp::now().to_zoned(self.tz.clone());
         reply.push(msg::local_time(
             &format!("{:02}:{:02}", now.hour(), now.minute()),
             self.local.port(),
@@ -118,7 +118,7 @@ impl Session<'_> {
         match site {
             Site::Help => Self::site_help(),
             Site::Time => {
-                let now = jiff::Zoned::now().with_time_zone(self.tz.clone());
+                let now = jiff::Timestamp::now().to_zoned(self.tz.clone());
                 Reply::new(211, now.strftime("%Y-%m-%d %H:%M:%S").to_string()).into()
             }
             Site::Idle(arg) => self.site_idle(&arg),

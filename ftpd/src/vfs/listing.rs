@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::os::fd::OwnedFd;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -168,6 +169,30 @@ impl Entry {
         let link = (kind(&stat) == SFlag::S_IFLNK)
             .then(|| vfs.readlink(path).ok())
             .flatten();
+        Ok(Self { name, stat, link })
+    }
+
+    /// Reads the metadata of `name`, an entry of the open directory `dir` (whose path is
+    /// `dir_path`): one `fstatat`, no path resolution. `.` and `..` are described through
+    /// the root-confined path, so that `..` of the root is the root.
+    ///
+    /// # Errors
+    /// The entry vanished.
+    pub fn load_in(vfs: &Vfs, dir: &OwnedFd, dir_path: &[u8], name: Vec<u8>) -> io::Result<Self> {
+        if name == b"." || name == b".." {
+            let path = super::normalize(dir_path, b"/", &name);
+            return Self::load(vfs, &path, name);
+        }
+        let stat = nix::sys::stat::fstatat(
+            dir,
+            name.as_slice(),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| io::Error::from_raw_os_error(e as i32))?;
+        let link = (kind(&stat) == SFlag::S_IFLNK)
+            .then(|| nix::fcntl::readlinkat(dir, name.as_slice()).ok())
+            .flatten()
+            .map(|target| std::os::unix::ffi::OsStrExt::as_bytes(target.as_os_str()).to_vec());
         Ok(Self { name, stat, link })
     }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Server benchmark: ours and Debian's pure-ftpd measured in the same run, on the same
+# tree, with the same .pdb and the same client (ftpd/examples/ftpbench.rs):
+#   RETR and STOR of a 1 GiB file (binary, passive, loopback), next to a bare sendfile;
+#   logins per second with 4 clients; memory (PSS) per idle logged-in session;
+#   LIST of a directory of 50,000 names.
+# Needs root (both servers switch to the account's uid) and Debian's pure-ftpd package.
+#
+#   scripts/bench-server.sh [runs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+[ "$(id -u)" = 0 ] || { echo "run as root: the servers switch to the account's uid" >&2; exit 1; }
+cargo build --release -q -p ftpd --bin pure-ftpd --example ftpbench
+cargo build --release -q -p pure-pw
+bench=$PWD/target/release/examples/ftpbench
+ours=$PWD/target/release/pure-ftpd
+theirs=/usr/sbin/pure-ftpd
+work=$(mktemp -d /tmp/pureftpd-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+chmod 755 "$work"
+mkdir -p "$work/home/many"
+dd if=/dev/zero of="$work/home/big.bin" bs=1M count=1024 status=none
+python3 -c "
+import os, sys
+d = sys.argv[1]
+for i in range(50000):
+    open(os.path.join(d, 'file-%05d.txt' % i), 'w').close()
+" "$work/home/many"
+chown -R 4242:4242 "$work/home"
+export PURE_PASSWDFILE=$work/passwd PURE_DBFILE=$work/pureftpd.pdb
+printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$work/home" -m >/dev/null
+# A second account hashed by Debian's pure-pw with its defaults (about a second per login),
+# as an admin's existing database would be.
+if [ -x /usr/bin/pure-pw ]; then
+  printf 'pw\npw\n' | /usr/bin/pure-pw useradd legacy -u 4242 -g 4242 -d "$work/home" -m >/dev/null
+fi
+# Freshly written binaries and files are dirty page cache, which would count as the
+# sessions' private memory.
+sync
+
+start() { # binary port
+  PURE_FTPD_SCOREBOARD=$work/board-$2 "$1" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$2" -H -4 -c 200 -C 200 \
+    -g "$work/pid-$2" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0; sleep 0.05; done
+  echo "server on port $2 did not start" >&2; exit 1
+}
+best() { # highest of $runs runs of a command printing one number
+  local top=""
+  for _ in $(seq "$runs"); do
+    v=$("$@"); if [ -z "$top" ] || [ "$(echo "$v > $top" | bc -l)" = 1 ]; then top=$v; fi
+  done
+  echo "$top"
+}
+fastest() { # lowest first field of $runs runs
+  local low=""
+  for _ in $(seq "$runs"); do
+    v=$("$@" | cut -d' ' -f1); if [ -z "$low" ] || [ "$(echo "$v < $low" | bc -l)" = 1 ]; then low=$v; fi
+  done
+  echo "$low"
+}
+pss_per_session() { # master-pid port sessions: average PSS (KiB) of all session processes
+  local master=$1 port=$2 n=$3
+  coproc IDLE { "$bench" idle "$port" bench pw "$n"; }
+  read -r ready <&"${IDLE[0]}"
+  sleep 1
+  python3 - "$master" "$n" <<'PY'
+import os, sys
+master, n = int(sys.argv[1]), int(sys.argv[2])
+children = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        continue
+    children.setdefault(ppid, []).append(int(pid))
+todo, total = list(children.get(master, [])), 0
+while todo:
+    pid = todo.pop()
+    todo += children.get(pid, [])
+    for line in open(f"/proc/{pid}/smaps_rollup"):
+        if line.startswith("Pss:"):
+            total += int(line.split()[1])
+print(total // n)
+PY
+  exec {IDLE[1]}>&-
+  wait "$IDLE_PID" 2>/dev/null || true
+}
+
+measure() { # name binary port
+  local name=$1 port=$3
+  start "$2" "$port"
+  local master; master=$(cat "$work/pid-$port")
+  retr=$(best "$bench" retr "$port" bench pw big.bin)
+  stor=$(best "$bench" stor "$port" bench pw "upload-$port.bin" 1024)
+  logins=$(best "$bench" logins "$port" bench pw 4 10)
+  if [ "$name" = "pureftpd-rs" ]; then own=$logins; else own=$(best "$bench" logins "$port" legacy pw 4 10); fi
+  mem=$(pss_per_session "$master" "$port" 50)
+  list=$(fastest "$bench" list "$port" bench pw many)
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$retr" "$stor" "$logins" "$own" "$mem" "$list"
+}
+
+baseline=$(best "$bench" sendfile "$work/home/big.bin")
+echo "bare sendfile over loopback, best of $runs: $baseline MB/s"
+echo
+echo "| server | RETR 1 GiB (MB/s) | STOR 1 GiB (MB/s) | logins/s, same .pdb (4 clients) | logins/s, hash of its own pure-pw | PSS per idle session (KiB) | LIST of a 50,000-name directory (s) |"
+echo "|---|---|---|---|---|---|---|"
+if [ -x "$theirs" ]; then measure "Debian pure-ftpd 1.0.50" "$theirs" 42301; fi
+measure "pureftpd-rs" "$ours" 42302
