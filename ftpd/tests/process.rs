@@ -176,7 +176,8 @@ fn client_limits() {
     let site = Site::new();
     site.write_accounts("/./", &[("bob", "bobpw")]);
     let server = site.ours(&["-c", "3", "-C", "2", "-y", "1:0"]);
-    std::thread::sleep(Duration::from_millis(300));
+    // The fixture's own probe connection must be gone before counting.
+    assert!(wait_for(|| records(&site.scoreboard()).is_empty()));
     let first = Ftp::login(server.port, USER, PASSWORD);
     // -y 1: a second session of alice is refused at PASS.
     let mut second = Ftp::connect(server.port).0;
@@ -186,6 +187,8 @@ fn client_limits() {
         "421 I can't accept more than 1 connections as the same user"
     );
     assert!(second.closed());
+    // Until the master reaps it, the refused session still counts.
+    assert!(wait_for(|| records(&site.scoreboard()).len() == 1));
     // -C 2: two sessions from 127.0.0.1 at most.
     let bob = Ftp::login(server.port, "bob", "bobpw");
     assert!(wait_for(|| records(&site.scoreboard()).len() == 2));
@@ -200,7 +203,8 @@ fn client_limits() {
     let again = Ftp::login(server.port, USER, PASSWORD);
     drop(again);
     let strict = site.ours(&["-c", "1"]);
-    std::thread::sleep(Duration::from_millis(300));
+    // The fixture's own probe connection must be gone before counting.
+    assert!(wait_for(|| records(&site.scoreboard()).is_empty()));
     let only = Ftp::login(strict.port, USER, PASSWORD);
     let (_, greeting) = Ftp::connect(strict.port);
     assert_eq!(
