@@ -28,6 +28,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# System accounts the server tests log in with: anonymous FTP needs `ftp` (Debian's
+# convention: home /srv/ftp), and the unix backend a user with a real shadow hash.
+if [ "$(id -u)" = 0 ]; then
+  if ! id ftp >/dev/null 2>&1; then
+    useradd --system --home-dir /srv/ftp --shell /usr/sbin/nologin ftp
+  fi
+  mkdir -p /srv/ftp
+  if ! id pureftpd-tester >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash pureftpd-tester
+    echo 'pureftpd-tester:Tester pw 1' | chpasswd
+  fi
+fi
+
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked -q
 fi

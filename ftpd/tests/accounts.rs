@@ -1,0 +1,220 @@
+//! Anonymous FTP and system accounts (`-l unix`). They need accounts that
+//! `scripts/install-test-deps.sh` creates as root: `ftp` (home /srv/ftp) and
+//! `pureftpd-tester` (password "Tester pw 1", a yescrypt hash in /etc/shadow).
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{Ftp, Server};
+
+const TESTER: &str = "pureftpd-tester";
+const TESTER_PASSWORD: &str = "Tester pw 1";
+
+fn account_exists(name: &str) -> bool {
+    let found = nix::unistd::User::from_name(name).ok().flatten().is_some();
+    if !found {
+        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "the system account {name} is required (scripts/install-test-deps.sh creates it)"
+        );
+        eprintln!(
+            "SKIP: no system account {name} (scripts/install-test-deps.sh creates it as root)"
+        );
+    }
+    found
+}
+
+/// A directory of this test inside the anonymous area, writable by `ftp`, removed after.
+struct AnonArea {
+    path: PathBuf,
+    name: String,
+}
+
+impl AnonArea {
+    fn new() -> Self {
+        let ftp = nix::unistd::User::from_name("ftp").unwrap().unwrap();
+        let name = format!("test-{}", std::process::id());
+        let path = ftp.dir.join(&name);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join("readme.txt"), b"public\n").unwrap();
+        std::fs::write(path.join("nonempty.txt"), b"keep\n").unwrap();
+        std::fs::write(path.join("empty.txt"), b"").unwrap();
+        std::fs::write(path.join(".secret"), b"dot\n").unwrap();
+        for entry in std::fs::read_dir(&path)
+            .unwrap()
+            .map(Result::unwrap)
+            .map(|e| e.path())
+            .chain([path.clone()])
+        {
+            nix::unistd::chown(&entry, Some(ftp.uid), Some(ftp.gid)).unwrap();
+        }
+        Self { path, name }
+    }
+}
+
+impl Drop for AnonArea {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+fn start(extra: &[&str]) -> Server {
+    let board = tempfile::tempdir().unwrap().keep();
+    Server::start_with_env(
+        std::path::Path::new(common::OURS),
+        &[&["-H", "-4"][..], extra].concat(),
+        &[("PURE_FTPD_SCOREBOARD", &board)],
+    )
+}
+
+#[test]
+fn anonymous_ftp() {
+    if !common::require_root("anonymous FTP (it chroots to ftp's home)") || !account_exists("ftp") {
+        return;
+    }
+    let area = AnonArea::new();
+    let server = start(&[]);
+    let (mut ftp, _) = Ftp::connect(server.port);
+    assert_eq!(
+        ftp.cmd("USER anonymous").text(),
+        "230 Anonymous user logged in"
+    );
+    assert_eq!(
+        ftp.cmd("PASS me@example.com").text(),
+        "230 Any password will work"
+    );
+    assert_eq!(ftp.cmd("USER ftp").text(), "230 Anonymous user logged in");
+    assert_eq!(ftp.cmd(&format!("CWD {}", area.name)).code, 250);
+    let (_, data, _) = ftp.download("RETR readme.txt");
+    assert_eq!(data, b"public\r\n");
+    let (_, data, _) = ftp.download("LIST -a");
+    let listing = String::from_utf8_lossy(&data).to_string();
+    assert!(
+        listing.contains(" readme.txt\r\n") && !listing.contains(".secret"),
+        "{listing}"
+    );
+    assert_eq!(
+        ftp.download("RETR .secret").0.text(),
+        "553 Prohibited file name: .secret"
+    );
+    assert_eq!(
+        ftp.cmd("DELE readme.txt").text(),
+        "550 Anonymous users can not delete files"
+    );
+    assert_eq!(
+        ftp.cmd("RMD x").text(),
+        "550 Sorry, anonymous users are not allowed to remove directories"
+    );
+    assert_eq!(
+        ftp.cmd("MKD x").text(),
+        "550 Sorry, anonymous users are not allowed to create directories"
+    );
+    assert_eq!(
+        ftp.cmd("RNFR readme.txt").text(),
+        "550 Anonymous users are not allowed to move/rename files"
+    );
+    assert_eq!(
+        ftp.cmd("SITE CHMOD 777 readme.txt").text(),
+        "550 Anonymous users can not change perms"
+    );
+    assert_eq!(
+        ftp.upload("STOR nonempty.txt", b"x").0.text(),
+        "550 Anonymous users may not overwrite existing files"
+    );
+    assert_eq!(
+        ftp.upload("STOR empty.txt", b"filled").0.code,
+        150,
+        "an empty file may be overwritten"
+    );
+    assert_eq!(ftp.upload("STOR new.txt", b"new").0.code, 150);
+    assert_eq!(std::fs::read(area.path.join("new.txt")).unwrap(), b"new");
+    use std::os::unix::fs::MetadataExt;
+    let ftp_uid = nix::unistd::User::from_name("ftp")
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
+    assert_eq!(
+        std::fs::metadata(area.path.join("new.txt")).unwrap().uid(),
+        ftp_uid
+    );
+    assert_eq!(
+        ftp.cmd("CWD /../../..").text(),
+        "250 OK. Current directory is /",
+        "chrooted to ftp's home"
+    );
+}
+
+#[test]
+fn anonymous_switches() {
+    if !common::require_root("anonymous FTP") || !account_exists("ftp") {
+        return;
+    }
+    let area = AnonArea::new();
+    let no_uploads = start(&["-i", "-M"]);
+    let mut ftp = Ftp::login(no_uploads.port, "ftp", "x");
+    ftp.cmd(&format!("CWD {}", area.name));
+    assert_eq!(
+        ftp.upload("STOR new.txt", b"x").0.text(),
+        "550 Anonymous users may not overwrite existing files"
+    );
+    assert_eq!(ftp.cmd("MKD made").code, 257, "-M allows anonymous MKD");
+    let private = start(&["-E"]);
+    let (mut ftp, greeting) = Ftp::connect(private.port);
+    assert!(
+        greeting.has("This is a private system - No anonymous login"),
+        "{greeting:?}"
+    );
+    assert_eq!(
+        ftp.cmd("USER ftp").text(),
+        "331 User ftp OK. Password required"
+    );
+    let only = start(&["-e"]);
+    let (mut ftp, greeting) = Ftp::connect(only.port);
+    assert!(
+        greeting.has("Only anonymous FTP is allowed here"),
+        "{greeting:?}"
+    );
+    assert_eq!(
+        ftp.cmd("USER somebody").text(),
+        "230 Anonymous user logged in"
+    );
+}
+
+#[test]
+fn system_accounts_with_shadow_hashes() {
+    if !common::require_root("the unix backend (it reads /etc/shadow)") || !account_exists(TESTER) {
+        return;
+    }
+    let server = start(&["-l", "unix", "-E"]);
+    let mut ftp = Ftp::connect(server.port).0;
+    ftp.cmd(&format!("USER {TESTER}"));
+    let reply = ftp.cmd(&format!("PASS {TESTER_PASSWORD}"));
+    let home = nix::unistd::User::from_name(TESTER).unwrap().unwrap().dir;
+    assert_eq!(
+        reply.text(),
+        format!("230 OK. Current directory is {}", home.display()),
+        "no chroot for a plain home"
+    );
+    assert_eq!(
+        ftp.cmd("PWD").text(),
+        format!("257 \"{}\" is your current location", home.display())
+    );
+    let chrooted = start(&["-l", "unix", "-E", "-A"]);
+    let mut ftp = Ftp::connect(chrooted.port).0;
+    ftp.cmd(&format!("USER {TESTER}"));
+    assert_eq!(
+        ftp.cmd(&format!("PASS {TESTER_PASSWORD}")).text(),
+        "230 OK. Current restricted directory is /"
+    );
+    let (_, data, _) = ftp.download("LIST /etc/passwd");
+    assert!(data.is_empty(), "chrooted: no /etc");
+    let mut wrong = Ftp::connect(chrooted.port).0;
+    wrong.cmd(&format!("USER {TESTER}"));
+    assert_eq!(
+        wrong.cmd("PASS nope").text(),
+        "530 Login authentication failed"
+    );
+}
