@@ -161,6 +161,15 @@ fn anonymous_switches() {
         "550 Anonymous users may not overwrite existing files"
     );
     assert_eq!(ftp.cmd("MKD made").code, 257, "-M allows anonymous MKD");
+    let loaded = start(&["-m", "0.000001"]);
+    let mut ftp = Ftp::login(loaded.port, "ftp", "x");
+    ftp.cmd(&format!("CWD {}", area.name));
+    let refused = ftp.download("RETR readme.txt").0;
+    assert_eq!(refused.code, 550);
+    assert!(
+        refused.lines[0].starts_with("550-The load was ") && refused.lines[2] == "550 allowed.",
+        "{refused:?}"
+    );
     let private = start(&["-E"]);
     let (mut ftp, greeting) = Ftp::connect(private.port);
     assert!(

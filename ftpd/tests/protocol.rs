@@ -644,3 +644,50 @@ fn names_with_control_characters_are_never_listed() {
         );
     }
 }
+
+#[test]
+fn mdtm_sets_a_time_pret_esta_estp() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("MDTM 20190203040506 a.txt").text(), "213 UTIME OK");
+    assert_eq!(ftp.cmd("MDTM a.txt").text(), "213 20190203040506");
+    assert_eq!(ftp.cmd("PRET RETR a.txt").text(), "200 Ready to proceed");
+    assert_eq!(
+        ftp.cmd("PRET RETR nope").text(),
+        "550 Sorry, but that file doesn't exist"
+    );
+    assert_eq!(ftp.cmd("PRET STOR anything").text(), "200 Ready to proceed");
+    assert_eq!(ftp.cmd("ESTA").text(), "520 Active mode is disabled");
+    assert_eq!(
+        ftp.cmd("ESTP").text(),
+        "520 Unable to open a passive connection"
+    );
+    ftp.cmd("TYPE I");
+    let address = ftp.pasv();
+    let reader = pureftpd_tests::ftp::receive(address);
+    let estp = ftp.cmd("ESTP");
+    assert_eq!(estp.lines[0], "225-Accepted data connection");
+    assert!(
+        estp.lines[1].starts_with("225 Connected to (|1|127.0.0.1|"),
+        "{estp:?}"
+    );
+    assert_eq!(ftp.cmd("RETR a.txt").code, 150);
+    assert_eq!(reader.join().unwrap(), b"hello\nworld\n");
+    assert_eq!(ftp.reply().lines[0], "226-File successfully transferred");
+}
+
+#[test]
+fn full_disks_refuse_uploads() {
+    let site = Site::new();
+    let server = site.ours(&["-k", "1"]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    assert_eq!(
+        ftp.upload("STOR x", b"x").0.text(),
+        "552 Disk full - please upload later"
+    );
+    assert_eq!(
+        ftp.cmd("ALLO 99999999999999999").text(),
+        "552 Disk full - please upload later"
+    );
+}

@@ -254,7 +254,16 @@ impl Session<'_> {
         }
     }
 
+    /// MDTM `path`: the modification time. MDTM `YYYYMMDDhhmmss path` (a form many
+    /// clients send to set it) sets it as MFMT does, unless a file has that whole name.
     pub(super) fn mdtm(&mut self, name: &[u8]) -> Outcome {
+        let setter = name.len() > 15
+            && name[..14].iter().all(u8::is_ascii_digit)
+            && name[14] == b' '
+            && self.regular_file(name).is_err();
+        if setter {
+            return self.set_time(&name[15..], &name[..14]);
+        }
         match self.regular_file(name) {
             Ok(st) => Reply::new(213, utc_stamp(st.st_mtime)).into(),
             Err(refusal) => refusal,
