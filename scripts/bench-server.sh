@@ -90,12 +90,18 @@ PY
   wait "$IDLE_PID" 2>/dev/null || true
 }
 
+stor_once() { # port: one STOR after the previous uploads reached the disk
+  rm -f "$work"/home/upload-*.bin
+  sync
+  "$bench" stor "$1" bench pw "upload-$1.bin" 1024
+}
+
 measure() { # name binary port
   local name=$1 port=$3
   start "$2" "$port"
   local master; master=$(cat "$work/pid-$port")
   retr=$(best "$bench" retr "$port" bench pw big.bin)
-  stor=$(best "$bench" stor "$port" bench pw "upload-$port.bin" 1024)
+  stor=$(best stor_once "$port")
   logins=$(best "$bench" logins "$port" bench pw 4 10)
   if [ "$name" = "pureftpd-rs" ]; then own=$logins; else own=$(best "$bench" logins "$port" legacy pw 4 10); fi
   mem=$(pss_per_session "$master" "$port" 50)

@@ -83,7 +83,6 @@ pub(crate) const ANON_NO_RENAME: &str = "Anonymous users are not allowed to move
 pub(crate) const ANON_NO_CHMOD: &str = "Anonymous users can not change perms";
 pub(crate) const ANON_NO_OVERWRITE: &str = "Anonymous users may not overwrite existing files";
 pub(crate) const FXP_SUPPORTED: &str = "This server supports FXP transfers";
-pub(crate) const BANDWIDTH_RESTRICTED: &str = "Your bandwidth usage is restricted";
 pub(crate) const TIMEOUT_DATA: &str = "Timeout";
 pub(crate) const READ_ERROR: &str = "Error during read from data connection";
 pub(crate) const WRITE_ERROR: &str = "Error during write to file";

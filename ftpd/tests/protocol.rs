@@ -691,3 +691,51 @@ fn full_disks_refuse_uploads() {
         "552 Disk full - please upload later"
     );
 }
+
+#[test]
+fn nat_mode_and_forced_passive_address() {
+    let site = Site::new();
+    let nat = site.ours(&["-N"]);
+    let mut ftp = Ftp::login(nat.port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("PASV").text(), "500 Unknown command");
+    assert_eq!(ftp.cmd("EPSV").text(), "500 Unknown command");
+    assert!(!ftp.cmd("FEAT").has(" PASV"));
+    let forced = site.ours(&["-P", "192.0.2.7", "-p", "40000:40009"]);
+    let mut ftp = Ftp::login(forced.port, USER, PASSWORD);
+    let reply = ftp.cmd("PASV");
+    assert!(
+        reply
+            .text()
+            .starts_with("227 Entering Passive Mode (192,0,2,7,156,"),
+        "{reply:?}"
+    );
+    let epsv = ftp.cmd("EPSV");
+    let port: u16 = epsv
+        .text()
+        .trim_end_matches("|)")
+        .rsplit('|')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((40000..=40009).contains(&port), "{epsv:?}");
+    assert!(!ftp.cmd("FEAT").has(" ESTP"));
+}
+
+#[test]
+fn abor_during_an_upload_keeps_what_arrived() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    ftp.cmd("TYPE I");
+    let address = ftp.pasv();
+    let mut data = std::net::TcpStream::connect(address).unwrap();
+    assert_eq!(ftp.cmd("STOR partial.bin").code, 150);
+    std::io::Write::write_all(&mut data, &[9u8; 100_000]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ftp.send(b"ABOR");
+    assert_eq!(ftp.reply().text(), "426 Transfer aborted");
+    assert_eq!(ftp.reply().lines[0], "451-Transfer aborted");
+    assert_eq!(ftp.cmd("NOOP").code, 200);
+    assert_eq!(site.read("partial.bin"), vec![9u8; 100_000]);
+}

@@ -184,7 +184,7 @@ impl Session<'_> {
         if let Some(board) = &mut self.scoreboard {
             board.set_account(self.log.account.as_bytes());
         }
-        let mut reply = if user.anonymous {
+        let reply = if user.anonymous {
             Reply::new(230, msg::ANONYMOUS_LOGGED_IN)
         } else {
             let mut reply = Reply::empty(230);
@@ -195,9 +195,6 @@ impl Session<'_> {
             reply.push(msg::logged_in(entered.vfs.cwd(), entered.restricted));
             reply
         };
-        if self.bandwidth_limited(&user) {
-            reply.prepend(msg::BANDWIDTH_RESTRICTED);
-        }
         let list = listing::Context {
             tz: self.tz.clone(),
             now: jiff::Timestamp::now(),
@@ -211,15 +208,6 @@ impl Session<'_> {
             list,
         }));
         reply.into()
-    }
-
-    fn bandwidth_limited(&self, user: &LoggedUser) -> bool {
-        let server = if user.anonymous {
-            self.config.anonymous_bandwidth
-        } else {
-            self.config.user_bandwidth
-        };
-        server.is_some() || user.upload_bandwidth.is_some() || user.download_bandwidth.is_some()
     }
 }
 
