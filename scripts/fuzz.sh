@@ -8,17 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds=${1:-10}
 toolchain=+nightly
+sanitizer=()
 if ! cargo +nightly --version >/dev/null 2>&1; then
+  # No nightly: the stable compiler in bootstrap mode, without a sanitizer runtime.
   toolchain=""
+  sanitizer=(--sanitizer none)
   export RUSTC_BOOTSTRAP=1
 fi
-cargo $toolchain fuzz build -O
+cargo $toolchain fuzz build -O "${sanitizer[@]}"
 for target in $(cargo $toolchain fuzz list); do
   corpus=$(mktemp -d)
   seeds=()
   [ -d "seeds/$target" ] && seeds=("seeds/$target")
   echo "fuzzing $target for ${seconds}s"
-  cargo $toolchain fuzz run -O "$target" "$corpus" "${seeds[@]}" -- -max_total_time="$seconds" 2>&1 | grep -E "^Done|ERROR|panicked" || true
+  cargo $toolchain fuzz run -O "${sanitizer[@]}" "$target" "$corpus" "${seeds[@]}" -- -max_total_time="$seconds" 2>&1 | grep -E "^Done|ERROR|panicked" || true
   rm -rf "$corpus"
   if [ -d "artifacts/$target" ] && [ -n "$(ls -A "artifacts/$target")" ]; then
     echo "fuzz target $target found a failure: see fuzz/artifacts/$target" >&2

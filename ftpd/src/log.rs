@@ -67,6 +67,8 @@ impl Logger {
         let socket = facility.and_then(|_| {
             let socket = UnixDatagram::unbound().ok()?;
             socket.connect("/dev/log").ok()?;
+            // A backlogged syslog daemon must never stall a session: lines are dropped.
+            socket.set_nonblocking(true).ok()?;
             Some(socket)
         });
         Self {

@@ -323,3 +323,146 @@ fn inetd_mode_serves_the_connection_on_standard_input() {
     ftp.cmd("QUIT");
     assert!(server.join().unwrap().success());
 }
+
+#[test]
+fn ipv6_listening_and_passive_rules() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIP: no IPv6 loopback");
+        return;
+    }
+    let site = Site::new();
+    let port = pureftpd_tests::free_port();
+    let login = format!("puredb:{}", site.pdb.display());
+    let bind = format!("::1,{port}");
+    let mut child = std::process::Command::new(common::OURS)
+        .args(["-l", &login, "-H", "-6", "-S", &bind])
+        .env("PURE_FTPD_SCOREBOARD", site.scoreboard())
+        .spawn()
+        .unwrap();
+    let connected = (0..200).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        std::net::TcpStream::connect(("::1", port)).ok()
+    });
+    let stream = connected.expect("the server listens on ::1");
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut reply = || {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+            all.push_str(&line);
+            if line.len() > 3 && line.as_bytes()[3] == b' ' {
+                return all;
+            }
+        }
+    };
+    let greeting = reply();
+    assert!(
+        !greeting.contains("IPv6 connections are also welcome"),
+        "an IPv6 client: {greeting}"
+    );
+    let mut send = |line: &str| {
+        std::io::Write::write_all(&mut writer, format!("{line}\r\n").as_bytes()).unwrap()
+    };
+    send(&format!("USER {USER}"));
+    reply();
+    send(&format!("PASS {PASSWORD}"));
+    assert!(reply().starts_with("230 "));
+    send("PASV");
+    assert_eq!(
+        reply(),
+        "425 You cannot use PASV on IPv6 connections. Use EPSV instead.\r\n"
+    );
+    send("EPSV");
+    assert!(reply().starts_with("229 Extended Passive mode OK (|||"));
+    send("EPRT |2|::1|50000|");
+    assert_eq!(reply(), "200 PORT command successful\r\n");
+    send("EPRT |2|2001:db8::1|50000|");
+    assert_eq!(
+        reply(),
+        "500 I won't open a connection to 2001:db8::1 (only to ::1)\r\n"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn syslog_lines_never_contain_passwords() {
+    if !common::require_root("binding /dev/log") {
+        return;
+    }
+    if std::path::Path::new("/dev/log").exists() {
+        eprintln!("SKIP: a syslog daemon owns /dev/log; this test needs to listen there itself");
+        return;
+    }
+    struct Unbind;
+    impl Drop for Unbind {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file("/dev/log");
+        }
+    }
+    let socket = std::os::unix::net::UnixDatagram::bind("/dev/log").unwrap();
+    let _unbind = Unbind;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let site = Site::new();
+    let server = site.ours(&["-d", "-f", "local3", "-1"]);
+    let mut ftp = Ftp::connect(server.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    ftp.cmd("PASS wrong-secret-123");
+    ftp.cmd(&format!("USER {USER}"));
+    ftp.cmd(&format!("PASS {PASSWORD}"));
+    ftp.cmd("NOOP");
+    ftp.cmd("QUIT");
+    let mut lines = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline
+        && !lines
+            .iter()
+            .any(|l: &String| l.starts_with("<15") && l.ends_with("[INFO] Logout."))
+    {
+        if let Ok(n) = socket.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+    }
+    // Other tests' servers may log here too (facility ftp); ours uses local3.
+    lines.retain(|l| l.starts_with("<15"));
+    let all = lines.join("\n");
+    assert!(
+        !all.contains("wrong-secret-123") && !all.contains(PASSWORD),
+        "a password was logged:\n{all}"
+    );
+    // local3 (19) * 8 + priority; ident with the pid (-1); Pure-FTPd's line layout.
+    assert!(
+        lines.iter().any(|l| l.starts_with("<158>pure-ftpd[")
+            && l.contains("]: (?@127.0.0.1) [INFO] New connection from 127.0.0.1")),
+        "{all}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("(?@127.0.0.1) [WARNING] Authentication failed for user [alice]")),
+        "{all}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("(alice@127.0.0.1) [INFO] alice is now logged in")),
+        "{all}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("[DEBUG] Command [pass] [<*>]")),
+        "{all}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("[DEBUG] Command [noop] []")),
+        "{all}"
+    );
+}
