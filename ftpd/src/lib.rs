@@ -24,6 +24,7 @@ mod messages;
 pub mod privilege;
 pub mod scoreboard;
 pub mod session;
+pub mod tls;
 pub mod vfs;
 
 use std::ffi::OsString;
@@ -50,21 +51,30 @@ pub fn main() -> i32 {
             print!("{}", args::help_text());
             return 0;
         }
-        Err(e) => {
-            let line = format!("421 Configuration error: {e}\r\n");
-            if let Some(mut socket) = inetd_socket() {
-                let _ = socket.write_all(line.as_bytes());
-            }
-            let _ = io::stderr().write_all(line.as_bytes());
-            return CONFIG_ERROR;
-        }
+        Err(e) => return configuration_error(&e),
+    };
+    // The certificate is checked now, not at the first client.
+    let tls = match tls::server_config(&config) {
+        Ok(tls) => tls,
+        Err(e) => return configuration_error(&e),
     };
     // Modes of created files are exactly those asked for (-U applies on top).
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     match inetd_socket() {
-        Some(stream) => listener::serve_inetd(&config, stream),
-        None => listener::run(&config),
+        Some(stream) => listener::serve_inetd(&config, tls, stream),
+        None => listener::run(&config, tls),
     }
+}
+
+/// Reports a configuration error as Pure-FTPd does: an FTP reply on the would-be client
+/// socket (inetd), and on stderr; exit status 252.
+fn configuration_error(error: &args::ConfigError) -> i32 {
+    let line = format!("421 Configuration error: {error}\r\n");
+    if let Some(mut socket) = inetd_socket() {
+        let _ = socket.write_all(line.as_bytes());
+    }
+    let _ = io::stderr().write_all(line.as_bytes());
+    CONFIG_ERROR
 }
 
 /// The connection on fd 0 when started by inetd (or systemd with a socket).

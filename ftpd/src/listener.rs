@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, T
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -20,6 +21,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use pureftpd_os::ForkResult;
 use pureftpd_proto::Reply;
+use rustls::ServerConfig;
 
 use crate::config::Config;
 use crate::messages as msg;
@@ -35,7 +37,7 @@ struct Child {
 }
 
 /// Runs the standalone server until SIGTERM; returns the exit status.
-pub fn run(config: &Config) -> i32 {
+pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
     let listeners = match bind(config) {
         Ok(listeners) => listeners,
         Err(e) => {
@@ -56,7 +58,7 @@ pub fn run(config: &Config) -> i32 {
     }
     let board_dir = scoreboard::directory();
     let boards = scoreboard::prepare_directory(&board_dir).is_ok();
-    let code = match Master::new(config, listeners, board_dir, boards) {
+    let code = match Master::new(config, tls, listeners, board_dir, boards) {
         Ok(mut master) => master.serve(),
         Err(e) => {
             eprintln!("pure-ftpd: cannot set up signal handling: {e}");
@@ -71,6 +73,8 @@ pub fn run(config: &Config) -> i32 {
 
 struct Master<'c> {
     config: &'c Config,
+    tls: Option<Arc<ServerConfig>>,
+    hup: UnixStream,
     listeners: Vec<TcpListener>,
     children: HashMap<Pid, Child>,
     board_dir: PathBuf,
@@ -83,15 +87,18 @@ struct Master<'c> {
 impl<'c> Master<'c> {
     fn new(
         config: &'c Config,
+        tls: Option<Arc<ServerConfig>>,
         listeners: Vec<TcpListener>,
         board_dir: PathBuf,
         boards: bool,
     ) -> io::Result<Self> {
         let (chld, chld_writer) = UnixStream::pair()?;
         let (term, term_writer) = UnixStream::pair()?;
-        for stream in [&chld, &term, &chld_writer, &term_writer] {
+        let (hup, hup_writer) = UnixStream::pair()?;
+        for stream in [&chld, &term, &hup, &chld_writer, &term_writer, &hup_writer] {
             stream.set_nonblocking(true)?;
         }
+        signal_hook::low_level::pipe::register(signal_hook::consts::SIGHUP, hup_writer)?;
         signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, chld_writer)?;
         signal_hook::low_level::pipe::register(
             signal_hook::consts::SIGTERM,
@@ -106,6 +113,8 @@ impl<'c> Master<'c> {
             .min(by_ports.max(1));
         Ok(Self {
             config,
+            tls,
+            hup,
             listeners,
             children: HashMap::new(),
             board_dir,
@@ -118,12 +127,13 @@ impl<'c> Master<'c> {
 
     fn serve(&mut self) -> i32 {
         loop {
-            let (ready, stop) = {
+            let (ready, reload, stop) = {
                 let mut fds: Vec<PollFd<'_>> = self
                     .listeners
                     .iter()
                     .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN))
                     .collect();
+                fds.push(PollFd::new(self.hup.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(self.chld.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(self.term.as_fd(), PollFlags::POLLIN));
                 if poll(&mut fds, PollTimeout::NONE).is_err() {
@@ -133,9 +143,16 @@ impl<'c> Master<'c> {
                 let ready: Vec<usize> = (0..self.listeners.len())
                     .filter(|&i| readable(&fds[i]))
                     .collect();
-                (ready, readable(&fds[fds.len() - 1]))
+                (
+                    ready,
+                    readable(&fds[fds.len() - 3]),
+                    readable(&fds[fds.len() - 1]),
+                )
             };
             self.reap();
+            if reload {
+                self.reload_tls();
+            }
             if stop {
                 self.stop();
                 return 0;
@@ -145,6 +162,21 @@ impl<'c> Master<'c> {
                     self.admit(stream, peer);
                 }
             }
+        }
+    }
+
+    /// SIGHUP: reads the certificate and key again for the sessions to come; if they are
+    /// unusable now, the ones in use stay.
+    fn reload_tls(&mut self) {
+        let mut drain = [0u8; 64];
+        while matches!((&self.hup).read(&mut drain), Ok(n) if n > 0) {}
+        if self.tls.is_none() {
+            return;
+        }
+        match crate::tls::server_config(self.config) {
+            Ok(Some(fresh)) => self.tls = Some(fresh),
+            Ok(None) => {}
+            Err(e) => eprintln!("pure-ftpd: SIGHUP: keeping the current certificate: {e}"),
         }
     }
 
@@ -176,7 +208,13 @@ impl<'c> Master<'c> {
                     let local = stream.local_addr().unwrap_or(peer);
                     Scoreboard::create(&self.board_dir, peer, local).ok()
                 });
-                session::run(stream, self.config, origin, board.flatten());
+                session::run(
+                    stream,
+                    self.config,
+                    self.tls.clone(),
+                    origin,
+                    board.flatten(),
+                );
                 std::process::exit(0);
             }
             Ok(ForkResult::Parent { child }) => {
@@ -329,7 +367,7 @@ fn daemonize() -> bool {
 
 /// inetd mode: serve the connection on fd 0. As root the session runs in a child, so
 /// that this process, still root, can remove its scoreboard file afterwards.
-pub fn serve_inetd(config: &Config, stream: TcpStream) -> i32 {
+pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpStream) -> i32 {
     let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
         return 1;
     };
@@ -343,7 +381,7 @@ pub fn serve_inetd(config: &Config, stream: TcpStream) -> i32 {
         let board = boards
             .then(|| Scoreboard::create(&dir, peer, local).ok())
             .flatten();
-        session::run(stream, config, origin, board);
+        session::run(stream, config, tls, origin, board);
         let _ = std::fs::remove_file(dir.join(scoreboard::file_name(std::process::id())));
         return 0;
     }
@@ -352,7 +390,7 @@ pub fn serve_inetd(config: &Config, stream: TcpStream) -> i32 {
             let board = boards
                 .then(|| Scoreboard::create(&dir, peer, local).ok())
                 .flatten();
-            session::run(stream, config, origin, board);
+            session::run(stream, config, tls, origin, board);
             std::process::exit(0);
         }
         Ok(ForkResult::Parent { child }) => {

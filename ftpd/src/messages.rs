@@ -87,6 +87,14 @@ pub(crate) const TIMEOUT_DATA: &str = "Timeout";
 pub(crate) const READ_ERROR: &str = "Error during read from data connection";
 pub(crate) const WRITE_ERROR: &str = "Error during write to file";
 pub(crate) const LOGOUT: &str = "Logout.";
+pub(crate) const TLS_DATA_FAILED: &str = "TLS handshake failed on the data connection";
+pub(crate) const AUTH_TLS_OK: &str = "AUTH TLS OK.";
+pub(crate) const AUTH_SSL_OK: &str = "AUTH SSL OK.";
+pub(crate) const TLS_NEEDED: &str = "Sorry, cleartext sessions and weak ciphers are not accepted on this server.\nPlease reconnect using TLS security mechanisms.";
+pub(crate) const PROT_PRIVATE_NEEDED: &str =
+    "Data connection cannot be opened with this PROT setting.";
+pub(crate) const CCC_OK: &str = "Control connection unencrypted";
+pub(crate) const PROT_FALLBACK: &str = "Fallback to [C]";
 
 pub(crate) fn welcome(tls: bool) -> String {
     let tls = if tls { " [TLS]" } else { "" };

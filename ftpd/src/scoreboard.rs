@@ -167,6 +167,12 @@ impl Scoreboard {
         self.write();
     }
 
+    /// The control connection switched to TLS or back.
+    pub fn set_encrypted(&mut self, encrypted: bool) {
+        self.encrypted = encrypted;
+        self.write();
+    }
+
     /// A transfer starts or ends.
     pub fn set_activity(&mut self, activity: Activity<'_>) {
         match activity {

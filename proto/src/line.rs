@@ -38,6 +38,12 @@ impl LineReader {
         self.buffer.extend_from_slice(bytes);
     }
 
+    /// Takes the raw bytes not yet framed (after `AUTH TLS`, they are the start of the
+    /// TLS handshake, not a command).
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buffer)
+    }
+
     /// Whether bytes of an unfinished line are waiting.
     #[must_use]
     pub fn has_pending(&self) -> bool {

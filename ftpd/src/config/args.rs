@@ -98,13 +98,18 @@ const OPTIONS: &[(char, &str, bool)] = &[
     ('Y', "tls", true),
     ('z', "allowdotfiles", false),
     ('Z', "customerproof", false),
+    // Long-only options of ours (no short letter).
+    (IMPLICIT_TLS, "implicittls", false),
 ];
+
+/// Stand-in letter of `--implicittls`, which has no short form.
+const IMPLICIT_TLS: char = '\u{1}';
 
 /// The `-h` text: the version line, a blank line, one line per option.
 #[must_use]
 pub fn help_text() -> String {
     let mut text = format!("pure-ftpd v{} [privsep]\n\n", crate::VERSION);
-    for &(short, long, arg) in OPTIONS {
+    for &(short, long, arg) in OPTIONS.iter().filter(|o| o.0.is_ascii_graphic()) {
         text.push_str(&format!(
             "-{short}\t--{long}\t{}\n",
             if arg { "<opt>" } else { "" }
@@ -122,7 +127,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, ConfigError> {
     let mut parser = Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(|e| bad(e.to_string()))? {
         let (short, takes_value) = match arg {
-            Arg::Short(c) => match OPTIONS.iter().find(|o| o.0 == c) {
+            Arg::Short(c) => match OPTIONS.iter().find(|o| o.0 == c && c.is_ascii_graphic()) {
                 Some(o) => (o.0, o.2),
                 None => return Err(bad("Unknown run-time option")),
             },
@@ -285,6 +290,7 @@ fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
         }
         'z' => c.allow_dot_files = true,
         'Z' => c.customer_proof = true,
+        IMPLICIT_TLS => c.implicit_tls = true,
         _ => return Err(bad("Unknown run-time option")),
     }
     Ok(())
@@ -573,5 +579,9 @@ mod tests {
         assert!(help.contains("-0\t--notruncate\t\n"));
         assert!(help.contains("-2\t--certfile\t<opt>\n"));
         assert_eq!(help.lines().count(), 2 + 57);
+        assert!(
+            !help.contains("implicittls"),
+            "long-only options of ours are not in Pure-FTPd's list"
+        );
     }
 }

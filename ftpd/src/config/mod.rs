@@ -151,6 +151,9 @@ pub struct Config {
     pub allow_dot_files: bool,
     /// `-Z`.
     pub customer_proof: bool,
+    /// `--implicittls`: TLS from the first byte (FTPS on port 990), a run-time option
+    /// here where Pure-FTPd only has it at compile time.
+    pub implicit_tls: bool,
 }
 
 impl Default for Config {
@@ -215,6 +218,7 @@ impl Default for Config {
             tls: 0,
             allow_dot_files: false,
             customer_proof: false,
+            implicit_tls: false,
         }
     }
 }

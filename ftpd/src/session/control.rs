@@ -1,13 +1,16 @@
-//! The control connection: command lines in, replies out.
+//! The control connection: command lines in, replies out, in clear or under TLS (after
+//! `AUTH TLS`, or from the start with implicit TLS, until `CCC`).
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use pureftpd_proto::Reply;
 use pureftpd_proto::line::{Framed, LineReader};
+use rustls::{ServerConfig, ServerConnection};
 
 /// Why no line came.
 #[derive(Debug)]
@@ -24,19 +27,104 @@ pub(crate) enum ReadError {
 #[derive(Debug)]
 pub(crate) struct Control {
     stream: TcpStream,
+    tls: Option<Box<ServerConnection>>,
     lines: LineReader,
+}
+
+/// Runs a TLS handshake to its end, giving up after `timeout` of silence.
+pub(crate) fn handshake(
+    conn: &mut ServerConnection,
+    stream: &mut TcpStream,
+    timeout: Duration,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let result = (|| {
+        while conn.is_handshaking() {
+            conn.complete_io(&mut *stream)?;
+        }
+        Ok(())
+    })();
+    stream.set_read_timeout(None)?;
+    stream.set_write_timeout(None)?;
+    result
 }
 
 impl Control {
     pub(crate) fn new(stream: TcpStream) -> Self {
         Self {
             stream,
+            tls: None,
             lines: LineReader::new(),
         }
     }
 
     pub(crate) fn stream(&self) -> &TcpStream {
         &self.stream
+    }
+
+    /// Whether the connection is under TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The negotiated protocol and cipher suite, for the log.
+    pub(crate) fn tls_description(&self) -> Option<String> {
+        let conn = self.tls.as_ref()?;
+        Some(format!(
+            "TLS: Enabled {:?} with {:?}",
+            conn.protocol_version()?,
+            conn.negotiated_cipher_suite()?.suite()
+        ))
+    }
+
+    /// The server name the client asked for (SNI).
+    pub(crate) fn server_name(&self) -> Option<String> {
+        self.tls.as_ref()?.server_name().map(str::to_string)
+    }
+
+    /// Switches to TLS (after `234 AUTH TLS OK.` was sent, or at once for implicit TLS).
+    pub(crate) fn start_tls(
+        &mut self,
+        config: Arc<ServerConfig>,
+        timeout: Duration,
+    ) -> io::Result<()> {
+        let mut conn = ServerConnection::new(config).map_err(io::Error::other)?;
+        // A client that sent its ClientHello without waiting for 234: those bytes were
+        // read as a command line's start, and are TLS.
+        let early = self.lines.take_pending();
+        if !early.is_empty() {
+            conn.read_tls(&mut early.as_slice())?;
+        }
+        handshake(&mut conn, &mut self.stream, timeout)?;
+        self.tls = Some(Box::new(conn));
+        Ok(())
+    }
+
+    /// CCC: ends TLS (close_notify both ways) and goes on in clear.
+    pub(crate) fn stop_tls(&mut self, timeout: Duration) -> io::Result<()> {
+        let Some(mut conn) = self.tls.take() else {
+            return Ok(());
+        };
+        conn.send_close_notify();
+        while conn.wants_write() {
+            conn.write_tls(&mut self.stream)?;
+        }
+        // The client's close_notify follows; read it so that it is not taken as a command.
+        self.stream.set_read_timeout(Some(timeout))?;
+        let result = (|| {
+            loop {
+                if conn.read_tls(&mut self.stream)? == 0 {
+                    return Ok(());
+                }
+                let state = conn.process_new_packets().map_err(io::Error::other)?;
+                if state.peer_has_closed() {
+                    return Ok(());
+                }
+            }
+        })();
+        self.stream.set_read_timeout(None)?;
+        result
     }
 
     /// The next command line, waiting at most `idle`.
@@ -70,18 +158,44 @@ impl Control {
         }
     }
 
+    /// Reads what the socket has, decrypting it under TLS; every byte of clear text
+    /// goes to the line reader, so none waits inside rustls unseen by `poll`.
     fn fill(&mut self) -> Result<(), ReadError> {
-        let mut buf = [0u8; 4096];
+        let Some(conn) = self.tls.as_mut() else {
+            return fill_plain(&mut self.stream, &mut self.lines);
+        };
         loop {
-            match self.stream.read(&mut buf) {
+            match conn.read_tls(&mut self.stream) {
                 Ok(0) => return Err(ReadError::Closed),
-                Ok(n) => {
-                    self.lines.push(&buf[..n]);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => return Err(ReadError::Closed),
+            }
+            let state = match conn.process_new_packets() {
+                Ok(state) => state,
+                Err(_) => {
+                    // Tell the client why (an alert), then give up on it.
+                    let _ = conn.write_tls(&mut self.stream);
+                    return Err(ReadError::Closed);
+                }
+            };
+            let pending = state.plaintext_bytes_to_read();
+            let closed = state.peer_has_closed();
+            while conn.wants_write() {
+                if conn.write_tls(&mut self.stream).is_err() {
+                    return Err(ReadError::Closed);
+                }
+            }
+            if pending > 0 {
+                let mut clear = vec![0u8; pending];
+                conn.reader()
+                    .read_exact(&mut clear)
+                    .map_err(|_| ReadError::Closed)?;
+                self.lines.push(&clear);
+                return Ok(());
+            }
+            if closed {
+                return Err(ReadError::Closed);
             }
         }
     }
@@ -98,6 +212,32 @@ impl Control {
 
     /// Sends a reply.
     pub(crate) fn send(&mut self, reply: &Reply) -> io::Result<()> {
-        self.stream.write_all(&reply.encode())
+        let bytes = reply.encode();
+        match self.tls.as_mut() {
+            None => self.stream.write_all(&bytes),
+            Some(conn) => {
+                conn.writer().write_all(&bytes)?;
+                while conn.wants_write() {
+                    conn.write_tls(&mut self.stream)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn fill_plain(stream: &mut TcpStream, lines: &mut LineReader) -> Result<(), ReadError> {
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Err(ReadError::Closed),
+            Ok(n) => {
+                lines.push(&buf[..n]);
+                return Ok(());
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(_) => return Err(ReadError::Closed),
+        }
     }
 }

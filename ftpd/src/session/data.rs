@@ -31,6 +31,69 @@ pub(crate) enum DataSetup {
     Connected(TcpStream),
 }
 
+/// An open data connection: in clear, or TLS with the client (PROT P), where the server
+/// is always the TLS server side.
+pub(crate) enum DataStream {
+    /// PROT C.
+    Plain(TcpStream),
+    /// PROT P.
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl DataStream {
+    /// The TCP socket underneath.
+    pub(crate) fn socket(&self) -> &TcpStream {
+        match self {
+            Self::Plain(stream) => stream,
+            Self::Tls(tls) => &tls.sock,
+        }
+    }
+
+    /// Under TLS, clear text already decrypted and waiting (so `poll` would not see it).
+    pub(crate) fn buffered(&mut self) -> bool {
+        match self {
+            Self::Plain(_) => false,
+            Self::Tls(tls) => tls
+                .conn
+                .process_new_packets()
+                .is_ok_and(|s| s.plaintext_bytes_to_read() > 0),
+        }
+    }
+
+    /// Ends the connection as TLS requires (close_notify); a no-op in clear.
+    pub(crate) fn finish(&mut self) {
+        if let Self::Tls(tls) = self {
+            tls.conn.send_close_notify();
+            let _ = std::io::Write::flush(tls);
+        }
+    }
+}
+
+impl std::io::Read for DataStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.read(buf),
+            Self::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl std::io::Write for DataStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.write(buf),
+            Self::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.flush(),
+            Self::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
 /// IPv4-mapped IPv6 addresses compare as IPv4.
 pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -162,7 +225,7 @@ impl Session<'_> {
             return Reply::new(520, msg::ACTIVE_DISABLED).into();
         };
         let first = msg::connecting_to_port(target.port());
-        match self.open_data() {
+        match self.open_tcp_data() {
             Ok(stream) => {
                 let local = stream.local_addr().map(addr::eprt_form).unwrap_or_default();
                 self.data = DataSetup::Connected(stream);
@@ -178,7 +241,7 @@ impl Session<'_> {
         if !matches!(self.data, DataSetup::Passive(_)) {
             return Reply::new(520, "Unable to open a passive connection").into();
         }
-        match self.open_data() {
+        match self.open_tcp_data() {
             Ok(stream) => {
                 let local = stream.local_addr().map(addr::eprt_form).unwrap_or_default();
                 self.data = DataSetup::Connected(stream);
@@ -218,8 +281,34 @@ impl Session<'_> {
         }
     }
 
-    /// Makes the data connection. The error is the outcome to report.
-    pub(crate) fn open_data(&mut self) -> Result<TcpStream, Outcome> {
+    /// Makes the data connection, with TLS under PROT P. The error is the outcome to
+    /// report.
+    pub(crate) fn open_data(&mut self) -> Result<DataStream, Outcome> {
+        let stream = self.open_tcp_data()?;
+        if !self.private_data {
+            return Ok(DataStream::Plain(stream));
+        }
+        let Some(config) = self.tls.clone() else {
+            return Ok(DataStream::Plain(stream));
+        };
+        let mut stream = stream;
+        let mut conn = rustls::ServerConnection::new(config)
+            .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)))?;
+        match super::control::handshake(
+            &mut conn,
+            &mut stream,
+            self.idle.min(Duration::from_secs(30)),
+        ) {
+            Ok(()) => Ok(DataStream::Tls(Box::new(rustls::StreamOwned::new(
+                conn, stream,
+            )))),
+            // As Pure-FTPd: a data connection that does not speak TLS ends the session.
+            Err(_) => Err(Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED))),
+        }
+    }
+
+    /// Makes the TCP data connection.
+    fn open_tcp_data(&mut self) -> Result<TcpStream, Outcome> {
         let stream = match std::mem::take(&mut self.data) {
             DataSetup::None => return Err(Reply::new(425, msg::NO_DATA_CONNECTION).into()),
             DataSetup::Connected(stream) => stream,

@@ -12,14 +12,17 @@ mod files;
 mod lists;
 mod login;
 mod misc;
+mod security;
 mod transfer;
 
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
 use pureftpd_proto::command::{self, Parsed};
 use pureftpd_proto::{Command, Reply};
+use rustls::ServerConfig;
 
 use crate::auth::LoggedUser;
 use crate::config::Config;
@@ -60,6 +63,10 @@ pub(crate) enum Outcome {
     Close(Reply),
     /// Open the data connection and run this transfer.
     Transfer(Job),
+    /// Send this reply in clear, then switch the control connection to TLS.
+    StartTls(Reply),
+    /// Send this reply under TLS, then go on in clear (CCC).
+    StopTls(Reply),
 }
 
 impl From<Reply> for Outcome {
@@ -103,10 +110,20 @@ pub(crate) struct Session<'c> {
     pub(crate) load: f64,
     /// Whether the server also serves IPv6.
     pub(crate) ipv6_available: bool,
+    /// The TLS configuration, when TLS is on (`-Y` above 0, or implicit TLS).
+    pub(crate) tls: Option<Arc<ServerConfig>>,
+    /// PROT P: data connections use TLS.
+    pub(crate) private_data: bool,
 }
 
 /// Serves one client until it leaves.
-pub fn run(stream: TcpStream, config: &Config, origin: Origin, scoreboard: Option<Scoreboard>) {
+pub fn run(
+    stream: TcpStream,
+    config: &Config,
+    tls: Option<Arc<ServerConfig>>,
+    origin: Origin,
+    scoreboard: Option<Scoreboard>,
+) {
     let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
@@ -137,7 +154,16 @@ pub fn run(stream: TcpStream, config: &Config, origin: Origin, scoreboard: Optio
         stou_counter: 0,
         load: load_average(),
         ipv6_available: origin.ipv6_available,
+        private_data: false,
+        tls,
     };
+    if config.implicit_tls {
+        // Implicit FTPS: TLS from the first byte, data protected by default.
+        if !session.begin_tls() {
+            return;
+        }
+        session.private_data = true;
+    }
     let banner = session.banner(origin);
     if session.control.send(&banner).is_err() {
         return;
@@ -182,7 +208,40 @@ impl Session<'_> {
                 false
             }
             Outcome::Transfer(job) => self.run_transfer(job),
+            Outcome::StartTls(reply) => self.control.send(&reply).is_ok() && self.begin_tls(),
+            Outcome::StopTls(reply) => {
+                let sent = self.control.send(&reply).is_ok();
+                let timeout = self.idle.min(Duration::from_secs(30));
+                let stopped = sent && self.control.stop_tls(timeout).is_ok();
+                if let Some(board) = &mut self.scoreboard {
+                    board.set_encrypted(false);
+                }
+                stopped
+            }
         }
+    }
+
+    /// Runs the TLS handshake on the control connection; false ends the session.
+    pub(crate) fn begin_tls(&mut self) -> bool {
+        let Some(config) = self.tls.clone() else {
+            return false;
+        };
+        let timeout = self.idle.min(Duration::from_secs(30));
+        if let Err(e) = self.control.start_tls(config, timeout) {
+            self.log
+                .log(Level::Info, &format!("TLS handshake failed: {e}"));
+            return false;
+        }
+        if let Some(name) = self.control.server_name() {
+            self.log.log(Level::Info, &format!("SNI: [{name}]"));
+        }
+        if let Some(description) = self.control.tls_description() {
+            self.log.log(Level::Info, &description);
+        }
+        if let Some(board) = &mut self.scoreboard {
+            board.set_encrypted(true);
+        }
+        true
     }
 
     fn log_command(&self, line: &[u8]) {
@@ -232,6 +291,9 @@ impl Session<'_> {
         if !logged_in && !command.allowed_before_login() {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         }
+        if let Some(refusal) = self.tls_policy(&command) {
+            return refusal;
+        }
         // A RNFR is forgotten by any other command than RNTO.
         if !matches!(command, Command::Rnto(_) | Command::Rnfr(_)) {
             self.rename_from = None;
@@ -251,10 +313,13 @@ impl Session<'_> {
             Command::Feat => self.feat(),
             Command::Opts(arg) => Self::opts(&arg),
             Command::Help => Self::site_help(),
-            Command::Auth(_) | Command::Adat => Reply::new(500, msg::AUTH_UNIMPLEMENTED).into(),
-            Command::Pbsz => Reply::new(503, msg::PBSZ).into(),
-            Command::Prot(_) => Reply::new(503, msg::PROT_BEFORE_PBSZ).into(),
-            Command::Ccc => Reply::new(534, msg::CCC_REFUSED).into(),
+            Command::Auth(mechanism) => self.auth(&mechanism),
+            Command::Adat => Reply::new(500, msg::AUTH_UNIMPLEMENTED).into(),
+            Command::Pbsz => {
+                Reply::new(if self.control.is_tls() { 200 } else { 503 }, msg::PBSZ).into()
+            }
+            Command::Prot(level) => self.prot(&level),
+            Command::Ccc => self.ccc(),
             Command::Http(verb) => {
                 self.log.log(
                     Level::Info,

@@ -16,7 +16,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use pureftpd_proto::command::{self, Parsed, Restart};
 use pureftpd_proto::{Command, Reply};
 
-use super::data::DataSetup;
+use super::data::{DataSetup, DataStream};
 use super::{Outcome, Session};
 use crate::log::Level;
 use crate::messages as msg;
@@ -26,8 +26,8 @@ use crate::scoreboard::Activity;
 const SEND_CHUNK: usize = 1 << 20;
 /// Upload buffer.
 const RECEIVE_BUFFER: usize = 512 * 1024;
-/// ASCII conversion buffer.
-const ASCII_CHUNK: usize = 32 * 1024;
+/// Copy buffer when the kernel cannot copy (ASCII, TLS).
+const COPY_CHUNK: usize = 128 * 1024;
 
 /// A transfer to run on the data connection.
 pub(crate) enum Job {
@@ -313,6 +313,7 @@ impl Session<'_> {
         if !active && self.control.send(&opening).is_err() {
             return false;
         }
+        let mut stream = stream;
         let started = Instant::now();
         let (ended, done, upload) = match job {
             Job::Download {
@@ -327,17 +328,20 @@ impl Session<'_> {
                     offset,
                 });
                 (
-                    self.send_file(&file, &stream, offset, size - offset),
+                    self.send_file(&file, &mut stream, offset, size - offset),
                     None,
                     false,
                 )
             }
             Job::Upload { mut file, name, .. } => {
                 self.board(Activity::Upload { file: &name });
-                (self.receive_file(&mut file, &stream), None, true)
+                (self.receive_file(&mut file, &mut stream), None, true)
             }
-            Job::Listing { bytes, done } => (self.send_bytes(&stream, &bytes), Some(done), false),
+            Job::Listing { bytes, done } => {
+                (self.send_bytes(&mut stream, &bytes), Some(done), false)
+            }
         };
+        stream.finish();
         drop(stream);
         self.board(Activity::Idle);
         self.finish(ended, done, upload, started.elapsed())
@@ -447,17 +451,19 @@ impl Session<'_> {
         }
     }
 
-    fn send_file(&mut self, file: &File, stream: &TcpStream, offset: u64, len: u64) -> Ended {
-        if !self.binary {
-            return self.send_ascii(file, stream, offset, len);
-        }
+    fn send_file(&mut self, file: &File, stream: &mut DataStream, offset: u64, len: u64) -> Ended {
+        let socket = match stream {
+            DataStream::Plain(socket) if self.binary => socket,
+            _ => return self.send_copied(file, stream, offset, len),
+        };
+        // Binary in clear: the kernel copies, a megabyte at a time.
         let mut position = i64::try_from(offset).unwrap_or(i64::MAX);
         let mut sent = 0u64;
         while sent < len {
             let chunk = usize::try_from(len - sent)
                 .unwrap_or(SEND_CHUNK)
                 .min(SEND_CHUNK);
-            match nix::sys::sendfile::sendfile64(stream, file, Some(&mut position), chunk) {
+            match nix::sys::sendfile::sendfile64(&*socket, file, Some(&mut position), chunk) {
                 Ok(0) => break,
                 Ok(n) => sent += n as u64,
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -471,61 +477,84 @@ impl Session<'_> {
         Ended::Complete(sent)
     }
 
-    fn send_ascii(&mut self, file: &File, stream: &TcpStream, offset: u64, len: u64) -> Ended {
-        let mut reader = io::BufReader::new(file);
-        let mut buf = vec![0u8; ASCII_CHUNK];
-        let mut out = Vec::with_capacity(ASCII_CHUNK * 2);
+    /// Downloads through user space: ASCII conversion (LF to CRLF), or TLS.
+    fn send_copied(
+        &mut self,
+        file: &File,
+        stream: &mut DataStream,
+        offset: u64,
+        len: u64,
+    ) -> Ended {
+        let mut reader = io::BufReader::with_capacity(COPY_CHUNK, file);
+        let mut buf = vec![0u8; COPY_CHUNK];
+        let mut out = Vec::with_capacity(COPY_CHUNK * 2);
         let (mut read_total, mut sent) = (0u64, 0u64);
-        let mut writer: &TcpStream = stream;
-        if offset > 0 && io::copy(&mut (&mut reader).take(offset), &mut io::sink()).is_err() {
+        if offset > 0 && io::Seek::seek(&mut reader, io::SeekFrom::Start(offset)).is_err() {
             return self.broken(0);
         }
         while read_total < len {
-            let n = match reader.read(&mut buf) {
+            let want = usize::try_from(len - read_total)
+                .unwrap_or(COPY_CHUNK)
+                .min(COPY_CHUNK);
+            let n = match reader.read(&mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => return self.broken(sent),
             };
             read_total += n as u64;
-            out.clear();
-            for &b in &buf[..n] {
-                if b == b'\n' {
-                    out.push(b'\r');
+            let chunk: &[u8] = if self.binary {
+                &buf[..n]
+            } else {
+                out.clear();
+                for &b in &buf[..n] {
+                    if b == b'\n' {
+                        out.push(b'\r');
+                    }
+                    out.push(b);
                 }
-                out.push(b);
-            }
-            if writer.write_all(&out).is_err() {
+                &out
+            };
+            if stream.write_all(chunk).is_err() {
                 return self.broken(sent);
             }
-            sent += out.len() as u64;
+            sent += chunk.len() as u64;
             self.progress(offset + read_total);
             if let Some(stop) = self.check_control() {
                 return with_bytes(stop, sent);
             }
         }
+        if stream.flush().is_err() {
+            return self.broken(sent);
+        }
         Ended::Complete(sent)
     }
 
-    fn send_bytes(&mut self, stream: &TcpStream, bytes: &[u8]) -> Ended {
-        let mut writer: &TcpStream = stream;
+    fn send_bytes(&mut self, stream: &mut DataStream, bytes: &[u8]) -> Ended {
         for chunk in bytes.chunks(SEND_CHUNK) {
-            if writer.write_all(chunk).is_err() {
+            if stream.write_all(chunk).is_err() {
                 return self.broken(0);
             }
             if let Some(stop) = self.check_control() {
                 return with_bytes(stop, 0);
             }
         }
+        if stream.flush().is_err() {
+            return self.broken(0);
+        }
         Ended::Complete(bytes.len() as u64)
     }
 
-    fn receive_file(&mut self, file: &mut File, stream: &TcpStream) -> Ended {
+    fn receive_file(&mut self, file: &mut File, stream: &mut DataStream) -> Ended {
         let mut buf = vec![0u8; RECEIVE_BUFFER];
         let mut received = 0u64;
-        let mut reader: &TcpStream = stream;
         loop {
-            match self.wait_upload(stream) {
+            let wait = if stream.buffered() {
+                Wait::Data
+            } else {
+                self.wait_upload(stream.socket())
+            };
+            match wait {
                 Wait::Data => {}
                 Wait::Control => {
                     if let Some(stop) = self.check_control() {
@@ -535,10 +564,12 @@ impl Session<'_> {
                 }
                 Wait::Timeout => return Ended::TimedOut,
             }
-            let n = match reader.read(&mut buf) {
+            let n = match stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // A TLS client that closes without close_notify has still sent it all.
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => break,
                 Err(_) => {
                     return Ended::Failed {
                         bytes: received,
