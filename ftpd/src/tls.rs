@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::crypto::ring::cipher_suite as suite;
-use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::server::{StoresServerSessions, WebPkiClientVerifier};
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -97,8 +97,47 @@ pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, Confi
         ))
     })?;
     server.ignore_client_order = true;
-    server.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
+    server.session_storage = Arc::new(ReusableSessions::default());
     Ok(Some(Arc::new(server)))
+}
+
+/// The TLS sessions of one FTP session's process (its control connection and its data
+/// connections). Unlike rustls' own cache, a session is not consumed when resumed: FTP
+/// clients resume the control connection's session for every data connection, with
+/// TLS 1.3 too. (Early data stays off, so reusing a session allows no replay.)
+#[derive(Debug, Default)]
+struct ReusableSessions {
+    entries: std::sync::Mutex<std::collections::VecDeque<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl StoresServerSessions for ReusableSessions {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let Ok(mut entries) = self.entries.lock() else {
+            return false;
+        };
+        entries.retain(|(k, _)| *k != key);
+        if entries.len() >= SESSION_CACHE {
+            entries.pop_front();
+        }
+        entries.push_back((key, value));
+        true
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.get(key)
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
 }
 
 fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {

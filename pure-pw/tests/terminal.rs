@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 const DRIVER: &str = r#"
-import os, pty, sys, time
+import os, pty, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
@@ -20,9 +20,16 @@ def read_until(marker):
             seen += os.read(fd, 1024)
         except OSError:
             break
+def wait_for_echo_off():
+    # The prompt is printed before echo is switched off: typing at once would race.
+    deadline = time.time() + 20
+    while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < deadline:
+        time.sleep(0.01)
 read_until(b"Password: ")
+wait_for_echo_off()
 os.write(fd, b"typed-secret\n")
 read_until(b"Enter it again: ")
+wait_for_echo_off()
 os.write(fd, b"typed-secret\n")
 while True:
     try:

@@ -97,6 +97,15 @@ impl Control {
             conn.read_tls(&mut early.as_slice())?;
         }
         handshake(&mut conn, &mut self.stream, timeout)?;
+        // The client's first command may have come with its last handshake message:
+        // it is decrypted already, and poll would never see it.
+        let state = conn.process_new_packets().map_err(io::Error::other)?;
+        let pending = state.plaintext_bytes_to_read();
+        if pending > 0 {
+            let mut clear = vec![0u8; pending];
+            conn.reader().read_exact(&mut clear)?;
+            self.lines.push(&clear);
+        }
         self.tls = Some(Box::new(conn));
         Ok(())
     }
@@ -110,21 +119,49 @@ impl Control {
         while conn.wants_write() {
             conn.write_tls(&mut self.stream)?;
         }
-        // The client's close_notify follows; read it so that it is not taken as a command.
+        // The client's close_notify follows, then clear text. Read TLS records one by one
+        // (peeking first), so that not one byte of the clear text is taken for TLS.
         self.stream.set_read_timeout(Some(timeout))?;
-        let result = (|| {
-            loop {
-                if conn.read_tls(&mut self.stream)? == 0 {
-                    return Ok(());
-                }
-                let state = conn.process_new_packets().map_err(io::Error::other)?;
-                if state.peer_has_closed() {
-                    return Ok(());
-                }
-            }
-        })();
+        let result = self.read_closing_records(&mut conn);
         self.stream.set_read_timeout(None)?;
         result
+    }
+
+    /// Consumes the client's last TLS records after our close_notify; stops at its
+    /// close_notify, or as soon as the next byte does not start a TLS record.
+    fn read_closing_records(&mut self, conn: &mut ServerConnection) -> io::Result<()> {
+        const ALERT: u8 = 21;
+        const APPLICATION_DATA: u8 = 23;
+        loop {
+            let mut first = [0u8; 1];
+            match self.stream.peek(&mut first) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+            if first[0] != ALERT && first[0] != APPLICATION_DATA {
+                return Ok(());
+            }
+            let mut header = [0u8; 5];
+            self.stream.read_exact(&mut header)?;
+            let mut record = header.to_vec();
+            record.resize(
+                5 + usize::from(u16::from_be_bytes([header[3], header[4]])),
+                0,
+            );
+            self.stream.read_exact(&mut record[5..])?;
+            conn.read_tls(&mut record.as_slice())?;
+            if conn
+                .process_new_packets()
+                .map_err(io::Error::other)?
+                .peer_has_closed()
+            {
+                return Ok(());
+            }
+        }
     }
 
     /// The next command line, waiting at most `idle`.

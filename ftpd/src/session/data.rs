@@ -49,25 +49,44 @@ impl DataStream {
         }
     }
 
-    /// Under TLS, clear text already decrypted and waiting (so `poll` would not see it).
+    /// Under TLS, something already taken in that `poll` would not see: decrypted clear
+    /// text, or the client's close_notify.
     pub(crate) fn buffered(&mut self) -> bool {
         match self {
             Self::Plain(_) => false,
             Self::Tls(tls) => tls
                 .conn
                 .process_new_packets()
-                .is_ok_and(|s| s.plaintext_bytes_to_read() > 0),
+                .is_ok_and(|s| s.plaintext_bytes_to_read() > 0 || s.peer_has_closed()),
         }
     }
 
-    /// Ends the connection as TLS requires (close_notify); a no-op in clear.
+    /// Ends the connection gracefully: close_notify under TLS, then our half of TCP,
+    /// then whatever the client still sends (its close_notify) is read and dropped, for
+    /// at most [`LINGER`]. Closing with unread bytes would make the kernel reset the
+    /// connection, and the client could lose the end of the data.
     pub(crate) fn finish(&mut self) {
         if let Self::Tls(tls) = self {
             tls.conn.send_close_notify();
             let _ = std::io::Write::flush(tls);
         }
+        let socket = self.socket();
+        let _ = socket.shutdown(std::net::Shutdown::Write);
+        let _ = socket.set_read_timeout(Some(LINGER));
+        let deadline = Instant::now() + LINGER;
+        let mut sink = [0u8; 4096];
+        let mut reader = socket;
+        while Instant::now() < deadline {
+            match std::io::Read::read(&mut reader, &mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
     }
 }
+
+/// How long a finished data connection waits for the client's last bytes.
+const LINGER: Duration = Duration::from_secs(2);
 
 impl std::io::Read for DataStream {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -281,15 +300,12 @@ impl Session<'_> {
         }
     }
 
-    /// Makes the data connection, with TLS under PROT P. The error is the outcome to
-    /// report.
-    pub(crate) fn open_data(&mut self) -> Result<DataStream, Outcome> {
-        let stream = self.open_tcp_data()?;
-        if !self.private_data {
-            return Ok(DataStream::Plain(stream));
-        }
-        let Some(config) = self.tls.clone() else {
-            return Ok(DataStream::Plain(stream));
+    /// Puts TLS on a data connection under PROT P (after the 150 reply: clients such as
+    /// Python's ftplib only start their handshake once they have read it).
+    pub(crate) fn secure_data(&mut self, stream: TcpStream) -> Result<DataStream, Outcome> {
+        let config = match self.tls.clone() {
+            Some(config) if self.private_data => config,
+            _ => return Ok(DataStream::Plain(stream)),
         };
         let mut stream = stream;
         let mut conn = rustls::ServerConnection::new(config)
@@ -297,7 +313,7 @@ impl Session<'_> {
         match super::control::handshake(
             &mut conn,
             &mut stream,
-            self.idle.min(Duration::from_secs(30)),
+            self.idle.min(super::TLS_HANDSHAKE_TIMEOUT),
         ) {
             Ok(()) => Ok(DataStream::Tls(Box::new(rustls::StreamOwned::new(
                 conn, stream,
@@ -308,7 +324,7 @@ impl Session<'_> {
     }
 
     /// Makes the TCP data connection.
-    fn open_tcp_data(&mut self) -> Result<TcpStream, Outcome> {
+    pub(crate) fn open_tcp_data(&mut self) -> Result<TcpStream, Outcome> {
         let stream = match std::mem::take(&mut self.data) {
             DataSetup::None => return Err(Reply::new(425, msg::NO_DATA_CONNECTION).into()),
             DataSetup::Connected(stream) => stream,

@@ -55,6 +55,9 @@ pub(crate) struct LoggedIn {
     pub(crate) list: listing::Context,
 }
 
+/// Longest silence allowed during a TLS handshake.
+pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What a handler asks the loop to do.
 pub(crate) enum Outcome {
     /// Send this reply.
@@ -226,7 +229,7 @@ impl Session<'_> {
         let Some(config) = self.tls.clone() else {
             return false;
         };
-        let timeout = self.idle.min(Duration::from_secs(30));
+        let timeout = self.idle.min(TLS_HANDSHAKE_TIMEOUT);
         if let Err(e) = self.control.start_tls(config, timeout) {
             self.log
                 .log(Level::Info, &format!("TLS handshake failed: {e}"));

@@ -306,14 +306,17 @@ impl Session<'_> {
         if active && self.control.send(&opening).is_err() {
             return false;
         }
-        let stream = match self.open_data() {
+        let tcp = match self.open_tcp_data() {
             Ok(stream) => stream,
             Err(outcome) => return self.perform(outcome),
         };
         if !active && self.control.send(&opening).is_err() {
             return false;
         }
-        let mut stream = stream;
+        let mut stream = match self.secure_data(tcp) {
+            Ok(stream) => stream,
+            Err(outcome) => return self.perform(outcome),
+        };
         let started = Instant::now();
         let (ended, done, upload) = match job {
             Job::Download {

@@ -165,3 +165,50 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
         }
     }
 }
+
+/// A self-signed certificate and its key in one PEM file (made with the openssl tool),
+/// usable as a CA for client certificates. `None` (after saying why) without openssl.
+pub fn certificate(dir: &Path, name: &str) -> Option<PathBuf> {
+    let key = dir.join(format!("{name}.key"));
+    let cert = dir.join(format!("{name}.crt"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+        ])
+        .arg(format!("/CN={name}"))
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "the openssl tool is required to make test certificates"
+        );
+        eprintln!("SKIP: the openssl tool is needed to make a test certificate");
+        return None;
+    }
+    let both = dir.join(format!("{name}.pem"));
+    let mut pem = std::fs::read(&cert).unwrap();
+    pem.extend(std::fs::read(&key).unwrap());
+    std::fs::write(&both, pem).unwrap();
+    Some(both)
+}
