@@ -1,6 +1,7 @@
 //! Syslog, as Pure-FTPd logs: ident `pure-ftpd` (with `[pid]` under `-1`), facility
 //! from `-f` (`ftp` by default, `none` for no logging), lines
-//! `(<account>@<host>) [LEVEL] text`. The `/dev/log` socket is opened when the session
+//! `(<account>@<host>) [LEVEL] text`, behind the header glibc's `syslog()` writes
+//! (`<priority>Mmm dd hh:mm:ss ident: `, local time). The `/dev/log` socket is opened when the session
 //! starts, before any chroot, and kept. Passwords are never given to the logger: the
 //! only place that sees one logs `<*>` instead.
 //!
@@ -8,6 +9,8 @@
 //! chroot and be shared by a forked process without reconnecting.
 
 use std::os::unix::net::UnixDatagram;
+
+use jiff::tz::TimeZone;
 
 /// Priority levels used, with their tag in the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +61,14 @@ pub struct Logger {
     pub host: String,
     /// `-d`: log commands (1) and replies (2).
     pub verbose: u8,
+    /// For the header's time stamp (read before any chroot).
+    tz: TimeZone,
 }
 
 impl Logger {
     /// Connects to `/dev/log` (if logging is on and the socket exists).
     #[must_use]
-    pub fn new(facility: Option<u8>, with_pid: bool, verbose: u8) -> Self {
+    pub fn new(facility: Option<u8>, with_pid: bool, verbose: u8, tz: TimeZone) -> Self {
         let socket = facility.and_then(|_| {
             let socket = UnixDatagram::unbound().ok()?;
             socket.connect("/dev/log").ok()?;
@@ -78,6 +83,7 @@ impl Logger {
             account: "?".to_string(),
             host: "?".to_string(),
             verbose,
+            tz,
         }
     }
 
@@ -94,8 +100,11 @@ impl Logger {
         } else {
             "pure-ftpd".to_string()
         };
+        let stamp = jiff::Timestamp::now()
+            .to_zoned(self.tz.clone())
+            .strftime("%b %e %H:%M:%S");
         let line = format!(
-            "<{}>{ident}: ({}@{}) [{}] {clean}",
+            "<{}>{stamp} {ident}: ({}@{}) [{}] {clean}",
             u16::from(self.facility) * 8 + u16::from(level.priority()),
             self.account,
             self.host,

@@ -96,10 +96,9 @@ pub(crate) const PROT_PRIVATE_NEEDED: &str =
 pub(crate) const CCC_OK: &str = "Control connection unencrypted";
 pub(crate) const PROT_FALLBACK: &str = "Fallback to [C]";
 
-pub(crate) fn welcome(tls: bool) -> String {
-    let tls = if tls { " [TLS]" } else { "" };
-    format!("--------- Welcome to Pure-FTPd [privsep]{tls} ----------")
-}
+/// Pure-FTPd tags its banner with what it was built with, not with what is enabled:
+/// Debian's says `[TLS]` even under `-Y 0`, and so does ours (TLS is always built in).
+pub(crate) const WELCOME: &str = "--------- Welcome to Pure-FTPd [privsep] [TLS] ----------";
 
 pub(crate) fn user_number(n: usize, max: u32) -> String {
     format!("You are user number {n} of {max} allowed.")

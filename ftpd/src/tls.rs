@@ -196,6 +196,33 @@ fn tls12_suites() -> [(&'static str, SupportedCipherSuite); 6] {
     ]
 }
 
+/// How Pure-FTPd (OpenSSL) logs a session: `TLSv1.3 with TLS_AES_256_GCM_SHA384, 256
+/// secret bits cipher`.
+#[must_use]
+pub fn describe(version: rustls::ProtocolVersion, suite: SupportedCipherSuite) -> String {
+    let version = match version {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+        other => format!("{other:?}"),
+    };
+    let id = suite.suite();
+    let name = match id {
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384 => "TLS_AES_256_GCM_SHA384",
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256 => "TLS_AES_128_GCM_SHA256",
+        rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => "TLS_CHACHA20_POLY1305_SHA256",
+        _ => tls12_suites()
+            .into_iter()
+            .find(|(_, s)| s.suite() == id)
+            .map_or("unknown", |(name, _)| name),
+    };
+    let bits = if name.contains("AES128") || name.contains("AES_128") {
+        128
+    } else {
+        256
+    };
+    format!("{version} with {name}, {bits} secret bits cipher")
+}
+
 const TLS13: [SupportedCipherSuite; 3] = [
     suite::TLS13_AES_256_GCM_SHA384,
     suite::TLS13_AES_128_GCM_SHA256,
@@ -328,6 +355,24 @@ mod tests {
             .iter()
             .map(|s| format!("{:?}", s.suite()))
             .collect()
+    }
+
+    #[test]
+    fn sessions_are_described_with_openssl_names() {
+        assert_eq!(
+            describe(
+                rustls::ProtocolVersion::TLSv1_3,
+                suite::TLS13_AES_256_GCM_SHA384
+            ),
+            "TLSv1.3 with TLS_AES_256_GCM_SHA384, 256 secret bits cipher"
+        );
+        assert_eq!(
+            describe(
+                rustls::ProtocolVersion::TLSv1_2,
+                suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+            ),
+            "TLSv1.2 with ECDHE-RSA-AES128-GCM-SHA256, 128 secret bits cipher"
+        );
     }
 
     #[test]

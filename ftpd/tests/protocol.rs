@@ -12,7 +12,7 @@ fn greeting_and_commands_before_login() {
     assert_eq!(greeting.code, 220);
     assert_eq!(
         greeting.lines[0],
-        "220---------- Welcome to Pure-FTPd [privsep] ----------"
+        "220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------"
     );
     // The number counts sessions still running (the fixture's own probe may be one).
     let number = &greeting.lines[1];

@@ -535,3 +535,277 @@ print(b"".join(lines))
         "220-\n230 OK. Current directory is /\nb'hello\\nworld\\n'\n"
     );
 }
+
+/// The FTPS commands in every state, for the comparison with Debian's server: before
+/// AUTH, inside TLS, after login, over PROT P and PROT C, after CCC.
+const COMPARED_SESSION: &str = r#"
+import ftplib, ssl, socket, sys
+port, user, password, level = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+def cmd(ftp, line):
+    try:
+        reply = ftp.sendcmd(line)
+    except ftplib.all_errors as e:
+        reply = str(e)
+    print(">", line); print(reply)
+def listing(ftp, what):
+    lines = []
+    try:
+        print(ftp.retrlines(what, lines.append)); print(sorted(lines))
+    except ftplib.all_errors as e:
+        print(e)
+clear = ftplib.FTP(encoding="latin-1"); clear.connect("127.0.0.1", port, timeout=30)
+for line in ["PBSZ 0", "PROT P", "CCC", "AUTH NONSENSE", "AUTH tls x", "USER " + user]:
+    cmd(clear, line)
+ftp = ftplib.FTP_TLS(context=ctx, encoding="latin-1"); ftp.connect("127.0.0.1", port, timeout=30)
+print(ftp.auth())
+for line in ["AUTH TLS", "CCC", "PBSZ 10", "PBSZ x", "PBSZ 0", "PROT Q", "PROT E", "PROT S",
+             "PROT C", "PROT P", "PROT P x", "PROT"]:
+    cmd(ftp, line)
+print(ftp.login(user, password))
+listing(ftp, "NLST")
+print(ftp.prot_p())
+listing(ftp, "NLST")
+print(ftp.prot_c())
+listing(ftp, "LIST a.txt")
+cmd(ftp, "PBSZ 0")
+print(ftp.ccc())
+for line in ["NOOP", "AUTH TLS", "PROT P"]:
+    cmd(ftp, line)
+listing(ftp, "NLST")
+"#;
+
+#[test]
+fn ftps_replies_match_debian() {
+    let Some(theirs) = common::oracle("pure-ftpd") else {
+        return;
+    };
+    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+        return;
+    }
+    for level in ["1", "2", "3"] {
+        let mut transcripts = Vec::new();
+        for binary in [theirs.as_path(), std::path::Path::new(common::OURS)] {
+            let site = Site::new();
+            let Some(cert) = common::certificate(site.dir.path(), "server") else {
+                return;
+            };
+            let server = site.start(binary, &["-Y", level, "-2", cert.to_str().unwrap()]);
+            let out = Command::new("python3")
+                .args([
+                    "-c",
+                    COMPARED_SESSION,
+                    &server.port.to_string(),
+                    USER,
+                    PASSWORD,
+                    level,
+                ])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "{}: {text}{}",
+                binary.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // The listing's date column is the tree's, which differs between the two sites.
+            let masked: Vec<String> = text
+                .lines()
+                .map(|l| match l.find("a.txt") {
+                    Some(end) if l.starts_with("['-") => l[end..].to_string(),
+                    _ => l.to_string(),
+                })
+                .collect();
+            transcripts.push(masked);
+        }
+        assert_eq!(
+            transcripts[0], transcripts[1],
+            "-Y {level}: Debian's replies (left) differ from ours (right)"
+        );
+        assert!(transcripts[1].len() > 40, "{:?}", transcripts[1]);
+    }
+}
+
+#[test]
+fn renegotiation_is_refused_and_others_are_served() {
+    let Some((_site, _, server)) = tls_site("1", &[]) else {
+        return;
+    };
+    let mut watcher = Ftp::login(server.port, USER, PASSWORD);
+    // Interactive s_client renegotiates on a line "R" (TLS 1.2 only: 1.3 has no renegotiation).
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-starttls", "ftp", "-tls1_2", "-connect"])
+        .arg(format!("127.0.0.1:{}", server.port))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in ["NOOP\r\n", "R\n", "NOOP\r\n"] {
+        std::thread::sleep(Duration::from_millis(400));
+        let _ = stdin.write_all(line.as_bytes());
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("200 Zzz..."), "{text}");
+    assert!(text.contains("RENEGOTIATING"), "{text}");
+    assert!(
+        text.contains("no renegotiation"),
+        "the renegotiation was not refused: {text}"
+    );
+    assert_eq!(text.matches("200 Zzz...").count(), 1, "{text}");
+    assert_eq!(watcher.cmd("NOOP").code, 200);
+}
+
+#[test]
+fn a_clear_data_connection_under_prot_p_is_refused() {
+    let Some((_site, _, server)) = tls_site("1", &[]) else {
+        return;
+    };
+    let mut watcher = Ftp::login(server.port, USER, PASSWORD);
+    let script = r#"
+import ftplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+class ClearData(ftplib.FTP_TLS):
+    def ntransfercmd(self, cmd, rest=None):
+        # Skips FTP_TLS's wrapping: the data connection stays in the clear.
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        conn.sendall(b"plain bytes, not a ClientHello\r\n")
+        return conn, size
+ftp = ClearData(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+ftp.login(sys.argv[2], sys.argv[3]); ftp.prot_p()
+try:
+    ftp.retrbinary("RETR a.txt", lambda b: print("received", b))
+except ftplib.all_errors as e:
+    print("refused:", e)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &server.port.to_string(), USER, PASSWORD])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The client may read the server's TLS alert, never the file.
+    assert!(
+        !stdout.contains("hello"),
+        "the file went out in the clear: {stdout}"
+    );
+    assert!(
+        stdout.contains("refused: 421 TLS handshake failed on the data connection"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(watcher.cmd("NOOP").code, 200);
+}
+
+#[test]
+fn the_scoreboard_shows_which_sessions_are_encrypted() {
+    let Some((site, _, server)) = tls_site("1", &[]) else {
+        return;
+    };
+    // The client reads its own session's scoreboard record at each step.
+    let script = r#"
+import ftplib, os, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+board = sys.argv[4]
+def encrypted(account):
+    for name in os.listdir(board):
+        text = open(os.path.join(board, name), "rb").read().rstrip(b"\0").decode()
+        if "account=" + account + "\n" in text:
+            return [l for l in text.splitlines() if l.startswith("encrypted=")]
+clear = ftplib.FTP(); clear.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+ftp = ftplib.FTP_TLS(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+ftp.login(sys.argv[2], sys.argv[3])
+print("tls", encrypted(sys.argv[2]))
+print("clear", encrypted("?"))
+ftp.ccc()
+ftp.voidcmd("NOOP")
+print("after ccc", encrypted(sys.argv[2]))
+"#;
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &server.port.to_string(),
+            USER,
+            PASSWORD,
+            site.scoreboard().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        "tls ['encrypted=1']\nclear ['encrypted=0']\nafter ccc ['encrypted=0']\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn tls_sessions_are_logged_as_debian_logs_them() {
+    let Some(theirs) = common::oracle("pure-ftpd") else {
+        return;
+    };
+    let Some(syslog) = common::syslog::Syslog::listen() else {
+        return;
+    };
+    let script = r#"
+import ftplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+    ctx.maximum_version = version
+    ftp = ftplib.FTP_TLS(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+    ftp.login(sys.argv[2], sys.argv[3]); ftp.quit()
+"#;
+    let mut logs = Vec::new();
+    for binary in [theirs.as_path(), std::path::Path::new(common::OURS)] {
+        let site = Site::new();
+        let Some(cert) = common::certificate(site.dir.path(), "server") else {
+            return;
+        };
+        // local4: 20 * 8 + 6 (INFO) = <166>.
+        let args = ["-Y", "1", "-2", cert.to_str().unwrap(), "-f", "local4"];
+        let server = site.start(binary, &args);
+        syslog.clear();
+        let out = Command::new("python3")
+            .args(["-c", script, &server.port.to_string(), USER, PASSWORD])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = |l: &String| l.starts_with("<16");
+        let lines = syslog.until(|ls| {
+            ls.iter()
+                .filter(|l| ours(l) && l.ends_with("[INFO] Logout."))
+                .count()
+                == 2
+        });
+        let lines: Vec<String> = lines
+            .iter()
+            .filter(|l| ours(l))
+            // "<166>Nov 22 08:51:58 pure-ftpd: ...": the priority, then what follows the time.
+            .map(|l| format!("{}{}", &l[..5], &l[20..]))
+            .collect();
+        logs.push(lines);
+    }
+    assert_eq!(logs[0], logs[1], "Debian's lines (left), ours (right)");
+    assert!(
+        logs[1].contains(
+            &"<166> pure-ftpd: (?@127.0.0.1) [INFO] TLS: Enabled TLSv1.3 with TLS_AES_256_GCM_SHA384, 256 secret bits cipher"
+                .to_string()
+        ),
+        "{:?}",
+        logs[1]
+    );
+}

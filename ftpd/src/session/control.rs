@@ -72,9 +72,8 @@ impl Control {
     pub(crate) fn tls_description(&self) -> Option<String> {
         let conn = self.tls.as_ref()?;
         Some(format!(
-            "TLS: Enabled {:?} with {:?}",
-            conn.protocol_version()?,
-            conn.negotiated_cipher_suite()?.suite()
+            "TLS: Enabled {}",
+            crate::tls::describe(conn.protocol_version()?, conn.negotiated_cipher_suite()?)
         ))
     }
 

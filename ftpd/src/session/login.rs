@@ -168,19 +168,19 @@ impl Session<'_> {
                 return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
             }
         };
-        self.log.account = if user.anonymous {
+        let account = if user.anonymous {
             "ftp".to_string()
         } else {
             String::from_utf8_lossy(&user.login).into_owned()
         };
+        // As Pure-FTPd: this line still carries `?`; the account tags the lines after it.
         if user.anonymous {
             self.log.log(Level::Info, "Anonymous user logged in");
         } else {
-            self.log.log(
-                Level::Info,
-                &format!("{} is now logged in", self.log.account),
-            );
+            self.log
+                .log(Level::Info, &format!("{account} is now logged in"));
         }
+        self.log.account = account;
         if let Some(board) = &mut self.scoreboard {
             board.set_account(self.log.account.as_bytes());
         }

@@ -13,7 +13,7 @@ const MAX_SITE_IDLE: u64 = 2520;
 impl Session<'_> {
     /// The 220 greeting.
     pub(super) fn banner(&self, origin: Origin) -> Reply {
-        let mut reply = Reply::new(220, msg::welcome(self.config.tls > 0));
+        let mut reply = Reply::new(220, msg::WELCOME);
         reply.push(msg::user_number(origin.number, self.config.max_clients));
         let now = jiff::Timestamp::now().to_zoned(self.tz.clone());
         reply.push(msg::local_time(

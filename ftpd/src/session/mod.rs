@@ -131,7 +131,13 @@ pub fn run(
         return;
     };
     configure_control_socket(&stream);
-    let mut log = Logger::new(config.syslog_facility, config.log_pid, config.verbose);
+    let tz = local_time_zone();
+    let mut log = Logger::new(
+        config.syslog_facility,
+        config.log_pid,
+        config.verbose,
+        tz.clone(),
+    );
     log.host = host_name(peer, config.dont_resolve);
     log.log(Level::Info, &format!("New connection from {}", log.host));
     let mut session = Session {
@@ -153,7 +159,7 @@ pub fn run(
         idle_commands_since: None,
         log,
         scoreboard,
-        tz: local_time_zone(),
+        tz,
         stou_counter: 0,
         load: load_average(),
         ipv6_available: origin.ipv6_available,

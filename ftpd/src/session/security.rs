@@ -13,11 +13,7 @@ impl Session<'_> {
         let tls_or_ssl =
             mechanism.eq_ignore_ascii_case(b"TLS") || mechanism.eq_ignore_ascii_case(b"SSL");
         let offered = self.tls.is_some() && self.config.tls > 0;
-        if !offered
-            || !tls_or_ssl
-            || self.control.is_tls()
-            || matches!(self.state, State::LoggedIn(_))
-        {
+        if !offered || !tls_or_ssl {
             return Reply::new(500, msg::AUTH_UNIMPLEMENTED).into();
         }
         let text = if mechanism.eq_ignore_ascii_case(b"SSL") {
@@ -25,6 +21,14 @@ impl Session<'_> {
         } else {
             msg::AUTH_TLS_OK
         };
+        if self.control.is_tls() {
+            // Pure-FTPd acknowledges a repeated AUTH and stays on the session it has: a
+            // second handshake inside the first would be a renegotiation, which we refuse.
+            return Reply::new(234, text).into();
+        }
+        if matches!(self.state, State::LoggedIn(_)) {
+            return Reply::new(500, msg::AUTH_UNIMPLEMENTED).into();
+        }
         Outcome::StartTls(Reply::new(234, text))
     }
 
