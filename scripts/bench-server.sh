@@ -3,7 +3,9 @@
 # tree, with the same .pdb and the same client (ftpd/examples/ftpbench.rs):
 #   RETR and STOR of a 1 GiB file (binary, passive, loopback), next to a bare sendfile;
 #   logins per second with 4 clients; memory (PSS) per idle logged-in session;
-#   LIST of a directory of 50,000 names.
+#   LIST of a directory of 50,000 names;
+#   FTPS (AUTH TLS, PROT P, TLS 1.3): RETR and STOR of 1 GiB, full handshakes per second
+#   with 4 clients.
 # Needs root (both servers switch to the account's uid) and Debian's pure-ftpd package.
 #
 #   scripts/bench-server.sh [runs]
@@ -37,13 +39,18 @@ printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$wo
 if [ -x /usr/bin/pure-pw ]; then
   printf 'pw\npw\n' | /usr/bin/pure-pw useradd legacy -u 4242 -g 4242 -d "$work/home" -m >/dev/null
 fi
+# One ECDSA P-256 certificate for both servers (self-signed; the client accepts it).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+cat "$work/cert.pem" "$work/key.pem" >"$work/tls.pem"
+chmod 600 "$work/tls.pem"
 # Freshly written binaries and files are dirty page cache, which would count as the
 # sessions' private memory.
 sync
 
 start() { # binary port
   PURE_FTPD_SCOREBOARD=$work/board-$2 "$1" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$2" -H -4 -c 200 -C 200 \
-    -g "$work/pid-$2" >/dev/null 2>&1 &
+    -Y 1 -2 "$work/tls.pem" -g "$work/pid-$2" >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0; sleep 0.05; done
   echo "server on port $2 did not start" >&2; exit 1
@@ -106,13 +113,29 @@ measure() { # name binary port
   if [ "$name" = "pureftpd-rs" ]; then own=$logins; else own=$(best "$bench" logins "$port" legacy pw 4 10); fi
   mem=$(pss_per_session "$master" "$port" 50)
   list=$(fastest "$bench" list "$port" bench pw many)
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$retr" "$stor" "$logins" "$own" "$mem" "$list"
+  plain_rows+=$(printf '| %s | %s | %s | %s | %s | %s | %s |' "$name" "$retr" "$stor" "$logins" "$own" "$mem" "$list")$'\n'
+  tls_retr=$(best "$bench" ftps-retr "$port" bench pw big.bin 2>/dev/null)
+  tls_stor=$(best ftps_stor_once "$port")
+  handshakes=$(best "$bench" handshakes "$port" 4 10)
+  tls_rows+=$(printf '| %s | %s | %s | %s |' "$name" "$tls_retr" "$tls_stor" "$handshakes")$'\n'
 }
+ftps_stor_once() { # port
+  rm -f "$work"/home/upload-*.bin
+  sync
+  "$bench" ftps-stor "$1" bench pw "upload-$1.bin" 1024 2>/dev/null
+}
+plain_rows=""
+tls_rows=""
 
 baseline=$(best "$bench" sendfile "$work/home/big.bin")
 echo "bare sendfile over loopback, best of $runs: $baseline MB/s"
 echo
-echo "| server | RETR 1 GiB (MB/s) | STOR 1 GiB (MB/s) | logins/s, same .pdb (4 clients) | logins/s, hash of its own pure-pw | PSS per idle session (KiB) | LIST of a 50,000-name directory (s) |"
-echo "|---|---|---|---|---|---|---|"
 if [ -x "$theirs" ]; then measure "Debian pure-ftpd 1.0.50" "$theirs" 42301; fi
 measure "pureftpd-rs" "$ours" 42302
+echo "| server | RETR 1 GiB (MB/s) | STOR 1 GiB (MB/s) | logins/s, same .pdb (4 clients) | logins/s, hash of its own pure-pw | PSS per idle session (KiB) | LIST of a 50,000-name directory (s) |"
+echo "|---|---|---|---|---|---|---|"
+printf '%s' "$plain_rows"
+echo
+echo "| server | FTPS RETR 1 GiB (MB/s) | FTPS STOR 1 GiB (MB/s) | TLS handshakes/s (AUTH TLS + QUIT, 4 clients) |"
+echo "|---|---|---|---|"
+printf '%s' "$tls_rows"

@@ -7,33 +7,198 @@
 //! ftpbench logins <port> <user> <pass> <clients> <seconds>   full logins per second
 //! ftpbench idle <port> <user> <pass> <sessions>  hold logged-in sessions until stdin closes
 //! ftpbench list <port> <user> <pass> <dir>       one LIST, seconds and lines
+//! ftpbench ftps-retr <port> <user> <pass> <path>  RETR under AUTH TLS + PROT P, MB/s
+//! ftpbench ftps-stor <port> <user> <pass> <path> <MiB>  STOR under AUTH TLS + PROT P, MB/s
+//! ftpbench handshakes <port> <clients> <seconds>  AUTH TLS handshakes (then QUIT) per second
 //! ```
+//!
+//! The FTPS modes use rustls (TLS 1.3, the server's choice of suite) and resume the control
+//! session on data connections, as FileZilla does; the suite used goes to stderr.
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+/// A connection in the clear or under TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn secure(tcp: TcpStream, tls: &Arc<ClientConfig>) -> Result<Self> {
+        let name = ServerName::try_from("localhost")?;
+        let conn = ClientConnection::new(Arc::clone(tls), name)?;
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock)?;
+        }
+        Ok(Self::Tls(Box::new(stream)))
+    }
+
+    /// Ends the stream as a client should: close_notify, then the TCP write side.
+    fn close(self) -> Result<()> {
+        match self {
+            Self::Plain(tcp) => tcp.shutdown(Shutdown::Write)?,
+            Self::Tls(mut tls) => {
+                tls.conn.send_close_notify();
+                tls.flush()?;
+                tls.sock.shutdown(Shutdown::Write)?;
+                // Wait for the server's end, so that the upload is complete on its side.
+                let mut sink = [0u8; 4096];
+                while matches!(tls.read(&mut sink), Ok(n) if n > 0) {}
+            }
+        }
+        Ok(())
+    }
+
+    fn suite(&self) -> String {
+        match self {
+            Self::Plain(_) => "none".to_string(),
+            Self::Tls(tls) => format!(
+                "{:?} {:?}",
+                tls.conn.protocol_version(),
+                tls.conn.negotiated_cipher_suite().map(|s| s.suite())
+            ),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            // A server that closes TCP without close_notify has still sent everything.
+            Self::Tls(s) => match s.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Benchmarks talk to a self-signed test certificate on loopback: any certificate is
+/// accepted, signatures are still checked.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn client_config() -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3 is supported")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
 struct Control {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    stream: BufReader<Stream>,
+    tls: Option<Arc<ClientConfig>>,
 }
 
 impl Control {
     fn connect(port: u16) -> Result<Self> {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         let mut control = Self {
-            reader: BufReader::new(stream.try_clone()?),
-            writer: stream,
+            stream: BufReader::new(Stream::Plain(stream)),
+            tls: None,
         };
         control.reply()?;
         Ok(control)
     }
 
+    /// AUTH TLS and the handshake on the control connection.
+    fn secure(&mut self, tls: &Arc<ClientConfig>) -> Result<()> {
+        let (code, text) = self.cmd("AUTH TLS")?;
+        if code != 234 {
+            return Err(format!("AUTH TLS refused: {text}").into());
+        }
+        // The 234 was the last thing sent in the clear: nothing is left in the buffer.
+        let Stream::Plain(tcp) = self.stream.get_ref() else {
+            return Err("already secured".into());
+        };
+        let tcp = tcp.try_clone()?;
+        self.stream = BufReader::new(Stream::secure(tcp, tls)?);
+        self.tls = Some(Arc::clone(tls));
+        Ok(())
+    }
+
+    fn send(&mut self, line: &str) -> Result<()> {
+        let stream = self.stream.get_mut();
+        stream.write_all(format!("{line}\r\n").as_bytes())?;
+        stream.flush()?;
+        Ok(())
+    }
+
     fn reply(&mut self) -> Result<(u16, String)> {
         loop {
             let mut line = String::new();
-            if self.reader.read_line(&mut line)? == 0 {
+            if self.stream.read_line(&mut line)? == 0 {
                 return Err("connection closed".into());
             }
             let b = line.as_bytes();
@@ -44,12 +209,27 @@ impl Control {
     }
 
     fn cmd(&mut self, line: &str) -> Result<(u16, String)> {
-        self.writer.write_all(format!("{line}\r\n").as_bytes())?;
+        self.send(line)?;
         self.reply()
     }
 
     fn login(port: u16, user: &str, pass: &str) -> Result<Self> {
+        Self::login_with(port, user, pass, None)
+    }
+
+    /// Logs in, over TLS with data protection when `tls` is given.
+    fn login_with(
+        port: u16,
+        user: &str,
+        pass: &str,
+        tls: Option<&Arc<ClientConfig>>,
+    ) -> Result<Self> {
         let mut c = Self::connect(port)?;
+        if let Some(tls) = tls {
+            c.secure(tls)?;
+            c.cmd("PBSZ 0")?;
+            c.cmd("PROT P")?;
+        }
         c.cmd(&format!("USER {user}"))?;
         let (code, text) = c.cmd(&format!("PASS {pass}"))?;
         if code != 230 {
@@ -73,7 +253,7 @@ impl Control {
 }
 
 /// Reads a stream to its end with a large buffer; returns the byte count.
-fn drain(mut stream: TcpStream) -> Result<u64> {
+fn drain(mut stream: impl Read) -> Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
@@ -83,6 +263,13 @@ fn drain(mut stream: TcpStream) -> Result<u64> {
         }
         total += n as u64;
     }
+}
+
+/// A copy of `config` with an empty session cache, so that its handshakes are full ones.
+fn client_config_like(config: &Arc<ClientConfig>) -> Arc<ClientConfig> {
+    let mut fresh = (**config).clone();
+    fresh.resumption = rustls::client::Resumption::disabled();
+    Arc::new(fresh)
 }
 
 fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
@@ -122,41 +309,86 @@ fn main() -> Result<()> {
             sender.join().map_err(|_| "sender panicked")??;
             println!("{:.0}", mb_per_s(bytes, elapsed));
         }
-        "retr" => {
-            let mut c = Control::login(arg(1)?.parse()?, &arg(2)?, &arg(3)?)?;
+        "retr" | "ftps-retr" => {
+            let tls = (arg(0)? == "ftps-retr").then(client_config);
+            let mut c = Control::login_with(arg(1)?.parse()?, &arg(2)?, &arg(3)?, tls.as_ref())?;
             c.cmd("TYPE I")?;
             let address = c.pasv()?;
-            let data = TcpStream::connect(address)?;
             let started = Instant::now();
-            c.writer
-                .write_all(format!("RETR {}\r\n", arg(4)?).as_bytes())?;
+            // The server sends 150 before its side of the data handshake.
+            let tcp = TcpStream::connect(address)?;
+            c.send(&format!("RETR {}", arg(4)?))?;
+            c.reply()?;
+            let data = match &c.tls {
+                Some(tls) => Stream::secure(tcp, tls)?,
+                None => Stream::Plain(tcp),
+            };
+            if c.tls.is_some() {
+                eprintln!("data: {}", data.suite());
+            }
             let bytes = drain(data)?;
             let elapsed = started.elapsed();
             c.reply()?;
-            c.reply()?;
             println!("{:.0}", mb_per_s(bytes, elapsed));
         }
-        "stor" => {
-            let mut c = Control::login(arg(1)?.parse()?, &arg(2)?, &arg(3)?)?;
+        "stor" | "ftps-stor" => {
+            let tls = (arg(0)? == "ftps-stor").then(client_config);
+            let mut c = Control::login_with(arg(1)?.parse()?, &arg(2)?, &arg(3)?, tls.as_ref())?;
             let mib: u64 = arg(5)?.parse()?;
             c.cmd("TYPE I")?;
             let address = c.pasv()?;
-            let mut data = TcpStream::connect(address)?;
             let started = Instant::now();
-            c.writer
-                .write_all(format!("STOR {}\r\n", arg(4)?).as_bytes())?;
+            let tcp = TcpStream::connect(address)?;
+            c.send(&format!("STOR {}", arg(4)?))?;
             c.reply()?;
+            let mut data = match &c.tls {
+                Some(tls) => Stream::secure(tcp, tls)?,
+                None => Stream::Plain(tcp),
+            };
+            if c.tls.is_some() {
+                eprintln!("data: {}", data.suite());
+            }
             let chunk = vec![0x5au8; 1 << 20];
             for _ in 0..mib {
                 data.write_all(&chunk)?;
             }
-            drop(data);
+            data.close()?;
             let (code, text) = c.reply()?;
             let elapsed = started.elapsed();
             if code != 226 {
                 return Err(format!("STOR failed: {text}").into());
             }
             println!("{:.0}", mb_per_s(mib << 20, elapsed));
+        }
+        "handshakes" => {
+            let port: u16 = arg(1)?.parse()?;
+            let clients: usize = arg(2)?.parse()?;
+            let seconds: u64 = arg(3)?.parse()?;
+            let tls = client_config();
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let started = Instant::now();
+            let workers: Vec<_> = (0..clients)
+                .map(|_| {
+                    let tls = Arc::clone(&tls);
+                    std::thread::spawn(move || {
+                        let mut done = 0u64;
+                        // Bounded by time and by count. Each one is a full handshake: the
+                        // control connection of a new session is never resumed.
+                        while Instant::now() < deadline && done < 100_000 {
+                            let Ok(mut c) = Control::connect(port) else {
+                                continue;
+                            };
+                            let fresh = client_config_like(&tls);
+                            if c.secure(&fresh).is_ok() && c.cmd("QUIT").is_ok() {
+                                done += 1;
+                            }
+                        }
+                        done
+                    })
+                })
+                .collect();
+            let total: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
+            println!("{:.1}", total as f64 / started.elapsed().as_secs_f64());
         }
         "logins" => {
             let port: u16 = arg(1)?.parse()?;
@@ -201,8 +433,7 @@ fn main() -> Result<()> {
             let address = c.pasv()?;
             let data = TcpStream::connect(address)?;
             let started = Instant::now();
-            c.writer
-                .write_all(format!("LIST {}\r\n", arg(4)?).as_bytes())?;
+            c.send(&format!("LIST {}", arg(4)?))?;
             let mut text = Vec::new();
             let mut data = data;
             data.read_to_end(&mut text)?;

@@ -25,6 +25,7 @@ pub mod privilege;
 pub mod scoreboard;
 pub mod session;
 pub mod tls;
+pub mod tls_stream;
 pub mod vfs;
 
 use std::ffi::OsString;

@@ -101,6 +101,18 @@ pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, Confi
     Ok(Some(Arc::new(server)))
 }
 
+/// The configuration for data connections: the control connection's, without TLS 1.3
+/// session tickets. Clients resume the control connection's session and never read a
+/// ticket sent on an upload's connection; closing a socket with unread bytes makes the
+/// kernel reset it, which would throw away the end of the upload still in the client's
+/// send queue (curl does exactly this).
+#[must_use]
+pub fn for_data_connections(config: &ServerConfig) -> Arc<ServerConfig> {
+    let mut data = config.clone();
+    data.send_tls13_tickets = 0;
+    Arc::new(data)
+}
+
 /// The TLS sessions of one FTP session's process (its control connection and its data
 /// connections). Unlike rustls' own cache, a session is not consumed when resumed: FTP
 /// clients resume the control connection's session for every data connection, with

@@ -62,27 +62,37 @@ fn curl_over_ftps() {
     assert_eq!(get.stdout, b"hello\nworld\n");
     let payload = site.dir.path().join("payload");
     std::fs::write(&payload, vec![3u8; 300_000]).unwrap();
-    let put = Command::new("curl")
-        .args([
-            "-sS",
-            "--max-time",
-            "30",
-            "--ssl-reqd",
-            "-k",
-            "-u",
-            &user,
-            "-T",
-            payload.to_str().unwrap(),
-            &url("sub/up.bin"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        put.status.success(),
-        "{}",
-        String::from_utf8_lossy(&put.stderr)
-    );
-    assert_eq!(site.read("sub/up.bin"), vec![3u8; 300_000]);
+    // Several times: curl closes an upload's connection without reading what the server
+    // sent on it (see an_upload_closed_without_reading_is_stored_whole).
+    for round in 0..8 {
+        let name = format!("sub/up{round}.bin");
+        let put = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "30",
+                "--ssl-reqd",
+                "-k",
+                "-u",
+                &user,
+                "-T",
+                payload.to_str().unwrap(),
+                &url(&name),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            put.status.success(),
+            "{}",
+            String::from_utf8_lossy(&put.stderr)
+        );
+        let stored = site.read(&name);
+        assert!(
+            stored == vec![3u8; 300_000],
+            "upload {round}: {} of 300000 bytes stored",
+            stored.len()
+        );
+    }
     // CCC: logs in under TLS, then goes on in clear.
     let ccc = Command::new("curl")
         .args([
@@ -808,4 +818,42 @@ for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
         "{:?}",
         logs[1]
     );
+}
+
+#[test]
+fn an_upload_closed_without_reading_is_stored_whole() {
+    let Some((site, _, server)) = tls_site("1", &[]) else {
+        return;
+    };
+    // As curl does: send everything, then close the socket at once, without close_notify
+    // and without reading anything the server sent on that connection. Whatever is unread
+    // turns the close into a reset, which drops what the client's kernel has not sent yet.
+    let script = r#"
+import ftplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ftp = ftplib.FTP_TLS(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+ftp.login(sys.argv[2], sys.argv[3]); ftp.prot_p(); ftp.voidcmd("TYPE I")
+for round in range(3):
+    conn = ftp.transfercmd("STOR abrupt%d.bin" % round)
+    conn.sendall(b"u" * (8 << 20))
+    conn.close()
+    print(ftp.voidresp())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &server.port.to_string(), USER, PASSWORD])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for round in 0..3 {
+        assert_eq!(
+            site.read(&format!("abrupt{round}.bin")).len(),
+            8 << 20,
+            "upload {round} was cut: {stdout}"
+        );
+    }
 }

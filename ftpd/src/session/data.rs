@@ -37,7 +37,7 @@ pub(crate) enum DataStream {
     /// PROT C.
     Plain(TcpStream),
     /// PROT P.
-    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    Tls(Box<crate::tls_stream::TlsStream>),
 }
 
 impl DataStream {
@@ -45,7 +45,7 @@ impl DataStream {
     pub(crate) fn socket(&self) -> &TcpStream {
         match self {
             Self::Plain(stream) => stream,
-            Self::Tls(tls) => &tls.sock,
+            Self::Tls(tls) => tls.socket(),
         }
     }
 
@@ -54,10 +54,7 @@ impl DataStream {
     pub(crate) fn buffered(&mut self) -> bool {
         match self {
             Self::Plain(_) => false,
-            Self::Tls(tls) => tls
-                .conn
-                .process_new_packets()
-                .is_ok_and(|s| s.plaintext_bytes_to_read() > 0 || s.peer_has_closed()),
+            Self::Tls(tls) => tls.buffered(),
         }
     }
 
@@ -67,8 +64,7 @@ impl DataStream {
     /// connection, and the client could lose the end of the data.
     pub(crate) fn finish(&mut self) {
         if let Self::Tls(tls) = self {
-            tls.conn.send_close_notify();
-            let _ = std::io::Write::flush(tls);
+            let _ = tls.close_notify();
         }
         let socket = self.socket();
         let _ = socket.shutdown(std::net::Shutdown::Write);
@@ -308,16 +304,16 @@ impl Session<'_> {
             _ => return Ok(DataStream::Plain(stream)),
         };
         let mut stream = stream;
-        let mut conn = rustls::ServerConnection::new(config)
+        let mut conn = rustls::ServerConnection::new(crate::tls::for_data_connections(&config))
             .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)))?;
         match super::control::handshake(
             &mut conn,
             &mut stream,
             self.idle.min(super::TLS_HANDSHAKE_TIMEOUT),
         ) {
-            Ok(()) => Ok(DataStream::Tls(Box::new(rustls::StreamOwned::new(
-                conn, stream,
-            )))),
+            Ok(()) => Ok(DataStream::Tls(Box::new(
+                crate::tls_stream::TlsStream::new(conn, stream),
+            ))),
             // As Pure-FTPd: a data connection that does not speak TLS ends the session.
             Err(_) => Err(Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED))),
         }
