@@ -19,6 +19,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ftpd::tls_stream::TlsStream;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
@@ -28,18 +29,19 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 /// A connection in the clear or under TLS.
 enum Stream {
     Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<ClientConnection, TcpStream>>),
+    Tls(Box<TlsStream>),
 }
 
 impl Stream {
     fn secure(tcp: TcpStream, tls: &Arc<ClientConfig>) -> Result<Self> {
         let name = ServerName::try_from("localhost")?;
-        let conn = ClientConnection::new(Arc::clone(tls), name)?;
-        let mut stream = rustls::StreamOwned::new(conn, tcp);
-        while stream.conn.is_handshaking() {
-            stream.conn.complete_io(&mut stream.sock)?;
+        let mut conn = ClientConnection::new(Arc::clone(tls), name)?;
+        let mut tcp = tcp;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut tcp)?;
         }
-        Ok(Self::Tls(Box::new(stream)))
+        // The server's own bulk stream, so that the client costs as little as it can.
+        Ok(Self::Tls(Box::new(TlsStream::new(conn, tcp))))
     }
 
     /// Ends the stream as a client should: close_notify, then the TCP write side.
@@ -47,9 +49,8 @@ impl Stream {
         match self {
             Self::Plain(tcp) => tcp.shutdown(Shutdown::Write)?,
             Self::Tls(mut tls) => {
-                tls.conn.send_close_notify();
-                tls.flush()?;
-                tls.sock.shutdown(Shutdown::Write)?;
+                tls.close_notify()?;
+                tls.socket().shutdown(Shutdown::Write)?;
                 // Wait for the server's end, so that the upload is complete on its side.
                 let mut sink = [0u8; 4096];
                 while matches!(tls.read(&mut sink), Ok(n) if n > 0) {}
@@ -63,8 +64,8 @@ impl Stream {
             Self::Plain(_) => "none".to_string(),
             Self::Tls(tls) => format!(
                 "{:?} {:?}",
-                tls.conn.protocol_version(),
-                tls.conn.negotiated_cipher_suite().map(|s| s.suite())
+                tls.connection().protocol_version(),
+                tls.connection().negotiated_cipher_suite().map(|s| s.suite())
             ),
         }
     }

@@ -76,6 +76,10 @@ impl TlsStream {
     /// Feeds rustls what the inbox holds (reading the socket first if it is empty,
     /// waiting only when `wait`); false when nothing came because it would block.
     fn pull(&mut self, wait: bool) -> io::Result<bool> {
+        // Whatever rustls has to say goes first (a client's hello, a key update reply).
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut self.sock)?;
+        }
         if self.inbox.is_empty() && !self.inbox.fill(&self.sock, wait)? {
             return Ok(false);
         }
