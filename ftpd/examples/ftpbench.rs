@@ -65,7 +65,9 @@ impl Stream {
             Self::Tls(tls) => format!(
                 "{:?} {:?}",
                 tls.connection().protocol_version(),
-                tls.connection().negotiated_cipher_suite().map(|s| s.suite())
+                tls.connection()
+                    .negotiated_cipher_suite()
+                    .map(|s| s.suite())
             ),
         }
     }
