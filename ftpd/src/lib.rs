@@ -17,6 +17,7 @@
 //! served.
 
 pub mod auth;
+pub mod certd;
 pub mod config;
 pub mod listener;
 pub mod log;

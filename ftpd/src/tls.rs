@@ -152,7 +152,7 @@ impl StoresServerSessions for ReusableSessions {
     }
 }
 
-fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+pub(crate) fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let iter = CertificateDer::pem_file_iter(path).map_err(|e| {
         bad(format!(
             "Unable to read the certificate file {}: {e}",

@@ -2,6 +2,7 @@
 //! [`Verdict::NotFound`] (try the next backend), [`Verdict::Rejected`] (stop: login
 //! refused) or [`Verdict::Accepted`] (stop: logged in), in command-line order.
 
+mod extauth;
 mod puredb;
 mod unix;
 
@@ -75,27 +76,35 @@ pub enum Verdict {
     Accepted(Box<LoggedUser>),
 }
 
-/// Where the client connects from and to, for IP rules.
-#[derive(Debug, Clone, Copy)]
+/// Where the client connects from and to, and how: for IP rules and extauth.
+#[derive(Debug, Clone)]
 pub struct Endpoints {
     /// The client's address.
     pub peer: IpAddr,
     /// The server address it connected to.
     pub local: IpAddr,
+    /// The server port it connected to.
+    pub local_port: u16,
+    /// The TLS server name the client asked for.
+    pub sni_name: Option<String>,
+    /// Whether the control connection is under TLS.
+    pub encrypted: bool,
 }
 
-/// Runs the chain.
+/// Runs the chain. `notes` collects what the log should say about backends that could
+/// not answer (an unreachable extauth socket, which passes to the next backend).
 pub fn authenticate(
     chain: &[AuthMethod],
     login: &[u8],
     password: &Password,
-    at: Endpoints,
+    at: &Endpoints,
+    notes: &mut Vec<String>,
 ) -> Verdict {
     for method in chain {
         let verdict = match method {
             AuthMethod::PureDb(path) => puredb::check(path, login, password, at),
             AuthMethod::Unix | AuthMethod::Pam => unix::check(login, password),
-            AuthMethod::ExtAuth(_) => Verdict::NotFound,
+            AuthMethod::ExtAuth(socket) => extauth::check(socket, login, password, at, notes),
         };
         if !matches!(verdict, Verdict::NotFound) {
             return verdict;

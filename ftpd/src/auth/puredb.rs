@@ -8,7 +8,7 @@ use pureftpd_account::{Password, find_account, password};
 
 use super::{Endpoints, LoggedUser, Verdict};
 
-pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: Endpoints) -> Verdict {
+pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: &Endpoints) -> Verdict {
     let account = match find_account(pdb, login) {
         Ok(Some(account)) => account,
         Ok(None) => return Verdict::NotFound,

@@ -83,18 +83,27 @@ impl Control {
     }
 
     /// Switches to TLS (after `234 AUTH TLS OK.` was sent, or at once for implicit TLS).
+    /// `choose` gets the server name of the ClientHello and returns the configuration to
+    /// go on with (`-3`: pure-certd picks the certificate), or why the session must end.
     pub(crate) fn start_tls(
         &mut self,
-        config: Arc<ServerConfig>,
+        choose: impl FnOnce(Option<&str>) -> Result<Arc<ServerConfig>, String>,
         timeout: Duration,
     ) -> io::Result<()> {
-        let mut conn = ServerConnection::new(config).map_err(io::Error::other)?;
-        // A client that sent its ClientHello without waiting for 234: those bytes were
-        // read as a command line's start, and are TLS.
-        let early = self.lines.take_pending();
-        if !early.is_empty() {
-            conn.read_tls(&mut early.as_slice())?;
-        }
+        self.stream.set_read_timeout(Some(timeout))?;
+        let accepted = self.read_client_hello();
+        self.stream.set_read_timeout(None)?;
+        let accepted = accepted?;
+        let server_name = accepted.client_hello().server_name().map(str::to_string);
+        let config = choose(server_name.as_deref()).map_err(|reason| {
+            // A handshake_failure alert, so that the client says why it stops.
+            let _ = self.stream.write_all(&[21, 3, 3, 0, 2, 2, 40]);
+            io::Error::new(ErrorKind::PermissionDenied, reason)
+        })?;
+        let mut conn = accepted.into_connection(config).map_err(|(e, mut alert)| {
+            let _ = alert.write_all(&mut self.stream);
+            io::Error::other(e)
+        })?;
         handshake(&mut conn, &mut self.stream, timeout)?;
         // The client's first command may have come with its last handshake message:
         // it is decrypted already, and poll would never see it.
@@ -107,6 +116,31 @@ impl Control {
         }
         self.tls = Some(Box::new(conn));
         Ok(())
+    }
+
+    /// Reads until the ClientHello is complete.
+    fn read_client_hello(&mut self) -> io::Result<rustls::server::Accepted> {
+        let mut acceptor = rustls::server::Acceptor::default();
+        // A client that sent its ClientHello without waiting for 234: those bytes were
+        // read as a command line's start, and are TLS.
+        let early = self.lines.take_pending();
+        if !early.is_empty() {
+            acceptor.read_tls(&mut early.as_slice())?;
+        }
+        loop {
+            match acceptor.accept() {
+                Ok(Some(accepted)) => return Ok(accepted),
+                Ok(None) => {
+                    if acceptor.read_tls(&mut self.stream)? == 0 {
+                        return Err(ErrorKind::UnexpectedEof.into());
+                    }
+                }
+                Err((e, mut alert)) => {
+                    let _ = alert.write_all(&mut self.stream);
+                    return Err(io::Error::other(e));
+                }
+            }
+        }
     }
 
     /// CCC: ends TLS (close_notify both ways) and goes on in clear.

@@ -68,9 +68,17 @@ impl Session<'_> {
         let at = Endpoints {
             peer: self.peer.ip(),
             local: self.local.ip(),
+            local_port: self.local.port(),
+            sni_name: self.control.server_name(),
+            encrypted: self.control.is_tls(),
         };
-        let verdict = auth::authenticate(&self.config.auth_chain(), &user, &password, at);
+        let mut notes = Vec::new();
+        let verdict =
+            auth::authenticate(&self.config.auth_chain(), &user, &password, &at, &mut notes);
         drop(password);
+        for note in notes {
+            self.log.log(Level::Warning, &note);
+        }
         let account = match verdict {
             Verdict::Accepted(account) => *account,
             Verdict::Rejected(reason) => {

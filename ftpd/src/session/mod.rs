@@ -232,18 +232,34 @@ impl Session<'_> {
 
     /// Runs the TLS handshake on the control connection; false ends the session.
     pub(crate) fn begin_tls(&mut self) -> bool {
-        let Some(config) = self.tls.clone() else {
+        let Some(base) = self.tls.clone() else {
             return false;
         };
         let timeout = self.idle.min(TLS_HANDSHAKE_TIMEOUT);
-        if let Err(e) = self.control.start_tls(config, timeout) {
+        // pure-certd is asked only before login, as in Pure-FTPd (after it, the session
+        // may be chrooted and the certificate files out of reach).
+        let ext_cert = self
+            .config
+            .ext_cert
+            .clone()
+            .filter(|_| !matches!(self.state, State::LoggedIn(_)));
+        let mut chosen = base.clone();
+        let log = &self.log;
+        let choose = |name: Option<&str>| {
+            if let Some(name) = name {
+                log.log(Level::Info, &format!("SNI: [{name}]"));
+            }
+            if let (Some(socket), Some(name)) = (&ext_cert, name) {
+                chosen = crate::certd::choose(socket, name, &base).map_err(|r| r.0)?;
+            }
+            Ok(chosen.clone())
+        };
+        if let Err(e) = self.control.start_tls(choose, timeout) {
             self.log
                 .log(Level::Info, &format!("TLS handshake failed: {e}"));
             return false;
         }
-        if let Some(name) = self.control.server_name() {
-            self.log.log(Level::Info, &format!("SNI: [{name}]"));
-        }
+        self.tls = Some(chosen);
         if let Some(description) = self.control.tls_description() {
             self.log.log(Level::Info, &description);
         }

@@ -1,0 +1,105 @@
+//! Start-up and shut-down: detaching, the socket, the pid file, dropping privileges,
+//! and removing the socket and pid file on SIGTERM/SIGINT.
+
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+
+use nix::sys::stat::{Mode, umask};
+use nix::unistd::{Gid, Uid};
+use pureftpd_os::ForkResult;
+
+use super::Options;
+use super::log::Log;
+
+/// `-B`: the parent returns false (and exits); the child goes on detached, in `/`,
+/// with its standard streams on `/dev/null`. Called while single-threaded.
+pub(super) fn daemonize() -> bool {
+    match pureftpd_os::fork() {
+        Ok(ForkResult::Parent { .. }) => false,
+        Ok(ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            let _ = std::env::set_current_dir("/");
+            if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+                let _ = nix::unistd::dup2_stdin(&null);
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("Unable to detach: {e}");
+            true
+        }
+    }
+}
+
+/// Creates the socket, mode 0600, replacing a stale one. A path that exists and is
+/// not a socket is left alone (Pure-FTPd would delete whatever is there).
+pub(super) fn listen(path: &Path) -> io::Result<UnixListener> {
+    // Also the scripts' umask, as in Pure-FTPd.
+    umask(Mode::from_bits_truncate(0o077));
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => fs::remove_file(path)?,
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the path exists and is not a socket; remove it or choose another -s",
+            ));
+        }
+        Err(_) => {}
+    }
+    let listener = UnixListener::bind(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Writes the pid file (mode 0644, as Pure-FTPd's); a failure is logged, not fatal.
+pub(super) fn write_pid_file(path: &Path, log: &Log) {
+    let written = fs::write(path, format!("{}\n", std::process::id()))
+        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(0o644)));
+    if let Err(e) = written {
+        log.warning(&format!(
+            "Unable to write the pid file {}: {e}",
+            path.display()
+        ));
+    }
+}
+
+/// `-g` then `-u`, supplementary groups cleared; does nothing without them.
+pub(super) fn drop_privileges(uid: Option<u32>, gid: Option<u32>) -> nix::Result<()> {
+    if let Some(gid) = gid {
+        nix::unistd::setgroups(&[Gid::from_raw(gid)])?;
+        nix::unistd::setgid(Gid::from_raw(gid))?;
+    }
+    if let Some(uid) = uid {
+        if gid.is_none() {
+            nix::unistd::setgroups(&[nix::unistd::getgid()])?;
+        }
+        nix::unistd::setuid(Uid::from_raw(uid))?;
+    }
+    Ok(())
+}
+
+/// SIGTERM and SIGINT: remove the socket and the pid file, exit 0.
+pub(super) fn stop_on_signals(options: Options) -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                clean_up(&options);
+                std::process::exit(0);
+            }
+        })?;
+    Ok(())
+}
+
+/// Removes the socket and the pid file (best effort).
+pub(super) fn clean_up(options: &Options) {
+    let _ = fs::remove_file(&options.socket);
+    let _ = fs::remove_file(&options.pid_file);
+}
