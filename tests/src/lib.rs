@@ -129,3 +129,40 @@ pub fn mask_hashes(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// The path of a binary of another workspace package, built (by cargo, which skips
+/// the work when it is current) the first time a test asks for it: cargo builds only
+/// the tested package's own binaries.
+///
+/// # Panics
+/// If cargo cannot build it.
+#[must_use]
+pub fn workspace_binary(package: &str, binary: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    // target/<profile>/deps/<test> -> target/<profile>/<binary>
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    let path = profile_dir.join(binary);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !built.iter().any(|b| b == binary) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut command = Command::new(cargo);
+        command.args(["build", "-q", "-p", package, "--bin", binary]);
+        if release {
+            command.arg("--release");
+        }
+        let status = command.status().expect("cargo runs");
+        assert!(
+            status.success(),
+            "cargo build -p {package} --bin {binary} failed"
+        );
+        built.push(binary.to_string());
+    }
+    path
+}

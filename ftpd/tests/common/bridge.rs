@@ -1,0 +1,106 @@
+//! pure-authd / pure-certd under test (ours or Debian's), running a shell script
+//! written for the test; stopped by its PID when dropped.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// Our pure-authd.
+pub fn our_authd() -> PathBuf {
+    pureftpd_tests::workspace_binary("pure-authd", "pure-authd")
+}
+
+/// Our pure-certd.
+pub fn our_certd() -> PathBuf {
+    pureftpd_tests::workspace_binary("pure-certd", "pure-certd")
+}
+
+pub struct Daemon {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub pid_file: PathBuf,
+    pub script: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `binary -s <dir>/socket -r <dir>/handler.sh -p <dir>/pid extra...`, the
+    /// handler being `#!/bin/sh` and `body`; waits for the socket.
+    pub fn start(binary: &Path, body: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = dir.path().join("handler.sh");
+        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let socket = dir.path().join("socket");
+        let pid_file = dir.path().join("pid");
+        let log = dir.path().join("stderr");
+        let child = Command::new(binary)
+            .arg("-s")
+            .arg(&socket)
+            .arg("-r")
+            .arg(&script)
+            .arg("-p")
+            .arg(&pid_file)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let daemon = Self {
+            child,
+            dir,
+            socket,
+            pid_file,
+            script,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !daemon.socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{} made no socket",
+                binary.display()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        daemon
+    }
+
+    /// What the daemon wrote on stderr.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then the exit status (within 10 s).
+    pub fn terminate(&mut self) -> Option<i32> {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
