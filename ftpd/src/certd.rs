@@ -9,13 +9,17 @@
 //!
 //! The session then keeps that configuration for its data connections. Parsed
 //! certificates are cached by file (path, inode, size, modification time): the master
-//! loads each one the first time a session reports it ([`Hints`]), so sessions forked
+//! loads each one the first time a session reports it ([`take_hints`]), so sessions forked
 //! afterwards inherit it parsed and only `stat` the files; a replaced file is read
 //! again.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +38,15 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(90);
 #[derive(Debug)]
 pub struct Refusal(pub String);
 
+/// The handler's choice.
+#[derive(Debug)]
+pub struct Choice {
+    /// The configuration to go on with.
+    pub config: Arc<ServerConfig>,
+    /// For the log: which certificate, and whether it had to be read.
+    pub note: Option<String>,
+}
+
 /// The configuration for a handshake that asked for `server_name`.
 ///
 /// # Errors
@@ -43,9 +56,13 @@ pub fn choose(
     socket: &Path,
     server_name: &str,
     base: &Arc<ServerConfig>,
-) -> Result<Arc<ServerConfig>, Refusal> {
+) -> Result<Choice, Refusal> {
+    let default = || Choice {
+        config: base.clone(),
+        note: None,
+    };
     if !cert::is_askable(server_name) {
-        return Ok(base.clone());
+        return Ok(default());
     }
     let reply = client::exchange(
         socket,
@@ -56,12 +73,15 @@ pub fn choose(
     .map_err(|e| Refusal(format!("Cert handler not ready: {e}")))?;
     match cert::parse_reply(&reply) {
         Reply::Deny => Err(Refusal(format!("The cert handler denied [{server_name}]"))),
-        Reply::Default => Ok(base.clone()),
-        Reply::Strict(files) => with_certificate(base, &files)
+        Reply::Default => Ok(default()),
+        Reply::Strict(files) => with_certificate(base, &files, server_name)
             .map_err(|e| Refusal(format!("Invalid certificate for [{server_name}]: {e}"))),
-        Reply::Fallback(files) => {
-            Ok(with_certificate(base, &files).unwrap_or_else(|_| base.clone()))
-        }
+        Reply::Fallback(files) => Ok(with_certificate(base, &files, server_name).unwrap_or_else(
+            |e| Choice {
+                config: base.clone(),
+                note: Some(format!("Default certificate for [{server_name}]: {e}")),
+            },
+        )),
         Reply::Invalid(reason) => Err(Refusal(format!("Cert handler not ready: {reason}"))),
     }
 }
@@ -70,11 +90,19 @@ pub fn choose(
 fn with_certificate(
     base: &Arc<ServerConfig>,
     files: &CertFiles,
-) -> Result<Arc<ServerConfig>, String> {
-    let key = certified_key(files, base.crypto_provider())?;
+    server_name: &str,
+) -> Result<Choice, String> {
+    let (key, cached) = certified_key(files, base.crypto_provider())?;
     let mut config = (**base).clone();
     config.cert_resolver = Arc::new(Always(key));
-    Ok(Arc::new(config))
+    Ok(Choice {
+        config: Arc::new(config),
+        note: Some(format!(
+            "Certificate for [{server_name}]: {} ({})",
+            files.cert.display(),
+            if cached { "already loaded" } else { "read now" }
+        )),
+    })
 }
 
 #[derive(Debug)]
@@ -107,11 +135,12 @@ fn cache() -> &'static Mutex<Cache> {
     CACHE.get_or_init(Mutex::default)
 }
 
-/// The parsed certificate and key, from the cache while the files are unchanged.
+/// The parsed certificate and key, from the cache while the files are unchanged; and
+/// whether it came from the cache.
 fn certified_key(
     files: &CertFiles,
     provider: &rustls::crypto::CryptoProvider,
-) -> Result<Arc<CertifiedKey>, String> {
+) -> Result<(Arc<CertifiedKey>, bool), String> {
     let stamps = (stamp(&files.cert)?, stamp(&files.key)?);
     let mut cache = cache()
         .lock()
@@ -119,7 +148,7 @@ fn certified_key(
     if let Some((cached, key)) = cache.get(files)
         && *cached == stamps
     {
-        return Ok(key.clone());
+        return Ok((key.clone(), true));
     }
     let certs = crate::tls::load_certificates(&files.cert).map_err(|e| e.0)?;
     let key = PrivateKeyDer::from_pem_file(&files.key)
@@ -129,10 +158,12 @@ fn certified_key(
             .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?,
     );
     cache.insert(files.clone(), (stamps, certified.clone()));
-    Ok(certified)
+    drop(cache);
+    hint(files);
+    Ok((certified, false))
 }
 
-/// Whether `files` are cached and unchanged (for tests and the master's hints).
+/// Whether `files` are cached and unchanged.
 #[must_use]
 pub fn is_cached(files: &CertFiles) -> bool {
     let Ok(stamps) = stamp(&files.cert).and_then(|c| Ok((c, stamp(&files.key)?))) else {
@@ -145,10 +176,71 @@ pub fn is_cached(files: &CertFiles) -> bool {
     })
 }
 
-/// Loads `files` into this process's cache (the master does, for its future sessions).
+/// The session's end of the hint channel; `None` in the master, in inetd mode, and
+/// once the session has logged in (its process no longer speaks for the server).
+static HINTS: Mutex<Option<UnixDatagram>> = Mutex::new(None);
+
+/// Largest certificate or key file the master reads on a hint.
+const MAX_PEM: u64 = 1 << 20;
+
+/// Master: opens the channel on which sessions report certificate files they had to
+/// read; returns the master's end (non-blocking), to poll.
 ///
 /// # Errors
-/// The files are unusable.
-pub fn preload(files: &CertFiles, base: &ServerConfig) -> Result<(), String> {
-    certified_key(files, base.crypto_provider()).map(|_| ())
+/// The socket pair cannot be made.
+pub fn open_hints() -> io::Result<UnixDatagram> {
+    let (master, sessions) = UnixDatagram::pair()?;
+    master.set_nonblocking(true)?;
+    sessions.set_nonblocking(true)?;
+    *HINTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sessions);
+    Ok(master)
+}
+
+/// Session: no more hints (called at login).
+pub fn stop_hinting() {
+    *HINTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+}
+
+/// Session: tells the master which files it read, `cert\0key`.
+fn hint(files: &CertFiles) {
+    let hints = HINTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(socket) = hints.as_ref() {
+        let message = [
+            files.cert.as_os_str().as_bytes(),
+            b"\0",
+            files.key.as_os_str().as_bytes(),
+        ]
+        .concat();
+        // The master may be busy: a lost hint only costs a later session a read.
+        let _ = socket.send(&message);
+    }
+}
+
+/// Master: loads the files the sessions reported, so that sessions forked from now on
+/// inherit them parsed. Only regular files of at most 1 MiB are read (a hint comes
+/// from a session process, which must not make the master block on a FIFO or device).
+pub fn take_hints(master: &UnixDatagram, base: &ServerConfig) {
+    let mut message = [0u8; 8192];
+    while let Ok(n) = master.recv(&mut message) {
+        let Some(zero) = message[..n].iter().position(|&b| b == 0) else {
+            continue;
+        };
+        let path = |bytes: &[u8]| PathBuf::from(OsString::from_vec(bytes.to_vec()));
+        let files = CertFiles {
+            cert: path(&message[..zero]),
+            key: path(&message[zero + 1..n]),
+        };
+        let plain = |p: &Path| {
+            p.is_absolute() && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() <= MAX_PEM)
+        };
+        if plain(&files.cert) && plain(&files.key) && !is_cached(&files) {
+            let _ = certified_key(&files, base.crypto_provider());
+        }
+    }
 }

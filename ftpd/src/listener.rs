@@ -82,6 +82,8 @@ struct Master<'c> {
     chld: UnixStream,
     term: UnixStream,
     max_clients: usize,
+    /// Certificate files sessions read for pure-certd (`-3`), to load once for all.
+    cert_hints: Option<std::os::unix::net::UnixDatagram>,
 }
 
 impl<'c> Master<'c> {
@@ -122,6 +124,11 @@ impl<'c> Master<'c> {
             chld,
             term,
             max_clients,
+            cert_hints: if config.ext_cert.is_some() {
+                Some(crate::certd::open_hints()?)
+            } else {
+                None
+            },
         })
     }
 
@@ -133,6 +140,9 @@ impl<'c> Master<'c> {
                     .iter()
                     .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN))
                     .collect();
+                if let Some(hints) = &self.cert_hints {
+                    fds.push(PollFd::new(hints.as_fd(), PollFlags::POLLIN));
+                }
                 fds.push(PollFd::new(self.hup.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(self.chld.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(self.term.as_fd(), PollFlags::POLLIN));
@@ -150,6 +160,9 @@ impl<'c> Master<'c> {
                 )
             };
             self.reap();
+            if let (Some(hints), Some(tls)) = (&self.cert_hints, &self.tls) {
+                crate::certd::take_hints(hints, tls);
+            }
             if reload {
                 self.reload_tls();
             }
@@ -204,6 +217,7 @@ impl<'c> Master<'c> {
                 let _ =
                     pureftpd_os::reset_signals(&[Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT]);
                 self.listeners.clear();
+                self.cert_hints = None;
                 let board = self.boards.then(|| {
                     let local = stream.local_addr().unwrap_or(peer);
                     Scoreboard::create(&self.board_dir, peer, local).ok()

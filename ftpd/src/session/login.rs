@@ -162,6 +162,8 @@ impl Session<'_> {
         if let Some(limit) = self.over_session_limit(&user) {
             return Outcome::Close(Reply::new(421, msg::per_user_limit(limit)));
         }
+        // From here on this process speaks for one account, not for the server.
+        crate::certd::stop_hinting();
         let names = privilege::names_for_listings(&user);
         let entered = match privilege::enter(&user, self.config) {
             Ok(entered) => entered,

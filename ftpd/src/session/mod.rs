@@ -250,7 +250,11 @@ impl Session<'_> {
                 log.log(Level::Info, &format!("SNI: [{name}]"));
             }
             if let (Some(socket), Some(name)) = (&ext_cert, name) {
-                chosen = crate::certd::choose(socket, name, &base).map_err(|r| r.0)?;
+                let choice = crate::certd::choose(socket, name, &base).map_err(|r| r.0)?;
+                if let Some(note) = choice.note {
+                    log.log(Level::Debug, &note);
+                }
+                chosen = choice.config;
             }
             Ok(chosen.clone())
         };
