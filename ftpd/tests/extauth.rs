@@ -403,3 +403,25 @@ fn two_hundred_logins_from_twenty_clients_with_a_slow_account() {
         200.0 / elapsed.as_secs_f64()
     );
 }
+
+#[test]
+fn tls_sessions_tell_the_script_encrypted_and_the_server_name() {
+    let site = Site::new();
+    let Some(cert) = certificate(site.dir.path(), "server") else {
+        return;
+    };
+    let authd = Daemon::start(&our_authd(), &handler(&site), &[]);
+    let login = extauth(&authd);
+    let cert = cert.to_str().unwrap().to_string();
+    let server = site.ours(&["-l", &login, "-Y", "1", "-2", &cert]);
+    let host = format!("ftp.example.com:{}:127.0.0.1", server.port);
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-k", "--ssl-reqd", "--resolve", &host, "-u", "joe:pass:word"])
+        .arg(format!("ftp://ftp.example.com:{}/", server.port))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let env = std::fs::read_to_string(authd.dir.path().join("env.txt")).unwrap();
+    assert!(env.contains("AUTHD_ENCRYPTED=1\n"), "{env}");
+    assert!(env.contains("AUTHD_CLIENT_SNI_NAME=ftp.example.com\n"), "{env}");
+}
