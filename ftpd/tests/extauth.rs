@@ -416,12 +416,98 @@ fn tls_sessions_tell_the_script_encrypted_and_the_server_name() {
     let server = site.ours(&["-l", &login, "-Y", "1", "-2", &cert]);
     let host = format!("ftp.example.com:{}:127.0.0.1", server.port);
     let out = std::process::Command::new("curl")
-        .args(["-sS", "-k", "--ssl-reqd", "--resolve", &host, "-u", "joe:pass:word"])
+        .args([
+            "-sS",
+            "-k",
+            "--ssl-reqd",
+            "--resolve",
+            &host,
+            "-u",
+            "joe:pass:word",
+        ])
         .arg(format!("ftp://ftp.example.com:{}/", server.port))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let env = std::fs::read_to_string(authd.dir.path().join("env.txt")).unwrap();
     assert!(env.contains("AUTHD_ENCRYPTED=1\n"), "{env}");
-    assert!(env.contains("AUTHD_CLIENT_SNI_NAME=ftp.example.com\n"), "{env}");
+    assert!(
+        env.contains("AUTHD_CLIENT_SNI_NAME=ftp.example.com\n"),
+        "{env}"
+    );
+}
+
+/// Sends a request straight to a daemon's socket and returns the reply.
+fn ask(socket: &Path, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    String::from_utf8(reply).unwrap()
+}
+
+const JOE: &[u8] = b"account:joe\npassword:pw\nlocalhost:127.0.0.1\nlocalport:21\n\
+                     peer:127.0.0.1\nsni_name:\nencrypted:0\nend\n";
+
+#[test]
+fn privileges_are_dropped_after_the_socket_is_made() {
+    use std::os::unix::fs::MetadataExt;
+    if !require_root("-u and -g") {
+        return;
+    }
+    let ids = "printf 'auth_ok:1\\nuid:%s\\ngid:%s\\ngroups:%s\\ndir:/\\nend\\n' \
+               \"$(id -u)\" \"$(id -g)\" \"$(id -G)\"";
+    let authd = Daemon::start(&our_authd(), ids, &["-u", "4242", "-g", "4343"]);
+    let meta = std::fs::metadata(&authd.socket).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600));
+    let reply = ask(&authd.socket, JOE);
+    assert!(
+        reply.starts_with("auth_ok:1\nuid:4242\ngid:4343\ngroups:4343\n"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn daemonize_detaches_and_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("handler.sh");
+    std::fs::write(&script, "#!/bin/sh\nprintf 'auth_ok:-1\\nend\\n'\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (socket, pid_file) = (dir.path().join("s"), dir.path().join("pid"));
+    let started = std::process::Command::new(our_authd())
+        .arg("-B")
+        .arg("-s")
+        .arg(&socket)
+        .arg("-r")
+        .arg(&script)
+        .arg("-p")
+        .arg(&pid_file)
+        .status()
+        .unwrap();
+    // The command returns at once; the daemon lives on in the background.
+    assert!(started.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(socket.exists() && pid_file.exists()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let reply = ask(&socket, JOE);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    assert_eq!(reply, "auth_ok:-1\nend\n");
+    while socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!socket.exists(), "SIGTERM left the socket");
 }
