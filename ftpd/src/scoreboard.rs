@@ -1,60 +1,18 @@
-//! The scoreboard: one file per session, `session-<pid>`, in the scoreboard directory
-//! (`/var/run/pure-ftpd` as root, else `$XDG_RUNTIME_DIR/pure-ftpd` or
-//! `/tmp/pure-ftpd-<uid>`; `PURE_FTPD_SCOREBOARD` overrides it), read by `pure-ftpwho`.
-//!
-//! # Format (version 1)
-//!
-//! A file of exactly [`RECORD_LEN`] bytes, mode 0600: UTF-8 text lines `key=value`,
-//! then NUL padding. The first line is `pureftpd-rs-scoreboard 1`. Keys, in order:
-//!
-//! | key | value |
-//! |---|---|
-//! | `pid` | the session's process id |
-//! | `state` | `IDLE`, `DOWNLOAD` or `UPLOAD` |
-//! | `account` | the login (`?` before login, `ftp` for anonymous), escaped |
-//! | `peer`, `peer_port` | the client's address and port |
-//! | `local`, `local_port` | the server address and port it connected to |
-//! | `connected` | session start, seconds since 1970 |
-//! | `transfer_started` | start of the current transfer (or of the session) |
-//! | `file` | the file being transferred, as the client named it, escaped |
-//! | `restart` | REST offset of the transfer |
-//! | `size` | file size (downloads; 0 for uploads) |
-//! | `current` | bytes done so far, counting from the start of the file |
-//! | `encrypted` | `1` if the control connection uses TLS |
-//!
-//! Escaping: bytes outside printable ASCII, `%` and `=` are written `%XX`, so no value
-//! can forge a line. The writer takes an exclusive lock (`flock`) for each update and
-//! rewrites the whole record with one `pwrite`; readers take a shared lock. The listener
-//! removes the file when the session's process ends.
+//! The session's own scoreboard record (format and reading: `pureftpd_scoreboard`),
+//! kept current while it runs, for `pure-ftpwho` and the per-user session limits. The
+//! listener removes the file when the session's process ends.
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Size of a record.
-pub const RECORD_LEN: usize = 4096;
-/// First line of a record.
-pub const MAGIC: &str = "pureftpd-rs-scoreboard 1";
+pub use pureftpd_scoreboard::{RECORD_LEN, Record, State, directory, escape, file_name};
+
 /// Shortest interval between two progress updates.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
-
-/// The directory scoreboard files live in.
-#[must_use]
-pub fn directory() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PURE_FTPD_SCOREBOARD").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/var/run/pure-ftpd");
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(runtime) => Path::new(&runtime).join("pure-ftpd"),
-        None => PathBuf::from(format!("/tmp/pure-ftpd-{}", nix::unistd::geteuid())),
-    }
-}
 
 /// Creates the directory (mode 0700) if needed.
 ///
@@ -80,12 +38,6 @@ pub fn prepare_directory(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The file name of a session's record.
-#[must_use]
-pub fn file_name(pid: u32) -> String {
-    format!("session-{pid}")
-}
-
 /// What a session is doing.
 #[derive(Debug, Clone, Copy)]
 pub enum Activity<'a> {
@@ -105,19 +57,10 @@ pub enum Activity<'a> {
 #[derive(Debug)]
 pub struct Scoreboard {
     file: File,
-    pid: u32,
-    state: &'static str,
-    account: Vec<u8>,
-    peer: SocketAddr,
-    local: SocketAddr,
-    connected: u64,
-    transfer_started: u64,
-    name: Vec<u8>,
-    restart: u64,
-    size: u64,
-    current: u64,
-    encrypted: bool,
+    record: Record,
     last_progress: Instant,
+    /// Progress not yet written (it came sooner than the interval allows).
+    pending: bool,
 }
 
 fn now() -> u64 {
@@ -140,22 +83,11 @@ impl Scoreboard {
             .mode(0o600)
             .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
             .open(dir.join(file_name(pid)))?;
-        let started = now();
         let mut board = Self {
             file,
-            pid,
-            state: "IDLE",
-            account: b"?".to_vec(),
-            peer,
-            local,
-            connected: started,
-            transfer_started: started,
-            name: Vec::new(),
-            restart: 0,
-            size: 0,
-            current: 0,
-            encrypted: false,
+            record: Record::new(pid, peer, local, now()),
             last_progress: Instant::now(),
+            pending: false,
         };
         board.write();
         Ok(board)
@@ -163,86 +95,79 @@ impl Scoreboard {
 
     /// After login.
     pub fn set_account(&mut self, account: &[u8]) {
-        self.account = account.to_vec();
+        self.record.account = account.to_vec();
         self.write();
     }
 
     /// The control connection switched to TLS or back.
     pub fn set_encrypted(&mut self, encrypted: bool) {
-        self.encrypted = encrypted;
+        self.record.encrypted = encrypted;
         self.write();
     }
 
     /// A transfer starts or ends.
     pub fn set_activity(&mut self, activity: Activity<'_>) {
+        let record = &mut self.record;
         match activity {
             Activity::Idle => {
-                self.state = "IDLE";
-                self.name.clear();
-                (self.restart, self.size, self.current) = (0, 0, 0);
+                record.state = State::Idle;
+                record.file.clear();
+                (record.restart, record.size, record.current) = (0, 0, 0);
             }
             Activity::Download { file, size, offset } => {
-                self.state = "DOWNLOAD";
-                self.name = file.to_vec();
-                (self.restart, self.size, self.current) = (offset, size, offset);
-                self.transfer_started = now();
+                record.state = State::Download;
+                record.file = file.to_vec();
+                (record.restart, record.size, record.current) = (offset, size, offset);
+                record.transfer_started = now();
             }
             Activity::Upload { file } => {
-                self.state = "UPLOAD";
-                self.name = file.to_vec();
-                (self.restart, self.size, self.current) = (0, 0, 0);
-                self.transfer_started = now();
+                record.state = State::Upload;
+                record.file = file.to_vec();
+                (record.restart, record.size, record.current) = (0, 0, 0);
+                record.transfer_started = now();
             }
         }
+        self.last_progress = Instant::now();
+        self.pending = false;
         self.write();
     }
 
-    /// Bytes done; written at most twice a second.
+    /// Bytes done; written at most twice a second (see [`Scoreboard::flush_due_in`]).
     pub fn progress(&mut self, current: u64) {
-        self.current = current;
+        self.record.current = current;
+        self.pending = true;
         if self.last_progress.elapsed() >= PROGRESS_INTERVAL {
-            self.last_progress = Instant::now();
-            self.write();
+            self.flush();
         }
     }
 
-    /// The record's text.
+    /// When progress is waiting to be written: how soon it may be. A session that
+    /// waits for data calls [`Scoreboard::flush`] then, so that a transfer that
+    /// stalls after a burst shows where it stands.
     #[must_use]
-    pub fn render(&self) -> Vec<u8> {
-        let mut text = format!("{MAGIC}\n").into_bytes();
-        let mut field = |key: &str, value: &[u8]| {
-            text.extend_from_slice(key.as_bytes());
-            text.push(b'=');
-            text.extend_from_slice(&escape(value));
-            text.push(b'\n');
-        };
-        field("pid", self.pid.to_string().as_bytes());
-        field("state", self.state.as_bytes());
-        field("account", &self.account);
-        field("peer", self.peer.ip().to_string().as_bytes());
-        field("peer_port", self.peer.port().to_string().as_bytes());
-        field("local", self.local.ip().to_string().as_bytes());
-        field("local_port", self.local.port().to_string().as_bytes());
-        field("connected", self.connected.to_string().as_bytes());
-        field(
-            "transfer_started",
-            self.transfer_started.to_string().as_bytes(),
-        );
-        field("file", &self.name);
-        field("restart", self.restart.to_string().as_bytes());
-        field("size", self.size.to_string().as_bytes());
-        field("current", self.current.to_string().as_bytes());
-        field("encrypted", if self.encrypted { b"1" } else { b"0" });
-        text.truncate(RECORD_LEN);
-        text.resize(RECORD_LEN, 0);
-        text
+    pub fn flush_due_in(&self) -> Option<Duration> {
+        self.pending
+            .then(|| PROGRESS_INTERVAL.saturating_sub(self.last_progress.elapsed()))
+    }
+
+    /// Writes pending progress.
+    pub fn flush(&mut self) {
+        self.last_progress = Instant::now();
+        self.pending = false;
+        self.write();
+    }
+
+    /// The record as it stands.
+    #[must_use]
+    pub fn record(&self) -> &Record {
+        &self.record
     }
 
     fn write(&mut self) {
-        let record = self.render();
+        let bytes = self.record.render();
         // A scoreboard failure must never disturb the session: it is only monitoring.
         if self.file.lock().is_ok() {
-            let _ = self.file.write_all_at(&record, 0);
+            let _ = self.file.write_all_at(&bytes, 0);
             let _ = self.file.unlock();
         }
     }
@@ -252,59 +177,13 @@ impl Scoreboard {
 /// (case-insensitive), for the per-user limits of `-y` and the `.pdb`.
 #[must_use]
 pub fn sessions_of(dir: &Path, account: &[u8], except_pid: u32) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(scan) = pureftpd_scoreboard::read_all(dir) else {
         return 0;
     };
-    let wanted = [&b"account="[..], &escape(account)].concat();
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("session-"))
-        .filter_map(|e| read_record(&e.path()))
-        .filter(|record| {
-            let pid = field(record, b"pid")
-                .and_then(|p| std::str::from_utf8(p).ok()?.parse::<i32>().ok());
-            pid.is_some_and(|pid| u32::try_from(pid).ok() != Some(except_pid) && process_alive(pid))
-        })
-        .filter(|record| {
-            record
-                .split(|&b| b == b'\n')
-                .any(|line| line.eq_ignore_ascii_case(&wanted))
-        })
+    scan.records
+        .iter()
+        .filter(|r| r.pid != except_pid && r.account.eq_ignore_ascii_case(account))
         .count()
-}
-
-fn read_record(path: &Path) -> Option<Vec<u8>> {
-    let file = File::open(path).ok()?;
-    file.lock_shared().ok()?;
-    let mut record = vec![0u8; RECORD_LEN];
-    let read = file.read_at(&mut record, 0).ok()?;
-    record.truncate(read);
-    Some(record)
-}
-
-fn field<'a>(record: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    record.split(|&b| b == b'\n').find_map(|line| {
-        let (k, v) = line.split_at(line.iter().position(|&b| b == b'=')?);
-        (k == key).then(|| &v[1..])
-    })
-}
-
-fn process_alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-}
-
-/// `%XX` for every byte that is not printable ASCII, and for `%` and `=`.
-#[must_use]
-pub fn escape(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len());
-    for &b in value {
-        if b.is_ascii_graphic() && b != b'%' && b != b'=' || b == b' ' {
-            out.push(b);
-        } else {
-            out.extend_from_slice(format!("%{b:02X}").as_bytes());
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -312,12 +191,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_keeps_lines_whole() {
-        assert_eq!(escape(b"a b\nc%d=e\xff"), b"a b%0Ac%25d%3De%FF");
-    }
-
-    #[test]
-    fn records_have_a_fixed_size_and_the_documented_keys() {
+    fn the_record_follows_the_session() {
         let dir = tempfile::tempdir().unwrap();
         let peer = "127.0.0.1:5000".parse().unwrap();
         let local = "127.0.0.1:21".parse().unwrap();
@@ -328,23 +202,13 @@ mod tests {
             size: 100,
             offset: 10,
         });
-        let bytes = std::fs::read(dir.path().join(file_name(std::process::id()))).unwrap();
-        assert_eq!(bytes.len(), RECORD_LEN);
-        let text = String::from_utf8_lossy(&bytes);
-        let text = text.trim_end_matches('\0');
-        assert!(text.starts_with("pureftpd-rs-scoreboard 1\npid="));
-        for line in [
-            "state=DOWNLOAD",
-            "account=alice",
-            "peer=127.0.0.1",
-            "local_port=21",
-            "file=big file.bin",
-            "restart=10",
-            "size=100",
-            "current=10",
-            "encrypted=0",
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
-        }
+        let path = dir.path().join(file_name(std::process::id()));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), RECORD_LEN as u64);
+        let record = pureftpd_scoreboard::read(&path).unwrap();
+        assert_eq!(&record, board.record());
+        assert_eq!(record.state, State::Download);
+        assert_eq!((record.restart, record.size, record.current), (10, 100, 10));
+        assert_eq!(sessions_of(dir.path(), b"ALICE", 0), 1);
+        assert_eq!(sessions_of(dir.path(), b"alice", std::process::id()), 0);
     }
 }

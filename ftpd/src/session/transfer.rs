@@ -20,7 +20,7 @@ use super::data::{DataSetup, DataStream};
 use super::{Outcome, Session};
 use crate::log::Level;
 use crate::messages as msg;
-use crate::scoreboard::Activity;
+use crate::scoreboard::{Activity, Scoreboard};
 
 /// Bytes sent per sendfile call between two looks at the control connection.
 const SEND_CHUNK: usize = 1 << 20;
@@ -603,22 +603,37 @@ impl Session<'_> {
         Ended::Complete(received)
     }
 
-    fn wait_upload(&self, stream: &TcpStream) -> Wait {
-        let mut fds = [
-            PollFd::new(stream.as_fd(), PollFlags::POLLIN),
-            PollFd::new(
-                self.control.stream().as_fd(),
-                PollFlags::POLLIN | PollFlags::POLLPRI,
-            ),
-        ];
-        let millis = i32::try_from(self.idle.as_millis()).unwrap_or(i32::MAX);
-        match poll(
-            &mut fds,
-            PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX),
-        ) {
-            Ok(0) => Wait::Timeout,
-            _ if fds[1].revents().is_some_and(|r| !r.is_empty()) => Wait::Control,
-            _ => Wait::Data,
+    /// Waits for upload data or a command, at most the idle time; writes progress that
+    /// is due meanwhile.
+    fn wait_upload(&mut self, stream: &TcpStream) -> Wait {
+        let deadline = Instant::now() + self.idle;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let flush_in = self.scoreboard.as_ref().and_then(Scoreboard::flush_due_in);
+            let wait = flush_in.map_or(left, |due| due.min(left));
+            let mut fds = [
+                PollFd::new(stream.as_fd(), PollFlags::POLLIN),
+                PollFd::new(
+                    self.control.stream().as_fd(),
+                    PollFlags::POLLIN | PollFlags::POLLPRI,
+                ),
+            ];
+            let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+            let ready = poll(
+                &mut fds,
+                PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX),
+            );
+            let control = fds[1].revents().is_some_and(|r| !r.is_empty());
+            match ready {
+                Ok(0) if flush_in.is_some() && wait < left => {
+                    if let Some(board) = &mut self.scoreboard {
+                        board.flush();
+                    }
+                }
+                Ok(0) => return Wait::Timeout,
+                _ if control => return Wait::Control,
+                _ => return Wait::Data,
+            }
         }
     }
 
