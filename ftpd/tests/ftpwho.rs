@@ -344,6 +344,42 @@ fn masked_shell(out: &str, port: u16) -> Vec<String> {
     lines
 }
 
+/// The `-v` table: header, then the blocks of the sessions on `port` (sorted), with
+/// pid, time, speed, percentage, sizes and port masked (they depend on timing).
+fn masked_table(table: &str, port: u16) -> Vec<String> {
+    const RULE: &str =
+        "+------+---------+-------+------+-------------------------------------------+";
+    let separator = format!("{RULE}\n");
+    let mut parts = table.split(&separator);
+    let mut out: Vec<String> = parts.by_ref().take(2).map(str::to_string).collect();
+    let port_cell = format!(":{port:<5} |");
+    let mut blocks: Vec<String> = parts
+        .filter(|block| block.contains(&port_cell))
+        .map(|block| {
+            block
+                .lines()
+                .map(|line| {
+                    let mut line = line.replace(&port_cell, ":<port> |");
+                    if line.len() > 25 && !line.starts_with("|  ''") {
+                        line.replace_range(1..6, "<pid>");
+                        line.replace_range(19..24, "hh:mm");
+                    } else if line.starts_with("|  ''  |    ''   |") && line.contains(" ->") {
+                        line.replace_range(17..32, "<speed>|<pct>|");
+                    }
+                    if let Some(at) = line.find("Transferred:") {
+                        line.replace_range(at + 12.., "<n> |");
+                    }
+                    line
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    blocks.sort();
+    out.extend(blocks);
+    out
+}
+
 #[test]
 fn the_same_sessions_read_by_debians_pure_ftpwho() {
     let (Some(their_server), Some(their_who)) = (oracle("pure-ftpd"), oracle("pure-ftpwho")) else {
@@ -364,10 +400,14 @@ fn the_same_sessions_read_by_debians_pure_ftpwho() {
         let _idle = Ftp::login(server.port, USER, PASSWORD);
         let (_stranger, _) = Ftp::connect(server.port);
         let _download = SlowDownload::start(server.port, USER, PASSWORD, "big.bin");
+        let _upload = paused_upload(server.port, "up.bin", 300_000);
         let port = server.port;
         let shell = until_shell(board.as_deref(), &who_binary, |out| {
             let mine = masked_shell(out, port);
-            mine.len() == 3
+            mine.len() == 4
+                && mine
+                    .iter()
+                    .any(|l| l.contains("| UL |up.bin|") && l.contains("|<n>|0|0|"))
                 && mine
                     .iter()
                     .any(|l| l.contains("| DL |") && l.contains("|<n>|65536|<n>|"))
@@ -399,8 +439,14 @@ fn the_same_sessions_read_by_debians_pure_ftpwho() {
         // Debian lists in directory order, we by pid: compare as sets.
         let mut xml_lines = xml_lines;
         xml_lines.sort();
-        seen.push((masked_shell(&shell, port), xml_lines));
+        let (_, table, _) = who(&who_binary, board.as_deref(), &["-v", "-H"]);
+        seen.push((
+            masked_shell(&shell, port),
+            xml_lines,
+            masked_table(&table, port),
+        ));
     }
     assert_eq!(seen[0].0, seen[1].0, "-s: ours (left), Debian's (right)");
     assert_eq!(seen[0].1, seen[1].1, "-x: ours (left), Debian's (right)");
+    assert_eq!(seen[0].2, seen[1].2, "-v: ours (left), Debian's (right)");
 }

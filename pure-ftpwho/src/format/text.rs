@@ -64,13 +64,13 @@ fn line(out: &mut Vec<u8>, entry: &Entry, verbose: bool) {
         if entry.current > 0 {
             let line = if entry.total > 0 {
                 format!(
-                    "|  ''  |    ''   |       |      | Total size:{:9} Transfered:{:9} |\n",
+                    "|  ''  |    ''   |       |      | Total size:{:9} Transferred:{:9} |\n",
                     entry.total / 1024,
                     entry.current / 1024
                 )
             } else {
                 format!(
-                    "|  ''  |    ''   |       |      | Transfered: {:<29} |\n",
+                    "|  ''  |    ''   |       |      | Transferred: {:<29} |\n",
                     entry.current / 1024
                 )
             };
