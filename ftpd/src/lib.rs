@@ -16,6 +16,7 @@
 //! If fd 0 is a socket (inetd, systemd socket activation), that one connection is
 //! served.
 
+pub mod altlog;
 pub mod auth;
 pub mod certd;
 pub mod config;

@@ -26,6 +26,9 @@ use crate::vfs::Vfs;
 pub struct Entered {
     /// The session's file system view.
     pub vfs: Vfs,
+    /// The real directory the session's `/` is (for logs naming files as they are on
+    /// the server).
+    pub base: PathBuf,
     /// Chrooted by `-A`/`-a`/quotas rather than by the home's `/./` (the login reply
     /// then says "restricted").
     pub restricted: bool,
@@ -92,7 +95,11 @@ fn enter_virtual(user: &LoggedUser, config: &Config) -> io::Result<Entered> {
         (b"/".to_vec(), true)
     };
     let vfs = Vfs::new(&user.home.root, &start)?;
-    Ok(Entered { vfs, restricted })
+    Ok(Entered {
+        vfs,
+        base: user.home.root.clone(),
+        restricted,
+    })
 }
 
 fn enter_as_root(user: &LoggedUser, config: &Config) -> io::Result<Entered> {
@@ -131,6 +138,7 @@ fn enter_as_root(user: &LoggedUser, config: &Config) -> io::Result<Entered> {
     let vfs = Vfs::new(Path::new("/"), &start)?;
     Ok(Entered {
         vfs,
+        base: jail.unwrap_or_else(|| PathBuf::from("/")),
         restricted: restricted && !user.anonymous,
     })
 }

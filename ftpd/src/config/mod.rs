@@ -104,7 +104,7 @@ pub struct Config {
     /// `-o`.
     pub upload_script: bool,
     /// `-O`.
-    pub alt_log: Option<String>,
+    pub alt_log: Option<crate::altlog::Spec>,
     /// `-p`.
     pub passive_ports: (u16, u16),
     /// `-P`.

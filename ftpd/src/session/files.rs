@@ -147,9 +147,10 @@ impl Session<'_> {
         let path = logged.vfs.resolve(name);
         match logged.vfs.unlink(&path) {
             Ok(()) => {
+                let real = logged.logged_path(&path);
                 self.log.log(
                     Level::Notice,
-                    &format!("Deleted {}", String::from_utf8_lossy(&path)),
+                    &format!("Deleted {}", String::from_utf8_lossy(&real)),
                 );
                 Reply::new(250, msg::deleted(name)).into()
             }

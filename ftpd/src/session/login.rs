@@ -215,6 +215,7 @@ impl Session<'_> {
         self.state = State::LoggedIn(Box::new(LoggedIn {
             user,
             vfs: entered.vfs,
+            base: entered.base,
             list,
         }));
         reply.into()

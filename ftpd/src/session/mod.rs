@@ -52,7 +52,21 @@ pub(crate) enum State {
 pub(crate) struct LoggedIn {
     pub(crate) user: LoggedUser,
     pub(crate) vfs: Vfs,
+    /// The real directory the session's `/` is.
+    pub(crate) base: std::path::PathBuf,
     pub(crate) list: listing::Context,
+}
+
+impl LoggedIn {
+    /// A path of the session's file system as it is on the server, as Pure-FTPd logs it:
+    /// the chroot base, `/`, then the path (hence a `//`).
+    pub(crate) fn logged_path(&self, path: &[u8]) -> Vec<u8> {
+        let base = self.base.as_os_str().as_encoded_bytes();
+        let mut real = base.strip_suffix(b"/").unwrap_or(base).to_vec();
+        real.push(b'/');
+        real.extend_from_slice(path);
+        real
+    }
 }
 
 /// Longest silence allowed during a TLS handshake.
@@ -117,6 +131,10 @@ pub(crate) struct Session<'c> {
     pub(crate) tls: Option<Arc<ServerConfig>>,
     /// PROT P: data connections use TLS.
     pub(crate) private_data: bool,
+    /// `-O`: the transfer log, opened when the client connected.
+    pub(crate) alt_log: Option<crate::altlog::AltLog>,
+    /// When the client connected, seconds since 1970.
+    pub(crate) connected_at: i64,
 }
 
 /// Serves one client until it leaves.
@@ -140,6 +158,17 @@ pub fn run(
     );
     log.host = host_name(peer, config.dont_resolve);
     log.log(Level::Info, &format!("New connection from {}", log.host));
+    // Opened now, before any chroot hides the file.
+    let alt_log = config.alt_log.as_ref().and_then(|spec| {
+        crate::altlog::AltLog::open(spec, tz.clone())
+            .map_err(|e| {
+                log.log(
+                    Level::Error,
+                    &format!("Unable to open the log {}: {e}", spec.path.display()),
+                );
+            })
+            .ok()
+    });
     let mut session = Session {
         config,
         control: Control::new(stream),
@@ -165,6 +194,8 @@ pub fn run(
         ipv6_available: origin.ipv6_available,
         private_data: false,
         tls,
+        alt_log,
+        connected_at: jiff::Timestamp::now().as_second(),
     };
     if config.implicit_tls {
         // Implicit FTPS: TLS from the first byte, data protected by default.
@@ -392,6 +423,13 @@ impl Session<'_> {
     }
 
     /// The logged-in part of the state; handlers after the login check may rely on it.
+    pub(crate) fn logged_in_ref(&self) -> Option<&LoggedIn> {
+        match &self.state {
+            State::LoggedIn(logged) => Some(logged),
+            _ => None,
+        }
+    }
+
     pub(crate) fn logged_in(&mut self) -> Option<&mut LoggedIn> {
         match &mut self.state {
             State::LoggedIn(logged) => Some(logged),

@@ -36,6 +36,8 @@ pub(crate) enum Job {
         file: File,
         /// As the client named it.
         name: Vec<u8>,
+        /// Where it is in the session's file system.
+        path: Vec<u8>,
         /// Where to start.
         offset: u64,
         /// File size.
@@ -45,11 +47,27 @@ pub(crate) enum Job {
     Upload {
         file: File,
         name: Vec<u8>,
+        /// Where it is in the session's file system.
+        path: Vec<u8>,
         /// STOU's generated name, announced in the 150 reply.
         unique: Option<String>,
     },
     /// LIST, NLST, MLSD: the listing is ready; `done` is the final reply.
     Listing { bytes: Vec<u8>, done: Reply },
+}
+
+impl Ended {
+    /// Bytes moved, for a transfer to log: a complete one, or one cut short after it
+    /// moved something.
+    fn bytes(&self) -> Option<u64> {
+        match self {
+            Self::Complete(bytes) => Some(*bytes),
+            Self::Aborted { bytes, .. } | Self::Failed { bytes, .. } => {
+                (*bytes > 0).then_some(*bytes)
+            }
+            Self::TimedOut | Self::ControlLost => None,
+        }
+    }
 }
 
 /// How a transfer ended.
@@ -162,6 +180,7 @@ impl Session<'_> {
         Outcome::Transfer(Job::Download {
             file,
             name: name.to_vec(),
+            path,
             offset: restart,
             size,
         })
@@ -213,6 +232,7 @@ impl Session<'_> {
         Outcome::Transfer(Job::Upload {
             file,
             name: name.to_vec(),
+            path,
             unique: None,
         })
     }
@@ -261,6 +281,7 @@ impl Session<'_> {
                     return Outcome::Transfer(Job::Upload {
                         file,
                         name: unique.clone().into_bytes(),
+                        path,
                         unique: Some(unique),
                     });
                 }
@@ -318,12 +339,17 @@ impl Session<'_> {
             Err(outcome) => return self.perform(outcome),
         };
         let started = Instant::now();
+        let logged_path = match &job {
+            Job::Download { path, .. } | Job::Upload { path, .. } => Some(path.clone()),
+            Job::Listing { .. } => None,
+        };
         let (ended, done, upload) = match job {
             Job::Download {
                 file,
                 name,
                 offset,
                 size,
+                ..
             } => {
                 self.board(Activity::Download {
                     file: &name,
@@ -347,7 +373,11 @@ impl Session<'_> {
         stream.finish();
         drop(stream);
         self.board(Activity::Idle);
-        self.finish(ended, done, upload, started.elapsed())
+        let elapsed = started.elapsed();
+        if let (Some(path), Some(bytes)) = (&logged_path, ended.bytes()) {
+            self.record_transfer(path, upload, bytes, elapsed);
+        }
+        self.finish(ended, done, upload, elapsed)
     }
 
     fn finish(
@@ -377,9 +407,6 @@ impl Session<'_> {
                 if let Some(rate) = rate(bytes) {
                     reply.push(rate);
                 }
-                let what = if upload { "uploaded" } else { "downloaded" };
-                self.log
-                    .log(Level::Notice, &format!("File {what}  ({bytes} bytes)"));
                 self.control.send(&reply).is_ok()
             }
             Ended::Aborted { bytes, quit } => {
@@ -641,6 +668,48 @@ impl Session<'_> {
         Ended::Failed {
             bytes,
             reply: Reply::new(426, msg::TRANSFER_ABORTED),
+        }
+    }
+
+    /// The syslog line and the `-O` line of a transfer that moved bytes (complete, or
+    /// cut short), naming the file as it is on the server.
+    fn record_transfer(&self, path: &[u8], upload: bool, bytes: u64, elapsed: Duration) {
+        let Some(logged) = self.logged_in_ref() else {
+            return;
+        };
+        let real = logged.logged_path(path);
+        let seconds = elapsed.as_secs_f64();
+        let rate = if seconds > 0.0 {
+            bytes as f64 / 1024.0 / seconds
+        } else {
+            0.0
+        };
+        let what = if upload { "uploaded" } else { "downloaded" };
+        self.log.log(
+            Level::Notice,
+            &format!(
+                "{} {what}  ({bytes} bytes, {rate:.2}KB/sec)",
+                String::from_utf8_lossy(&real)
+            ),
+        );
+        if let Some(alt_log) = &self.alt_log {
+            let clean = crate::vfs::normalize(b"/", b"/", &real);
+            let transfer = crate::altlog::Transfer {
+                upload,
+                path: &clean,
+                bytes,
+                seconds,
+                ascii: !self.binary,
+                account: &self.log.account,
+                host: &self.log.host,
+                session_start: self.connected_at,
+            };
+            if let Err(e) = alt_log.write(&transfer) {
+                self.log.log(
+                    Level::Error,
+                    &format!("Unable to write the transfer log: {e}"),
+                );
+            }
         }
     }
 
