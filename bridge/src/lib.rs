@@ -14,6 +14,7 @@ pub mod cert;
 pub mod client;
 pub mod daemon;
 pub mod lines;
+pub mod upload;
 
 /// Longest request or reply, in bytes (Pure-FTPd reads into a 4096-byte buffer and
 /// keeps one for the terminating NUL).

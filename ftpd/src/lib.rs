@@ -28,6 +28,7 @@ pub mod scoreboard;
 pub mod session;
 pub mod tls;
 pub mod tls_stream;
+pub mod upload_pipe;
 pub mod vfs;
 
 use std::ffi::OsString;
@@ -61,6 +62,15 @@ pub fn main() -> i32 {
         Ok(tls) => tls,
         Err(e) => return configuration_error(&e),
     };
+    if config.upload_script
+        && let Err(e) = upload_pipe::open()
+    {
+        eprintln!(
+            "pure-ftpd: -o: unable to open the upload pipe {}: {e}",
+            pureftpd_bridge::upload::pipe_path().display()
+        );
+        return 1;
+    }
     // Modes of created files are exactly those asked for (-U applies on top).
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     match inetd_socket() {

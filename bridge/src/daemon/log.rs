@@ -6,7 +6,7 @@ use std::os::unix::net::UnixDatagram;
 
 /// Where messages go.
 #[derive(Debug)]
-pub(super) struct Log {
+pub struct Log {
     name: &'static str,
     to_stderr: bool,
     socket: Option<UnixDatagram>,
@@ -16,7 +16,7 @@ pub(super) struct Log {
 const FACILITY_DAEMON: u8 = 3;
 
 impl Log {
-    pub(super) fn new(name: &'static str, to_stderr: bool) -> Self {
+    pub fn new(name: &'static str, to_stderr: bool) -> Self {
         let socket = UnixDatagram::unbound()
             .and_then(|s| s.connect("/dev/log").map(|()| s))
             .ok();
@@ -27,15 +27,15 @@ impl Log {
         }
     }
 
-    pub(super) fn error(&self, message: &str) {
+    pub fn error(&self, message: &str) {
         self.write(3, message);
     }
 
-    pub(super) fn warning(&self, message: &str) {
+    pub fn warning(&self, message: &str) {
         self.write(4, message);
     }
 
-    pub(super) fn info(&self, message: &str) {
+    pub fn info(&self, message: &str) {
         self.write(6, message);
     }
 

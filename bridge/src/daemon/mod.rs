@@ -12,11 +12,11 @@
 //! gets nothing (a refusal), a script that prints more than 4095 bytes is refused
 //! rather than cut, and each failure is logged with its reason.
 
-mod log;
+pub mod log;
 pub mod options;
 mod script;
 mod serve;
-mod setup;
+pub mod setup;
 
 use std::ffi::OsString;
 
@@ -98,7 +98,7 @@ pub fn main(kind: &Kind, args: impl IntoIterator<Item = OsString>) -> i32 {
         setup::clean_up(&options);
         return 1;
     }
-    if let Err(e) = setup::stop_on_signals(options.clone()) {
+    if let Err(e) = setup::stop_on_signals(vec![options.socket.clone(), options.pid_file.clone()]) {
         log.error(&format!("Unable to handle signals: {e}"));
         setup::clean_up(&options);
         return 1;

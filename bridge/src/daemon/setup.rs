@@ -16,7 +16,7 @@ use super::log::Log;
 
 /// `-B`: the parent returns false (and exits); the child goes on detached, in `/`,
 /// with its standard streams on `/dev/null`. Called while single-threaded.
-pub(super) fn daemonize() -> bool {
+pub fn daemonize() -> bool {
     match pureftpd_os::fork() {
         Ok(ForkResult::Parent { .. }) => false,
         Ok(ForkResult::Child) => {
@@ -38,7 +38,7 @@ pub(super) fn daemonize() -> bool {
 
 /// Creates the socket, mode 0600, replacing a stale one. A path that exists and is
 /// not a socket is left alone (Pure-FTPd would delete whatever is there).
-pub(super) fn listen(path: &Path) -> io::Result<UnixListener> {
+pub fn listen(path: &Path) -> io::Result<UnixListener> {
     // Also the scripts' umask, as in Pure-FTPd.
     umask(Mode::from_bits_truncate(0o077));
     match fs::symlink_metadata(path) {
@@ -57,7 +57,7 @@ pub(super) fn listen(path: &Path) -> io::Result<UnixListener> {
 }
 
 /// Writes the pid file (mode 0644, as Pure-FTPd's); a failure is logged, not fatal.
-pub(super) fn write_pid_file(path: &Path, log: &Log) {
+pub fn write_pid_file(path: &Path, log: &Log) {
     let written = fs::write(path, format!("{}\n", std::process::id()))
         .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(0o644)));
     if let Err(e) = written {
@@ -69,7 +69,7 @@ pub(super) fn write_pid_file(path: &Path, log: &Log) {
 }
 
 /// `-g` then `-u`, supplementary groups cleared; does nothing without them.
-pub(super) fn drop_privileges(uid: Option<u32>, gid: Option<u32>) -> nix::Result<()> {
+pub fn drop_privileges(uid: Option<u32>, gid: Option<u32>) -> nix::Result<()> {
     if let Some(gid) = gid {
         nix::unistd::setgroups(&[Gid::from_raw(gid)])?;
         nix::unistd::setgid(Gid::from_raw(gid))?;
@@ -83,15 +83,20 @@ pub(super) fn drop_privileges(uid: Option<u32>, gid: Option<u32>) -> nix::Result
     Ok(())
 }
 
-/// SIGTERM and SIGINT: remove the socket and the pid file, exit 0.
-pub(super) fn stop_on_signals(options: Options) -> io::Result<()> {
+/// SIGTERM and SIGINT: remove `files` (the socket, the pid file), exit 0.
+///
+/// # Errors
+/// The signal handlers cannot be installed.
+pub fn stop_on_signals(files: Vec<std::path::PathBuf>) -> io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             if signals.forever().next().is_some() {
-                clean_up(&options);
+                for file in &files {
+                    let _ = fs::remove_file(file);
+                }
                 std::process::exit(0);
             }
         })?;
@@ -99,7 +104,7 @@ pub(super) fn stop_on_signals(options: Options) -> io::Result<()> {
 }
 
 /// Removes the socket and the pid file (best effort).
-pub(super) fn clean_up(options: &Options) {
+pub fn clean_up(options: &Options) {
     let _ = fs::remove_file(&options.socket);
     let _ = fs::remove_file(&options.pid_file);
 }

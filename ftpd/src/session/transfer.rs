@@ -692,8 +692,20 @@ impl Session<'_> {
                 String::from_utf8_lossy(&real)
             ),
         );
+        let clean = crate::vfs::normalize(b"/", b"/", &real);
+        if upload && self.config.upload_script {
+            let login = self.log.account.as_bytes();
+            if let Err(e) = crate::upload_pipe::report(login, &clean) {
+                self.log.log(
+                    Level::Warning,
+                    &format!(
+                        "Upload of {} not reported: {e}",
+                        String::from_utf8_lossy(&clean)
+                    ),
+                );
+            }
+        }
         if let Some(alt_log) = &self.alt_log {
-            let clean = crate::vfs::normalize(b"/", b"/", &real);
             let transfer = crate::altlog::Transfer {
                 upload,
                 path: &clean,

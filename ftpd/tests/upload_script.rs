@@ -1,0 +1,254 @@
+//! `-o` and pure-uploadscript: the program runs for each upload with Pure-FTPd's
+//! environment; the server never waits for a reader; a loose pipe is refused; and
+//! compatibility both ways with Debian's pure-ftpd and pure-uploadscript.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn our_uploadscript() -> PathBuf {
+    pureftpd_tests::workspace_binary("pure-uploadscript", "pure-uploadscript")
+}
+
+/// A running pure-uploadscript whose program appends what it got to `ran.txt`.
+struct Reader {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Reader {
+    /// `pipe`: `None` for the system's default pipe.
+    fn start(binary: &Path, pipe: Option<&Path>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = dir.path().join("on-upload.sh");
+        let ran = dir.path().join("ran.txt");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n{{ echo \"file=$1\"; env | grep '^UPLOAD_' | sort; echo; }} >> '{}'\n",
+                ran.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut command = Command::new(binary);
+        command
+            .arg("-r")
+            .arg(&script)
+            .arg("-p")
+            .arg(dir.path().join("pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(pipe) = pipe {
+            command.env("PURE_FTPD_UPLOAD_PIPE", pipe);
+        }
+        let child = command.spawn().unwrap();
+        Self { child, dir }
+    }
+
+    /// The runs so far, once there are `count` (at most 15 s).
+    fn runs(&self, count: usize) -> Vec<String> {
+        let path = self.dir.path().join("ran.txt");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let runs: Vec<String> = text
+                .split("\n\n")
+                .filter(|r| !r.trim().is_empty())
+                .map(str::to_string)
+                .collect();
+            if runs.len() >= count || Instant::now() > deadline {
+                return runs;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Our server (or another) on `site` with `-o`, the pipe at `pipe` (None: default).
+fn server_with_upload_script(site: &Site, binary: &Path, pipe: Option<&Path>) -> Server {
+    let login = format!("puredb:{}", site.pdb.display());
+    let board = site.scoreboard();
+    let mut env: Vec<(&str, &Path)> = vec![("PURE_FTPD_SCOREBOARD", &board)];
+    if let Some(pipe) = pipe {
+        env.push(("PURE_FTPD_UPLOAD_PIPE", pipe));
+    }
+    Server::start_with_env(binary, &["-l", &login, "-H", "-4", "-o"], &env)
+}
+
+fn upload(port: u16, name: &str, size: usize) {
+    let mut ftp = Ftp::login(port, USER, PASSWORD);
+    ftp.cmd("TYPE I");
+    let (first, last) = ftp.upload(&format!("STOR {name}"), &vec![b'u'; size]);
+    assert_eq!(first.code, 150, "{first:?}");
+    assert_eq!(last.unwrap().code, 226);
+}
+
+fn field<'a>(run: &'a str, key: &str) -> Option<&'a str> {
+    run.lines().find_map(|l| l.strip_prefix(&format!("{key}=")))
+}
+
+#[test]
+fn uploads_run_the_program_with_pure_ftpds_environment() {
+    let site = Site::new();
+    let pipe = site.dir.path().join("upload.pipe");
+    let server = server_with_upload_script(&site, Path::new(OURS), Some(&pipe));
+    let reader = Reader::start(&our_uploadscript(), Some(&pipe));
+    upload(server.port, "up 1.bin", 1234);
+    let runs = reader.runs(1);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    let expected = site.home.join("up 1.bin");
+    assert_eq!(
+        field(run, "file"),
+        Some(expected.to_str().unwrap()),
+        "{run}"
+    );
+    assert_eq!(field(run, "UPLOAD_SIZE"), Some("1234"));
+    assert_eq!(field(run, "UPLOAD_PERMS"), Some("644"));
+    assert_eq!(
+        field(run, "UPLOAD_UID"),
+        Some(site.uid.to_string().as_str())
+    );
+    assert_eq!(
+        field(run, "UPLOAD_GID"),
+        Some(site.gid.to_string().as_str())
+    );
+    assert_eq!(field(run, "UPLOAD_VUSER"), Some(USER));
+    let mode = std::fs::symlink_metadata(&pipe)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn the_server_never_waits_for_a_reader() {
+    let site = Site::new();
+    let pipe = site.dir.path().join("upload.pipe");
+    // Pure-FTPd would not even listen before a reader opens the pipe.
+    let server = server_with_upload_script(&site, Path::new(OURS), Some(&pipe));
+    let started = Instant::now();
+    for n in 0..3 {
+        upload(server.port, &format!("early-{n}.bin"), 100);
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The records waited in the pipe for the reader.
+    let reader = Reader::start(&our_uploadscript(), Some(&pipe));
+    let runs = reader.runs(3);
+    let files: Vec<&str> = runs.iter().filter_map(|r| field(r, "file")).collect();
+    assert_eq!(files.len(), 3, "{runs:?}");
+    assert!(files[2].ends_with("/early-2.bin"), "{files:?}");
+}
+
+#[test]
+fn a_pipe_others_could_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("upload.pipe");
+    nix::unistd::mkfifo(&pipe, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    std::fs::set_permissions(&pipe, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Command::new(our_uploadscript())
+        .args(["-r", "/bin/true", "-p"])
+        .arg(dir.path().join("pid"))
+        .env("PURE_FTPD_UPLOAD_PIPE", &pipe)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("Insecure permissions on {}", pipe.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn command_line_as_debians() {
+    let Some(theirs) = oracle("pure-uploadscript") else {
+        return;
+    };
+    if !require_root("Debian's pure-uploadscript refuses to run otherwise") {
+        return;
+    }
+    for args in [&["-h"][..], &[], &["-x"]] {
+        let ours = pureftpd_tests::run(&our_uploadscript(), args, &[], "");
+        let debian = pureftpd_tests::run(&theirs, args, &[], "");
+        assert_eq!(
+            (ours.code, &ours.stdout),
+            (debian.code, &debian.stdout),
+            "{args:?}"
+        );
+    }
+    let ours = pureftpd_tests::run(&our_uploadscript(), std::iter::empty::<&str>(), &[], "");
+    assert!(
+        ours.stderr
+            .contains("Sorry, but I need -r <program to run>")
+    );
+}
+
+#[test]
+fn debians_server_and_reader_work_with_ours() {
+    let (Some(their_server), Some(their_reader)) =
+        (oracle("pure-ftpd"), oracle("pure-uploadscript"))
+    else {
+        return;
+    };
+    if !require_root("the system upload pipe /var/run/pure-ftpd.upload.pipe") {
+        return;
+    }
+    // Debian's server with our reader (started first: Debian's server waits for one).
+    {
+        let site = Site::new();
+        let reader = Reader::start(&our_uploadscript(), None);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !Path::new("/var/run/pure-ftpd.upload.pipe").exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let server = server_with_upload_script(&site, &their_server, None);
+        upload(server.port, "from-debian.bin", 777);
+        let runs = reader.runs(1);
+        let run = runs
+            .iter()
+            .find(|r| r.contains("from-debian.bin"))
+            .expect("a run");
+        assert_eq!(field(run, "UPLOAD_SIZE"), Some("777"), "{run}");
+        assert_eq!(field(run, "UPLOAD_VUSER"), Some(USER));
+        assert!(
+            field(run, "file")
+                .unwrap()
+                .ends_with("/home/from-debian.bin"),
+            "{run}"
+        );
+    }
+    // Our server with Debian's reader.
+    {
+        let site = Site::new();
+        let server = server_with_upload_script(&site, Path::new(OURS), None);
+        let reader = Reader::start(&their_reader, None);
+        upload(server.port, "to-debian.bin", 555);
+        let runs = reader.runs(1);
+        let run = runs
+            .iter()
+            .find(|r| r.contains("to-debian.bin"))
+            .expect("a run");
+        assert_eq!(field(run, "UPLOAD_SIZE"), Some("555"), "{run}");
+        assert_eq!(field(run, "UPLOAD_VUSER"), Some(USER));
+        assert_eq!(
+            field(run, "file"),
+            Some(site.home.join("to-debian.bin").to_str().unwrap())
+        );
+    }
+}
