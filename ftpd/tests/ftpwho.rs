@@ -344,6 +344,35 @@ fn masked_shell(out: &str, port: u16) -> Vec<String> {
     lines
 }
 
+/// Every run of digits as `#`, the padding around numbers collapsed (a number's width
+/// changes the spaces a table puts beside it), and rates blanked.
+fn mask_numbers(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_number = false;
+    for c in line.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('#');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    let mut collapsed = String::with_capacity(out.len());
+    for c in out.chars() {
+        if !(c == ' ' && collapsed.ends_with(' ')) {
+            collapsed.push(c);
+        }
+    }
+    // The rate needs a whole second of transfer, which one server may not have had yet.
+    for unit in ["b", "K", "M", "G"] {
+        collapsed = collapsed.replace(&format!(" #{unit}/s|"), " '' |");
+    }
+    collapsed
+}
+
 /// The `-v` table: header, then the blocks of the sessions on `port` (sorted), with
 /// pid, time, speed, percentage, sizes and port masked (they depend on timing).
 fn masked_table(table: &str, port: u16) -> Vec<String> {
@@ -440,13 +469,32 @@ fn the_same_sessions_read_by_debians_pure_ftpwho() {
         let mut xml_lines = xml_lines;
         xml_lines.sort();
         let (_, table, _) = who(&who_binary, board.as_deref(), &["-v", "-H"]);
+        // The other formats: their lines as a multiset, numbers masked (pids, times and
+        // progress differ, and so does the order of the sessions).
+        let mut others = Vec::new();
+        for args in [
+            &["-H"][..],
+            &["-w", "-H"],
+            &["-W", "-H"],
+            &["-c", "-H"],
+            &["-p", "-H"],
+        ] {
+            let (_, out, _) = who(&who_binary, board.as_deref(), args);
+            let mut lines: Vec<String> = out.lines().map(mask_numbers).collect();
+            lines.sort();
+            others.push((args.join(" "), lines));
+        }
         seen.push((
             masked_shell(&shell, port),
             xml_lines,
             masked_table(&table, port),
+            others,
         ));
     }
     assert_eq!(seen[0].0, seen[1].0, "-s: ours (left), Debian's (right)");
     assert_eq!(seen[0].1, seen[1].1, "-x: ours (left), Debian's (right)");
     assert_eq!(seen[0].2, seen[1].2, "-v: ours (left), Debian's (right)");
+    for (ours, theirs) in seen[0].3.iter().zip(&seen[1].3) {
+        assert_eq!(ours, theirs, "ours (left), Debian's (right)");
+    }
 }
