@@ -169,7 +169,7 @@ fn every_format_shows_the_live_sessions() {
     );
     let (_, verbose, _) = who(&ftpwho(), Some(&board), &["-H", "-v"]);
     assert!(
-        verbose.contains("| Total size:    65536 Transfered:"),
+        verbose.contains("| Total size:    65536 Transferred:"),
         "{verbose}"
     );
     assert!(
