@@ -24,6 +24,7 @@ pub mod listener;
 pub mod log;
 mod messages;
 pub mod privilege;
+pub mod quota;
 pub mod scoreboard;
 pub mod session;
 pub mod tls;

@@ -26,6 +26,7 @@ pub(crate) const NO_DATA_CONNECTION: &str = "No data connection";
 pub(crate) const ACCEPTED_DATA: &str = "Accepted data connection";
 pub(crate) const TRANSFER_OK: &str = "File successfully transferred";
 pub(crate) const TRANSFER_ABORTED: &str = "Transfer aborted";
+pub(crate) const QUOTA_ABORTED: &str = "Transfer aborted (quota)";
 pub(crate) const ABOR_OK: &str = "Since you see this ABOR must've succeeded";
 pub(crate) const ABORT: &str = "ABORT";
 pub(crate) const ASCII_WARNING: &str =

@@ -160,7 +160,8 @@ fn drop_privileges(user: &LoggedUser, uid: Uid, gid: Gid) -> io::Result<()> {
     Ok(())
 }
 
-fn in_group(user: &LoggedUser, group: u32) -> bool {
+/// Whether the account is in `group` (its own group, or a supplementary one).
+pub(crate) fn in_group(user: &LoggedUser, group: u32) -> bool {
     if user.gid == group {
         return true;
     }

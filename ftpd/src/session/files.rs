@@ -32,8 +32,10 @@ impl Session<'_> {
         } else {
             !self.config.prohibit_dot_read
         };
-        let path = self.logged_in()?.vfs.resolve(name);
-        (!allowed && has_dot_component(&path))
+        let logged = self.logged_in()?;
+        let path = logged.vfs.resolve(name);
+        let reserved = logged.quota.is_some() && crate::quota::is_reserved(&path);
+        ((!allowed && has_dot_component(&path)) || reserved)
             .then(|| Reply::new(553, [&b"Prohibited file name: "[..], name].concat()).into())
     }
 
@@ -43,8 +45,10 @@ impl Session<'_> {
         let anonymous = self.anonymous();
         let allowed =
             !anonymous && !self.config.prohibit_dot_write && !self.config.prohibit_dot_read;
-        let path = self.logged_in()?.vfs.resolve(name);
-        (!allowed && has_dot_component(&path)).then(|| {
+        let logged = self.logged_in()?;
+        let path = logged.vfs.resolve(name);
+        let reserved = logged.quota.is_some() && crate::quota::is_reserved(&path);
+        ((!allowed && has_dot_component(&path)) || reserved).then(|| {
             let text = if directory {
                 b"Prohibited directory name".to_vec()
             } else {
@@ -97,13 +101,23 @@ impl Session<'_> {
         if let Some(refusal) = self.check_dot_write(name, true) {
             return refusal;
         }
+        if let Some(refusal) = self.quota_refuses_mkd(name) {
+            return refusal;
+        }
         let mode = 0o777 & !self.config.dir_umask;
         let Some(logged) = self.logged_in() else {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
         let path = logged.vfs.resolve(name);
         match logged.vfs.mkdir(&path, mode) {
-            Ok(()) => Reply::new(257, msg::mkd_ok(name)).into(),
+            Ok(()) => {
+                logged.count(1, 0);
+                let mut reply = Reply::new(257, msg::mkd_ok(name));
+                for line in logged.quota_lines() {
+                    reply.push(line);
+                }
+                reply.into()
+            }
             Err(e) => Reply::new(550, msg::mkd_failed(crate::errno_text(&e))).into(),
         }
     }
@@ -123,7 +137,15 @@ impl Session<'_> {
         };
         let path = logged.vfs.resolve(name);
         match logged.vfs.rmdir(&path) {
-            Ok(()) => Reply::new(250, msg::RMD_OK).into(),
+            Ok(()) => {
+                logged.count(-1, 0);
+                let mut reply = Reply::empty(250);
+                for line in logged.quota_lines() {
+                    reply.push(line);
+                }
+                reply.push(msg::RMD_OK);
+                reply.into()
+            }
             Err(e) => Reply::new(550, msg::rmd_failed(crate::errno_text(&e))).into(),
         }
     }
@@ -145,14 +167,26 @@ impl Session<'_> {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
         let path = logged.vfs.resolve(name);
+        let size = logged
+            .vfs
+            .lstat(&path)
+            .ok()
+            .filter(|st| is_regular(st.st_mode))
+            .map_or(0, |st| st.st_size);
         match logged.vfs.unlink(&path) {
             Ok(()) => {
+                logged.count(-1, -size);
                 let real = logged.logged_path(&path);
+                let mut reply = Reply::empty(250);
+                for line in logged.quota_lines() {
+                    reply.push(line);
+                }
+                reply.push(msg::deleted(name));
                 self.log.log(
                     Level::Notice,
                     &format!("Deleted {}", String::from_utf8_lossy(&real)),
                 );
-                Reply::new(250, msg::deleted(name)).into()
+                reply.into()
             }
             Err(e) => {
                 // Pure-FTPd reports a directory as an invalid argument.
@@ -210,8 +244,22 @@ impl Session<'_> {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
         let to = logged.vfs.resolve(name);
+        // A file replaced by the rename leaves the counters.
+        let replaced = (from != to)
+            .then(|| logged.vfs.lstat(&to).ok())
+            .flatten()
+            .map(|st| {
+                if is_regular(st.st_mode) {
+                    st.st_size
+                } else {
+                    0
+                }
+            });
         match logged.vfs.rename(&from, &to) {
             Ok(()) => {
+                if let Some(size) = replaced {
+                    logged.count(-1, -size);
+                }
                 self.log.log(
                     Level::Notice,
                     &format!(

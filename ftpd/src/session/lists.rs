@@ -333,7 +333,7 @@ impl Session<'_> {
         } else {
             msg::matches_total(count)
         });
-        Outcome::Transfer(Job::Listing { bytes, done })
+        Outcome::Transfer(Box::new(Job::Listing { bytes, done }))
     }
 
     pub(super) fn stat(&mut self, arg: &[u8]) -> Outcome {
@@ -370,10 +370,10 @@ impl Session<'_> {
                 && logged.vfs.lstat(&dir).is_ok()
             {
                 let bytes = [target.as_slice(), b"\r\n"].concat();
-                return Outcome::Transfer(Job::Listing {
+                return Outcome::Transfer(Box::new(Job::Listing {
                     bytes,
                     done: Reply::new(226, msg::matches_total(1)),
-                });
+                }));
             }
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
@@ -394,10 +394,10 @@ impl Session<'_> {
             bytes.extend_from_slice(b"\r\n");
             count += 1;
         }
-        Outcome::Transfer(Job::Listing {
+        Outcome::Transfer(Box::new(Job::Listing {
             bytes,
             done: Reply::new(226, msg::matches_total(count)),
-        })
+        }))
     }
 
     pub(super) fn mlsd(&mut self, arg: &[u8]) -> Outcome {
@@ -425,10 +425,10 @@ impl Session<'_> {
             bytes.extend_from_slice(b"\r\n");
             count += 1;
         }
-        Outcome::Transfer(Job::Listing {
+        Outcome::Transfer(Box::new(Job::Listing {
             bytes,
             done: Reply::new(226, msg::matches_total(count)),
-        })
+        }))
     }
 
     pub(super) fn mlst(&mut self, arg: &[u8]) -> Outcome {

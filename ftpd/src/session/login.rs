@@ -157,6 +157,25 @@ impl Session<'_> {
         (others >= usize::try_from(limit).unwrap_or(usize::MAX)).then_some(limit)
     }
 
+    /// The quota limits that apply to `user`: its own, else `-n`; never for anonymous
+    /// users, root or members of the `-a` trusted group (as Pure-FTPd).
+    fn quota_limits(&self, user: &LoggedUser) -> Option<crate::quota::Limits> {
+        let trusted = user.uid == 0
+            || self
+                .config
+                .trusted_gid
+                .is_some_and(|gid| privilege::in_group(user, gid));
+        if user.anonymous || trusted {
+            return None;
+        }
+        let (server_files, server_size) = self.config.quota.unzip();
+        let limits = crate::quota::Limits {
+            files: user.quota_files.or(server_files),
+            size: user.quota_size.or(server_size),
+        };
+        (limits.files.is_some() || limits.size.is_some()).then_some(limits)
+    }
+
     /// Moves into the account: confinement, privileges, the starting directory.
     fn enter(&mut self, user: LoggedUser) -> Outcome {
         if let Some(limit) = self.over_session_limit(&user) {
@@ -177,6 +196,23 @@ impl Session<'_> {
                 );
                 return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
             }
+        };
+        let quota = match self.quota_limits(&user) {
+            Some(limits) => match crate::quota::Quota::open(&entered.vfs, limits) {
+                Ok(quota) => Some(quota),
+                Err(e) => {
+                    // Fail closed: a quota that cannot be counted cannot be enforced.
+                    self.log.log(
+                        Level::Error,
+                        &format!(
+                            "Unable to open the quota file {}: {e}",
+                            crate::quota::FILE_NAME
+                        ),
+                    );
+                    return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
+                }
+            },
+            None => None,
         };
         let account = if user.anonymous {
             "ftp".to_string()
@@ -203,6 +239,11 @@ impl Session<'_> {
                 reply.push(msg::FXP_SUPPORTED);
             }
             reply.push(msg::logged_in(entered.vfs.cwd(), entered.restricted));
+            if let Some(quota) = &quota {
+                for line in quota.status() {
+                    reply.push(line);
+                }
+            }
             reply
         };
         let list = listing::Context {
@@ -216,6 +257,7 @@ impl Session<'_> {
             user,
             vfs: entered.vfs,
             base: entered.base,
+            quota,
             list,
         }));
         reply.into()

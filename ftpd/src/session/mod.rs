@@ -12,6 +12,7 @@ mod files;
 mod lists;
 mod login;
 mod misc;
+mod quotas;
 mod security;
 mod transfer;
 
@@ -54,10 +55,27 @@ pub(crate) struct LoggedIn {
     pub(crate) vfs: Vfs,
     /// The real directory the session's `/` is.
     pub(crate) base: std::path::PathBuf,
+    /// Quotas, when they apply to the account.
+    pub(crate) quota: Option<crate::quota::Quota>,
     pub(crate) list: listing::Context,
 }
 
 impl LoggedIn {
+    /// The quota status lines (none without quotas).
+    pub(crate) fn quota_lines(&self) -> Vec<String> {
+        self.quota
+            .as_ref()
+            .map(crate::quota::Quota::status)
+            .unwrap_or_default()
+    }
+
+    /// Adjusts the quota counters (if any) after an operation.
+    pub(crate) fn count(&self, files: i64, bytes: i64) {
+        if let Some(quota) = &self.quota {
+            let _ = quota.adjust(files, bytes);
+        }
+    }
+
     /// A path of the session's file system as it is on the server, as Pure-FTPd logs it:
     /// the chroot base, `/`, then the path (hence a `//`).
     pub(crate) fn logged_path(&self, path: &[u8]) -> Vec<u8> {
@@ -79,7 +97,7 @@ pub(crate) enum Outcome {
     /// Send this reply and end the session.
     Close(Reply),
     /// Open the data connection and run this transfer.
-    Transfer(Job),
+    Transfer(Box<Job>),
     /// Send this reply in clear, then switch the control connection to TLS.
     StartTls(Reply),
     /// Send this reply under TLS, then go on in clear (CCC).
@@ -247,7 +265,7 @@ impl Session<'_> {
                 let _ = self.control.send(&reply);
                 false
             }
-            Outcome::Transfer(job) => self.run_transfer(job),
+            Outcome::Transfer(job) => self.run_transfer(*job),
             Outcome::StartTls(reply) => self.control.send(&reply).is_ok() && self.begin_tls(),
             Outcome::StopTls(reply) => {
                 let sent = self.control.send(&reply).is_ok();

@@ -49,6 +49,8 @@ pub(crate) enum Job {
         name: Vec<u8>,
         /// Where it is in the session's file system.
         path: Vec<u8>,
+        /// What quotas require (none without quotas).
+        quota: Option<super::quotas::UploadQuota>,
         /// STOU's generated name, announced in the 150 reply.
         unique: Option<String>,
     },
@@ -65,13 +67,15 @@ impl Ended {
             Self::Aborted { bytes, .. } | Self::Failed { bytes, .. } => {
                 (*bytes > 0).then_some(*bytes)
             }
-            Self::TimedOut | Self::ControlLost => None,
+            Self::TimedOut | Self::ControlLost | Self::OverQuota => None,
         }
     }
 }
 
 /// How a transfer ended.
 enum Ended {
+    /// An upload went over the quota after this many bytes (and was stopped).
+    OverQuota,
     /// All of it.
     Complete(u64),
     /// ABOR (or QUIT) arrived; `quit` also ends the session.
@@ -170,20 +174,20 @@ impl Session<'_> {
         }
         if restart == size && size > 0 {
             // The data connection is still made, as Pure-FTPd does, and nothing sent.
-            return Outcome::Transfer(Job::Listing {
+            return Outcome::Transfer(Box::new(Job::Listing {
                 bytes: Vec::new(),
                 done: Reply::new(226, msg::NOTHING_LEFT),
-            });
+            }));
         }
         // Reading must not block on a FIFO or device that sneaked in.
         let _ = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()));
-        Outcome::Transfer(Job::Download {
+        Outcome::Transfer(Box::new(Job::Download {
             file,
             name: name.to_vec(),
             path,
             offset: restart,
             size,
-        })
+        }))
     }
 
     pub(super) fn stor(&mut self, name: &[u8], append: bool) -> Outcome {
@@ -210,11 +214,31 @@ impl Session<'_> {
         if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
             return Reply::new(553, msg::cant_create("Is a directory")).into();
         }
+        let replaces_whole = !append && restart == 0;
+        let start = if append {
+            existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0))
+        } else {
+            restart
+        };
+        let quota = match self.plan_upload(name, &path, existing.as_ref(), replaces_whole, start) {
+            Ok(quota) => quota,
+            Err(refusal) => return refusal,
+        };
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
         let mut flags = OFlag::O_CREAT;
-        if !append && restart == 0 {
+        if replaces_whole {
             flags |= OFlag::O_TRUNC;
         }
-        let mut file = match logged.vfs.open_write(&path, flags, 0o777 & !file_umask) {
+        let written = match quota.as_ref().and_then(|q| q.temporary.as_ref()) {
+            Some(temporary) => {
+                flags |= OFlag::O_EXCL;
+                temporary
+            }
+            None => &path,
+        };
+        let mut file = match logged.vfs.open_write(written, flags, 0o777 & !file_umask) {
             Ok(file) => file,
             Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
         };
@@ -229,12 +253,13 @@ impl Session<'_> {
         if let Err(e) = positioned {
             return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into();
         }
-        Outcome::Transfer(Job::Upload {
+        Outcome::Transfer(Box::new(Job::Upload {
             file,
             name: name.to_vec(),
             path,
+            quota,
             unique: None,
-        })
+        }))
     }
 
     /// `-k`: whether the file system holding the root is fuller than allowed.
@@ -273,17 +298,25 @@ impl Session<'_> {
                 return Reply::new(530, msg::NOT_LOGGED_IN).into();
             };
             let path = logged.vfs.resolve(unique.as_bytes());
+            let quota = match self.plan_upload(unique.as_bytes(), &path, None, true, 0) {
+                Ok(quota) => quota,
+                Err(refusal) => return refusal,
+            };
+            let Some(logged) = self.logged_in() else {
+                return Reply::new(530, msg::NOT_LOGGED_IN).into();
+            };
             match logged
                 .vfs
                 .open_write(&path, OFlag::O_CREAT | OFlag::O_EXCL, 0o777 & !file_umask)
             {
                 Ok(file) => {
-                    return Outcome::Transfer(Job::Upload {
+                    return Outcome::Transfer(Box::new(Job::Upload {
                         file,
                         name: unique.clone().into_bytes(),
                         path,
+                        quota,
                         unique: Some(unique),
-                    });
+                    }));
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                 Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
@@ -329,20 +362,28 @@ impl Session<'_> {
         }
         let tcp = match self.open_tcp_data() {
             Ok(stream) => stream,
-            Err(outcome) => return self.perform(outcome),
+            Err(outcome) => {
+                self.abandon(&job);
+                return self.perform(outcome);
+            }
         };
         if !active && self.control.send(&opening).is_err() {
+            self.abandon(&job);
             return false;
         }
         let mut stream = match self.secure_data(tcp) {
             Ok(stream) => stream,
-            Err(outcome) => return self.perform(outcome),
+            Err(outcome) => {
+                self.abandon(&job);
+                return self.perform(outcome);
+            }
         };
         let started = Instant::now();
         let logged_path = match &job {
             Job::Download { path, .. } | Job::Upload { path, .. } => Some(path.clone()),
             Job::Listing { .. } => None,
         };
+        let mut upload_quota = None;
         let (ended, done, upload) = match job {
             Job::Download {
                 file,
@@ -362,9 +403,18 @@ impl Session<'_> {
                     false,
                 )
             }
-            Job::Upload { mut file, name, .. } => {
+            Job::Upload {
+                mut file,
+                name,
+                quota,
+                ..
+            } => {
                 self.board(Activity::Upload { file: &name });
-                (self.receive_file(&mut file, &mut stream), None, true)
+                let limit = quota.as_ref().and_then(|q| q.limit);
+                let ended = self.receive_file(&mut file, &mut stream, limit);
+                drop(file);
+                upload_quota = quota.map(|q| (q, name));
+                (ended, None, true)
             }
             Job::Listing { bytes, done } => {
                 (self.send_bytes(&mut stream, &bytes), Some(done), false)
@@ -373,11 +423,28 @@ impl Session<'_> {
         stream.finish();
         drop(stream);
         self.board(Activity::Idle);
+        let mut quota_lines = Vec::new();
+        let ended = match upload_quota {
+            Some((plan, name)) => {
+                let over = matches!(ended, Ended::OverQuota);
+                match self.settle_upload(&plan, over) {
+                    super::quotas::Settled::Counted(lines) => {
+                        quota_lines = lines;
+                        ended
+                    }
+                    super::quotas::Settled::Refused => {
+                        let reply = self.quota_exceeded(&name, Some(msg::QUOTA_ABORTED), true);
+                        return self.control.send(&reply).is_ok();
+                    }
+                }
+            }
+            None => ended,
+        };
         let elapsed = started.elapsed();
         if let (Some(path), Some(bytes)) = (&logged_path, ended.bytes()) {
             self.record_transfer(path, upload, bytes, elapsed);
         }
-        self.finish(ended, done, upload, elapsed)
+        self.finish(ended, done, upload, elapsed, quota_lines)
     }
 
     fn finish(
@@ -386,6 +453,7 @@ impl Session<'_> {
         done: Option<Reply>,
         upload: bool,
         elapsed: Duration,
+        quota_lines: Vec<String>,
     ) -> bool {
         let seconds = elapsed.as_secs_f64();
         let rate = |bytes| msg::rate(bytes, seconds);
@@ -400,6 +468,9 @@ impl Session<'_> {
                     self.downloaded += bytes;
                 }
                 let mut reply = Reply::empty(226);
+                for line in quota_lines {
+                    reply.push(line);
+                }
                 if !self.binary {
                     reply.push(msg::ASCII_WARNING);
                 }
@@ -443,6 +514,8 @@ impl Session<'_> {
                 false
             }
             Ended::ControlLost => false,
+            // Settled (and answered) before.
+            Ended::OverQuota => true,
         }
     }
 
@@ -575,7 +648,14 @@ impl Session<'_> {
         Ended::Complete(bytes.len() as u64)
     }
 
-    fn receive_file(&mut self, file: &mut File, stream: &mut DataStream) -> Ended {
+    /// Receives an upload; stops with [`Ended::OverQuota`] once more than `limit` bytes
+    /// came.
+    fn receive_file(
+        &mut self,
+        file: &mut File,
+        stream: &mut DataStream,
+        limit: Option<u64>,
+    ) -> Ended {
         let mut buf = vec![0u8; RECEIVE_BUFFER];
         let mut received = 0u64;
         loop {
@@ -607,6 +687,10 @@ impl Session<'_> {
                     };
                 }
             };
+            // Nothing beyond the quota reaches the disk.
+            if limit.is_some_and(|limit| received + n as u64 > limit) {
+                return Ended::OverQuota;
+            }
             let written = if self.binary {
                 file.write_all(&buf[..n])
             } else {
@@ -668,6 +752,17 @@ impl Session<'_> {
         Ended::Failed {
             bytes,
             reply: Reply::new(426, msg::TRANSFER_ABORTED),
+        }
+    }
+
+    /// An upload under quota that never got its data connection: what it created goes,
+    /// so that the counters and the tree stay in step.
+    fn abandon(&mut self, job: &Job) {
+        if let Job::Upload {
+            quota: Some(plan), ..
+        } = job
+        {
+            let _ = self.settle_upload(plan, true);
         }
     }
 

@@ -1,0 +1,345 @@
+//! Quotas (spec §7): at most so many files and bytes in an account's tree, counted in
+//! `/.ftpquota` at the root of its jail (`<files> <bytes>\n`, mode 0600), the file
+//! `pure-quotacheck` writes. Directories count as files.
+//!
+//! As in Pure-FTPd the counters are adjusted by each operation (uploads, deletions,
+//! directories, renames over a file), under an fcntl write lock, so concurrent
+//! sessions of one account keep them exact; unlike Pure-FTPd, a counter file that is
+//! missing or unreadable is rebuilt from the tree rather than taken as zero.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::os::fd::AsFd;
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl, openat};
+use nix::sys::stat::Mode;
+
+use crate::vfs::Vfs;
+
+/// The counter file, at the root of the jail.
+pub const FILE_NAME: &str = ".ftpquota";
+
+/// What an account may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Files and directories.
+    pub files: Option<u64>,
+    /// Bytes.
+    pub size: Option<u64>,
+}
+
+/// What an account holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Files and directories.
+    pub files: u64,
+    /// Bytes.
+    pub size: u64,
+}
+
+impl Usage {
+    /// Reads `<files> <bytes>` (a trailing newline allowed); `None` for anything else.
+    #[must_use]
+    pub fn parse(text: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(text).ok()?;
+        let (files, size) = text.trim_end_matches('\n').split_once(' ')?;
+        Some(Self {
+            files: files.parse().ok()?,
+            size: size.parse().ok()?,
+        })
+    }
+
+    /// `<files> <bytes>\n`.
+    #[must_use]
+    pub fn render(self) -> String {
+        format!("{} {}\n", self.files, self.size)
+    }
+
+    /// Whether one more file would be over the limit.
+    #[must_use]
+    pub fn files_full(self, limits: Limits) -> bool {
+        limits.files.is_some_and(|max| self.files >= max)
+    }
+
+    /// Bytes that may still be stored (`None`: no size limit).
+    #[must_use]
+    pub fn room(self, limits: Limits) -> Option<u64> {
+        limits.size.map(|max| max.saturating_sub(self.size))
+    }
+
+    /// Whether the usage is beyond a limit.
+    #[must_use]
+    pub fn over(self, limits: Limits) -> bool {
+        limits.files.is_some_and(|max| self.files > max)
+            || limits.size.is_some_and(|max| self.size > max)
+    }
+}
+
+/// Pure-FTPd's two status lines.
+#[must_use]
+pub fn status_lines(usage: Usage, limits: Limits) -> Vec<String> {
+    let percent = |used: u64, max: u64| used.saturating_mul(100).checked_div(max).unwrap_or(0);
+    let mut lines = Vec::with_capacity(2);
+    let max_files = limits.files.unwrap_or(0);
+    lines.push(format!(
+        "{} files used ({}%) - authorized: {} files",
+        usage.files,
+        percent(usage.files, max_files),
+        max_files
+    ));
+    let max_size = limits.size.unwrap_or(0);
+    lines.push(format!(
+        "{} Kbytes used ({}%) - authorized: {} Kb",
+        usage.size / 1024,
+        percent(usage.size, max_size),
+        max_size / 1024
+    ));
+    lines
+}
+
+/// A session's quota: its limits and its jail's counter file.
+#[derive(Debug)]
+pub struct Quota {
+    /// The limits.
+    pub limits: Limits,
+    file: File,
+}
+
+impl Quota {
+    /// Opens (creating it, mode 0600) the counter file at the root of `vfs`; a missing,
+    /// empty or malformed one is rebuilt by counting the tree.
+    ///
+    /// # Errors
+    /// The file cannot be opened.
+    pub fn open(vfs: &Vfs, limits: Limits) -> io::Result<Self> {
+        let fd = openat(
+            vfs.root_fd(),
+            FILE_NAME,
+            OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )
+        .map_err(io::Error::from)?;
+        let quota = Self {
+            limits,
+            file: File::from(fd),
+        };
+        quota.with_lock(|file| {
+            if read_usage(file)?.is_none() {
+                write_usage(file, count_tree(vfs))?;
+            }
+            Ok(())
+        })?;
+        Ok(quota)
+    }
+
+    /// The usage now (other sessions of the account may have changed it).
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn usage(&self) -> io::Result<Usage> {
+        self.with_lock(|file| Ok(read_usage(file)?.unwrap_or_default()))
+    }
+
+    /// Adds `files` and `bytes` (negative to remove) to the counters; returns the new
+    /// usage.
+    ///
+    /// # Errors
+    /// The file cannot be read or written.
+    pub fn adjust(&self, files: i64, bytes: i64) -> io::Result<Usage> {
+        self.with_lock(|file| {
+            let old = read_usage(file)?.unwrap_or_default();
+            let new = Usage {
+                files: old.files.saturating_add_signed(files),
+                size: old.size.saturating_add_signed(bytes),
+            };
+            if new != old {
+                write_usage(file, new)?;
+            }
+            Ok(new)
+        })
+    }
+
+    /// Status lines for the usage now.
+    #[must_use]
+    pub fn status(&self) -> Vec<String> {
+        self.usage()
+            .map(|usage| status_lines(usage, self.limits))
+            .unwrap_or_default()
+    }
+
+    fn with_lock<T>(&self, work: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
+        lock(&self.file, nix::libc::F_WRLCK)?;
+        let result = work(&self.file);
+        let _ = lock(&self.file, nix::libc::F_UNLCK);
+        result
+    }
+}
+
+/// An fcntl lock on the whole file (the kind Pure-FTPd and pure-quotacheck take).
+fn lock(file: &File, kind: i32) -> io::Result<()> {
+    let request = nix::libc::flock {
+        l_type: i16::try_from(kind).unwrap_or(0),
+        l_whence: i16::try_from(nix::libc::SEEK_SET).unwrap_or(0),
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    loop {
+        let arg = if kind == nix::libc::F_UNLCK {
+            FcntlArg::F_SETLK(&request)
+        } else {
+            FcntlArg::F_SETLKW(&request)
+        };
+        match fcntl(file.as_fd(), arg) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn read_usage(mut file: &File) -> io::Result<Option<Usage>> {
+    let mut text = Vec::with_capacity(64);
+    file.rewind()?;
+    file.take(64).read_to_end(&mut text)?;
+    Ok(Usage::parse(&text))
+}
+
+fn write_usage(mut file: &File, usage: Usage) -> io::Result<()> {
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(usage.render().as_bytes())
+}
+
+/// Counts the tree as pure-quotacheck does: every directory below the root is one
+/// file, every regular file one file plus its size (symbolic links followed, inside the
+/// jail), the counter file excluded, each directory visited once.
+#[must_use]
+pub fn count_tree(vfs: &Vfs) -> Usage {
+    let mut usage = Usage::default();
+    let mut seen = HashSet::new();
+    let mut pending = vec![b"/".to_vec()];
+    while let Some(dir) = pending.pop() {
+        let Ok(st) = vfs.stat(&dir) else { continue };
+        if !seen.insert((st.st_dev, st.st_ino)) {
+            continue;
+        }
+        let Ok((_, names)) = vfs.read_dir(&dir) else {
+            continue;
+        };
+        for name in names {
+            if name == b"." || name == b".." || (dir == b"/" && name == FILE_NAME.as_bytes()) {
+                continue;
+            }
+            let path = if dir == b"/" {
+                [b"/", name.as_slice()].concat()
+            } else {
+                [dir.as_slice(), b"/", name.as_slice()].concat()
+            };
+            let Ok(st) = vfs.stat(&path) else { continue };
+            match st.st_mode & 0o170_000 {
+                0o040_000 => {
+                    usage.files += 1;
+                    pending.push(path);
+                }
+                0o100_000 => {
+                    usage.files += 1;
+                    usage.size += u64::try_from(st.st_size).unwrap_or(0);
+                }
+                _ => {}
+            }
+        }
+    }
+    usage
+}
+
+/// Names refused while quotas apply: anything containing `.ftpquota`, anything
+/// starting with `.pureftpd-` (as Pure-FTPd).
+#[must_use]
+pub fn is_reserved(path: &[u8]) -> bool {
+    path.windows(FILE_NAME.len())
+        .any(|w| w == FILE_NAME.as_bytes())
+        || path
+            .split(|&b| b == b'/')
+            .any(|component| component.starts_with(b".pureftpd-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_counter_file_format() {
+        assert_eq!(
+            Usage::parse(b"3 500011\n"),
+            Some(Usage {
+                files: 3,
+                size: 500_011
+            })
+        );
+        assert_eq!(Usage::parse(b"3"), None);
+        assert_eq!(Usage::parse(b""), None);
+        assert_eq!(Usage::parse(b"-1 5\n"), None);
+        assert_eq!(Usage { files: 1, size: 7 }.render(), "1 7\n");
+    }
+
+    #[test]
+    fn status_lines_as_pure_ftpd_words_them() {
+        let limits = Limits {
+            files: Some(3),
+            size: Some(1 << 20),
+        };
+        let usage = Usage {
+            files: 1,
+            size: 500_000,
+        };
+        assert_eq!(
+            status_lines(usage, limits),
+            [
+                "1 files used (33%) - authorized: 3 files",
+                "488 Kbytes used (47%) - authorized: 1024 Kb"
+            ]
+        );
+        assert!(!usage.files_full(limits));
+        assert_eq!(usage.room(limits), Some((1 << 20) - 500_000));
+    }
+
+    #[test]
+    fn reserved_names() {
+        assert!(is_reserved(b"/.ftpquota"));
+        assert!(is_reserved(b"/a/x.ftpquota.bak"));
+        assert!(is_reserved(b"/.pureftpd-upload.1"));
+        assert!(!is_reserved(b"/pureftpd-notes"));
+    }
+
+    #[test]
+    fn a_missing_or_broken_counter_is_rebuilt_from_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("a"), [0u8; 100]).unwrap();
+        std::fs::write(dir.path().join("sub/b"), [0u8; 20]).unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "garbage").unwrap();
+        let vfs = Vfs::new(dir.path(), b"/").unwrap();
+        let limits = Limits {
+            files: Some(10),
+            size: None,
+        };
+        let quota = Quota::open(&vfs, limits).unwrap();
+        assert_eq!(
+            quota.usage().unwrap(),
+            Usage {
+                files: 3,
+                size: 120
+            }
+        );
+        assert_eq!(
+            quota.adjust(-1, -100).unwrap(),
+            Usage { files: 2, size: 20 }
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap(),
+            "2 20\n"
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! Quotas (`-n files:MB` and the account's own): Pure-FTPd's replies and counter file,
+//! exact counts under concurrent sessions, nothing left behind by a refused upload,
+//! a broken counter rebuilt.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+/// A site whose home is empty (the counter file then starts the same for both
+/// servers).
+fn empty_site() -> Site {
+    let site = Site::new();
+    std::fs::remove_dir_all(&site.home).unwrap();
+    std::fs::create_dir(&site.home).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&site.home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if is_root() {
+        nix::unistd::chown(
+            &site.home,
+            Some(nix::unistd::Uid::from_raw(site.uid)),
+            Some(nix::unistd::Gid::from_raw(site.gid)),
+        )
+        .unwrap();
+    }
+    site
+}
+
+/// Runs a Python ftplib script; returns what it printed, one reply per line (rates
+/// masked: they depend on timing).
+fn transcript(port: u16, body: &str) -> Vec<String> {
+    let script = format!(
+        r#"
+import ftplib, io, sys
+f = ftplib.FTP(); f.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+def put(cmd, fp):
+    # Unlike ftplib's storbinary, reads the reply even when the server stopped reading
+    # (a refused upload): which of the two comes first is a race.
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd(cmd)
+    try:
+        conn.sendall(fp.read())
+    except OSError:
+        pass
+    conn.close()
+    return f.voidresp()
+f.storbinary = put
+def t(name, *args):
+    try:
+        r = getattr(f, name)(*args)
+    except ftplib.all_errors as e:
+        r = "ERR " + str(e)
+    lines = (r or "").split("\n")
+    lines = ["<rate>" if " seconds (measured here)" in l else l for l in lines]
+    print(name, "|".join(lines))
+t("login", sys.argv[2], sys.argv[3])
+{body}
+f.quit()
+"#
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script, &port.to_string(), USER, PASSWORD])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn counter(site: &Site) -> String {
+    std::fs::read_to_string(site.home.join(".ftpquota")).unwrap_or_default()
+}
+
+/// Files and bytes in the home, counted as pure-quotacheck counts.
+fn recount(dir: &Path) -> (u64, u64) {
+    let mut totals = (0, 0);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == ".ftpquota" {
+            continue;
+        }
+        let meta = std::fs::metadata(entry.path()).unwrap();
+        if meta.is_dir() {
+            let (files, bytes) = recount(&entry.path());
+            totals = (totals.0 + 1 + files, totals.1 + bytes);
+        } else if meta.is_file() {
+            totals = (totals.0 + 1, totals.1 + meta.len());
+        }
+    }
+    totals
+}
+
+const SCRIPT: &str = r#"
+t("storbinary", "STOR a.bin", io.BytesIO(b"x" * 500000))
+t("sendcmd", "MKD sub")
+t("storbinary", "STOR b.bin", io.BytesIO(b"x" * 100))
+t("sendcmd", "MKD sub2")
+t("delete", "b.bin")
+t("storbinary", "STOR d.bin", io.BytesIO(b"x" * 700000))
+t("sendcmd", "RMD sub")
+t("sendcmd", "RNFR a.bin")
+t("sendcmd", "RNTO x.bin")
+t("storbinary", "STOR .ftpquota", io.BytesIO(b"x"))
+t("sendcmd", "DELE .ftpquota")
+t("sendcmd", "MKD .pureftpd-x")
+t("storbinary", "APPE x.bin", io.BytesIO(b"y" * 10))
+"#;
+
+#[test]
+fn replies_and_counter_match_debians() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for binary in [Path::new(OURS), theirs.as_path()] {
+        let site = empty_site();
+        let server = site.start(binary, &["-n", "3:1"]);
+        let replies = transcript(server.port, SCRIPT);
+        seen.push((replies, counter(&site)));
+        if binary == Path::new(OURS) {
+            assert_eq!(recount(&site.home), (1, 500_010));
+        }
+    }
+    assert_eq!(seen[0].0, seen[1].0, "ours (left), Debian's (right)");
+    assert_eq!(seen[0].1, seen[1].1);
+    assert_eq!(seen[0].1, "1 500010\n");
+    assert!(seen[0].0[0].contains("0 files used (0%) - authorized: 3 files"));
+}
+
+#[test]
+fn a_refused_upload_leaves_nothing_behind() {
+    let site = empty_site();
+    let server = site.ours(&["-n", "5:1"]);
+    let replies = transcript(
+        server.port,
+        r#"
+t("storbinary", "STOR keep.bin", io.BytesIO(b"k" * 1000))
+t("storbinary", "STOR two.bin", io.BytesIO(b"2" * 1000))
+t("storbinary", "STOR keep.bin", io.BytesIO(b"n" * 2000000))
+t("storbinary", "STOR new.bin", io.BytesIO(b"n" * 2000000))
+t("storbinary", "APPE two.bin", io.BytesIO(b"a" * 2000000))
+t("storbinary", "STOU", io.BytesIO(b"u" * 2000000))
+"#,
+    );
+    for refused in &replies[3..=6] {
+        assert!(refused.contains("552 Quota exceeded"), "{replies:#?}");
+    }
+    // STOU in a session without a data connection: refused, and its file removed.
+    let replies = transcript(server.port, r#"t("sendcmd", "STOU")"#);
+    assert!(replies[1].contains("425"), "{replies:#?}");
+    // (Pure-FTPd 1.0.50 leaves an empty new.bin and a wrong count here, and loses keep.bin.)
+    assert_eq!(site.read("keep.bin"), vec![b'k'; 1000]);
+    assert_eq!(site.read("two.bin"), vec![b'2'; 1000]);
+    assert!(!site.home.join("new.bin").exists());
+    let names: Vec<String> = std::fs::read_dir(&site.home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".pureftpd-")),
+        "{names:?}"
+    );
+    assert_eq!(counter(&site), "2 2000\n");
+    assert_eq!(recount(&site.home), (2, 2000));
+}
+
+#[test]
+fn concurrent_sessions_keep_the_count_exact() {
+    let site = empty_site();
+    let server = site.ours(&["-n", "1000:100", "-c", "50", "-C", "50"]);
+    let port = server.port;
+    let clients: Vec<_> = (0..10)
+        .map(|client| {
+            std::thread::spawn(move || {
+                let mut ftp = Ftp::login(port, USER, PASSWORD);
+                ftp.cmd("TYPE I");
+                for n in 0..6 {
+                    let size = 1000 * (client + 1) + n * 17;
+                    let name = format!("c{client}-{}.bin", n % 3);
+                    let (first, last) = ftp.upload(&format!("STOR {name}"), &vec![b'q'; size]);
+                    assert_eq!(first.code, 150);
+                    assert_eq!(last.unwrap().code, 226);
+                    if n == 4 {
+                        assert_eq!(ftp.cmd(&format!("DELE c{client}-0.bin")).code, 250);
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let (files, bytes) = recount(&site.home);
+    assert_eq!(counter(&site), format!("{files} {bytes}\n"));
+    assert_eq!(files, 20);
+}
+
+#[test]
+fn a_broken_counter_is_rebuilt_from_the_tree() {
+    let site = empty_site();
+    site.put("one.bin", &[1u8; 4096]);
+    std::fs::create_dir(site.home.join("dir")).unwrap();
+    site.put(".ftpquota", b"garbage");
+    let server = site.ours(&["-n", "10:1"]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    let reply = ftp.cmd("NOOP");
+    assert_eq!(reply.code, 200);
+    assert_eq!(counter(&site), "2 4096\n");
+}
+
+#[test]
+fn accounts_own_quota_fields_win_over_the_servers() {
+    let site = empty_site();
+    // pure-pw's -n (files) and -N (MB) give the account its own limits.
+    let passwd = site.dir.path().join("pureftpd.passwd");
+    let pdb = site.dir.path().join("own.pdb");
+    let pure_pw = pureftpd_tests::workspace_binary("pure-pw", "pure-pw");
+    let home = format!("{}/./", site.home.display());
+    let (uid, gid) = (site.uid.to_string(), site.gid.to_string());
+    let env = [
+        ("PURE_PASSWDFILE", passwd.as_os_str()),
+        ("PURE_DBFILE", pdb.as_os_str()),
+    ];
+    let added = pureftpd_tests::run(
+        &pure_pw,
+        [
+            "useradd", "bob", "-u", &uid, "-g", &gid, "-d", &home, "-n", "1", "-N", "1", "-m",
+        ],
+        &env,
+        "bob pw\nbob pw\n",
+    );
+    assert_eq!(added.code, 0, "{added:?}");
+    let login = format!("puredb:{}", pdb.display());
+    let server = Server::start(
+        Path::new(OURS),
+        &["-l", &login, "-H", "-4", "-n", "100:100"],
+    );
+    let mut ftp = Ftp::connect(server.port).0;
+    ftp.cmd("USER bob");
+    let welcome = ftp.cmd("PASS bob pw");
+    assert_eq!(welcome.code, 230, "{welcome:?}");
+    assert!(welcome.has("authorized: 1 files"), "{welcome:?}");
+    assert!(welcome.has("authorized: 1024 Kb"), "{welcome:?}");
+    ftp.cmd("TYPE I");
+    let (first, last) = ftp.upload("STOR one.bin", b"1");
+    assert_eq!((first.code, last.unwrap().code), (150, 226));
+    let refused = ftp.cmd("MKD two");
+    assert_eq!(refused.code, 552, "{refused:?}");
+}
