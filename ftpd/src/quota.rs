@@ -9,72 +9,14 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, Read, Seek, Write};
-use std::os::fd::AsFd;
+use std::io;
 
-use nix::fcntl::{FcntlArg, OFlag, fcntl, openat};
+use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
+pub use pureftpd_quota::{FILE_NAME, Limits, Usage};
+use pureftpd_quota::{lock, read_usage, write_usage};
 
 use crate::vfs::Vfs;
-
-/// The counter file, at the root of the jail.
-pub const FILE_NAME: &str = ".ftpquota";
-
-/// What an account may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Files and directories.
-    pub files: Option<u64>,
-    /// Bytes.
-    pub size: Option<u64>,
-}
-
-/// What an account holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Files and directories.
-    pub files: u64,
-    /// Bytes.
-    pub size: u64,
-}
-
-impl Usage {
-    /// Reads `<files> <bytes>` (a trailing newline allowed); `None` for anything else.
-    #[must_use]
-    pub fn parse(text: &[u8]) -> Option<Self> {
-        let text = std::str::from_utf8(text).ok()?;
-        let (files, size) = text.trim_end_matches('\n').split_once(' ')?;
-        Some(Self {
-            files: files.parse().ok()?,
-            size: size.parse().ok()?,
-        })
-    }
-
-    /// `<files> <bytes>\n`.
-    #[must_use]
-    pub fn render(self) -> String {
-        format!("{} {}\n", self.files, self.size)
-    }
-
-    /// Whether one more file would be over the limit.
-    #[must_use]
-    pub fn files_full(self, limits: Limits) -> bool {
-        limits.files.is_some_and(|max| self.files >= max)
-    }
-
-    /// Bytes that may still be stored (`None`: no size limit).
-    #[must_use]
-    pub fn room(self, limits: Limits) -> Option<u64> {
-        limits.size.map(|max| max.saturating_sub(self.size))
-    }
-
-    /// Whether the usage is beyond a limit.
-    #[must_use]
-    pub fn over(self, limits: Limits) -> bool {
-        limits.files.is_some_and(|max| self.files > max)
-            || limits.size.is_some_and(|max| self.size > max)
-    }
-}
 
 /// Pure-FTPd's two status lines.
 #[must_use]
@@ -176,60 +118,27 @@ impl Quota {
     }
 }
 
-/// An fcntl lock on the whole file (the kind Pure-FTPd and pure-quotacheck take).
-fn lock(file: &File, kind: i32) -> io::Result<()> {
-    let request = nix::libc::flock {
-        l_type: i16::try_from(kind).unwrap_or(0),
-        l_whence: i16::try_from(nix::libc::SEEK_SET).unwrap_or(0),
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    loop {
-        let arg = if kind == nix::libc::F_UNLCK {
-            FcntlArg::F_SETLK(&request)
-        } else {
-            FcntlArg::F_SETLKW(&request)
-        };
-        match fcntl(file.as_fd(), arg) {
-            Ok(_) => return Ok(()),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-fn read_usage(mut file: &File) -> io::Result<Option<Usage>> {
-    let mut text = Vec::with_capacity(64);
-    file.rewind()?;
-    file.take(64).read_to_end(&mut text)?;
-    Ok(Usage::parse(&text))
-}
-
-fn write_usage(mut file: &File, usage: Usage) -> io::Result<()> {
-    file.set_len(0)?;
-    file.rewind()?;
-    file.write_all(usage.render().as_bytes())
-}
-
-/// Counts the tree as pure-quotacheck does: every directory below the root is one
-/// file, every regular file one file plus its size (symbolic links followed, inside the
-/// jail), the counter file excluded, each directory visited once.
+/// Counts the tree as pure-quotacheck does: every directory below the root that can
+/// be entered is one file, every regular file one file plus its size (symbolic links
+/// followed, inside the jail), `.ftpquota` files skipped, each directory counted and
+/// walked once however many links lead to it.
 #[must_use]
 pub fn count_tree(vfs: &Vfs) -> Usage {
     let mut usage = Usage::default();
     let mut seen = HashSet::new();
+    if let Ok(st) = vfs.stat(b"/") {
+        seen.insert((st.st_dev, st.st_ino));
+    }
     let mut pending = vec![b"/".to_vec()];
     while let Some(dir) = pending.pop() {
-        let Ok(st) = vfs.stat(&dir) else { continue };
-        if !seen.insert((st.st_dev, st.st_ino)) {
-            continue;
-        }
         let Ok((_, names)) = vfs.read_dir(&dir) else {
             continue;
         };
+        if dir != b"/" {
+            usage.files += 1;
+        }
         for name in names {
-            if name == b"." || name == b".." || (dir == b"/" && name == FILE_NAME.as_bytes()) {
+            if name == b"." || name == b".." || name == FILE_NAME.as_bytes() {
                 continue;
             }
             let path = if dir == b"/" {
@@ -239,10 +148,7 @@ pub fn count_tree(vfs: &Vfs) -> Usage {
             };
             let Ok(st) = vfs.stat(&path) else { continue };
             match st.st_mode & 0o170_000 {
-                0o040_000 => {
-                    usage.files += 1;
-                    pending.push(path);
-                }
+                0o040_000 if seen.insert((st.st_dev, st.st_ino)) => pending.push(path),
                 0o100_000 => {
                     usage.files += 1;
                     usage.size += u64::try_from(st.st_size).unwrap_or(0);
@@ -268,21 +174,6 @@ pub fn is_reserved(path: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_counter_file_format() {
-        assert_eq!(
-            Usage::parse(b"3 500011\n"),
-            Some(Usage {
-                files: 3,
-                size: 500_011
-            })
-        );
-        assert_eq!(Usage::parse(b"3"), None);
-        assert_eq!(Usage::parse(b""), None);
-        assert_eq!(Usage::parse(b"-1 5\n"), None);
-        assert_eq!(Usage { files: 1, size: 7 }.render(), "1 7\n");
-    }
 
     #[test]
     fn status_lines_as_pure_ftpd_words_them() {

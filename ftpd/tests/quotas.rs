@@ -255,3 +255,50 @@ fn accounts_own_quota_fields_win_over_the_servers() {
     let refused = ftp.cmd("MKD two");
     assert_eq!(refused.code, 552, "{refused:?}");
 }
+
+#[test]
+fn pure_quotacheck_runs_safely_beside_the_server_and_agrees_with_it() {
+    if !require_root("pure-quotacheck switches to the account") {
+        return;
+    }
+    let quotacheck = pureftpd_tests::workspace_binary("pure-quotacheck", "pure-quotacheck");
+    let site = empty_site();
+    let server = site.ours(&["-n", "1000:100", "-c", "50", "-C", "50"]);
+    let port = server.port;
+    let uploaders: Vec<_> = (0..5)
+        .map(|client| {
+            std::thread::spawn(move || {
+                let mut ftp = Ftp::login(port, USER, PASSWORD);
+                ftp.cmd("TYPE I");
+                for n in 0..8 {
+                    let (_, last) =
+                        ftp.upload(&format!("STOR u{client}-{n}.bin"), &vec![b'z'; 50_000]);
+                    assert_eq!(last.unwrap().code, 226);
+                }
+            })
+        })
+        .collect();
+    let (uid, gid) = (site.uid.to_string(), site.gid.to_string());
+    let home = site.home.to_str().unwrap().to_string();
+    let args = ["-u", uid.as_str(), "-g", gid.as_str(), "-d", home.as_str()];
+    for _ in 0..10 {
+        let outcome = pureftpd_tests::run(&quotacheck, args, &[], "");
+        assert_eq!(outcome.code, 0, "{outcome:?}");
+        let text = counter(&site);
+        let fields: Vec<&str> = text.trim_end().split(' ').collect();
+        assert!(
+            fields.len() == 2 && fields.iter().all(|f| f.parse::<u64>().is_ok()),
+            "a torn counter file: {text:?}"
+        );
+    }
+    for uploader in uploaders {
+        uploader.join().unwrap();
+    }
+    let outcome = pureftpd_tests::run(&quotacheck, args, &[], "");
+    assert_eq!(outcome.code, 0);
+    assert_eq!(counter(&site), "40 2000000\n");
+    // The server goes on from the recount.
+    let mut ftp = Ftp::login(port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("DELE u0-0.bin").code, 250);
+    assert_eq!(counter(&site), "39 1950000\n");
+}
