@@ -230,10 +230,24 @@ impl Session<'_> {
         if let Some(board) = &mut self.scoreboard {
             board.set_account(self.log.account.as_bytes());
         }
+        let trusted = user.uid == 0
+            || self
+                .config
+                .trusted_gid
+                .is_some_and(|gid| privilege::in_group(&user, gid));
+        let policies = super::throttle::Policies::for_user(&user, self.config, trusted);
         let reply = if user.anonymous {
-            Reply::new(230, msg::ANONYMOUS_LOGGED_IN)
+            let mut reply = Reply::empty(230);
+            for line in policies.login_lines() {
+                reply.push(line);
+            }
+            reply.push(msg::ANONYMOUS_LOGGED_IN);
+            reply
         } else {
             let mut reply = Reply::empty(230);
+            for line in policies.login_lines() {
+                reply.push(line);
+            }
             let fxp = self.config.allow_user_fxp || self.config.allow_anonymous_fxp;
             if fxp {
                 reply.push(msg::FXP_SUPPORTED);
@@ -258,6 +272,7 @@ impl Session<'_> {
             vfs: entered.vfs,
             base: entered.base,
             quota,
+            policies,
             list,
         }));
         reply.into()

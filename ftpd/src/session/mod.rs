@@ -14,6 +14,7 @@ mod login;
 mod misc;
 mod quotas;
 mod security;
+mod throttle;
 mod transfer;
 
 use std::net::{SocketAddr, TcpStream};
@@ -57,6 +58,8 @@ pub(crate) struct LoggedIn {
     pub(crate) base: std::path::PathBuf,
     /// Quotas, when they apply to the account.
     pub(crate) quota: Option<crate::quota::Quota>,
+    /// Bandwidth limits and ratio.
+    pub(crate) policies: throttle::Policies,
     pub(crate) list: listing::Context,
 }
 

@@ -17,6 +17,7 @@ use pureftpd_proto::command::{self, Parsed, Restart};
 use pureftpd_proto::{Command, Reply};
 
 use super::data::{DataSetup, DataStream};
+use super::throttle::Pacer;
 use super::{Outcome, Session};
 use crate::log::Level;
 use crate::messages as msg;
@@ -171,6 +172,12 @@ impl Session<'_> {
             return Reply::new(554, msg::restart_too_large(restart, size))
                 .line(msg::RESTART_RESET)
                 .into();
+        }
+        if let Some(refusal) =
+            self.policies()
+                .ratio_refusal(self.uploaded, self.downloaded, size, restart)
+        {
+            return refusal.into();
         }
         if restart == size && size > 0 {
             // The data connection is still made, as Pure-FTPd does, and nothing sent.
@@ -562,18 +569,26 @@ impl Session<'_> {
         // Binary in clear: the kernel copies, a megabyte at a time.
         let mut position = i64::try_from(offset).unwrap_or(i64::MAX);
         let mut sent = 0u64;
+        let mut pacer = self.policies().download_rate.map(Pacer::new);
         while sent < len {
+            let step = pacer.as_ref().map_or(SEND_CHUNK, Pacer::step);
             let chunk = usize::try_from(len - sent)
                 .unwrap_or(SEND_CHUNK)
-                .min(SEND_CHUNK);
-            match nix::sys::sendfile::sendfile64(&*socket, file, Some(&mut position), chunk) {
-                Ok(0) => break,
-                Ok(n) => sent += n as u64,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return self.broken(sent),
-            }
+                .min(SEND_CHUNK)
+                .min(step);
+            let moved =
+                match nix::sys::sendfile::sendfile64(&*socket, file, Some(&mut position), chunk) {
+                    Ok(0) => break,
+                    Ok(n) => n as u64,
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(_) => return self.broken(sent),
+                };
+            sent += moved;
             self.progress(offset + sent);
             if let Some(stop) = self.check_control() {
+                return with_bytes(stop, sent);
+            }
+            if let Some(stop) = self.pace(&mut pacer, moved) {
                 return with_bytes(stop, sent);
             }
         }
@@ -595,10 +610,13 @@ impl Session<'_> {
         if offset > 0 && io::Seek::seek(&mut reader, io::SeekFrom::Start(offset)).is_err() {
             return self.broken(0);
         }
+        let mut pacer = self.policies().download_rate.map(Pacer::new);
         while read_total < len {
+            let step = pacer.as_ref().map_or(COPY_CHUNK, Pacer::step);
             let want = usize::try_from(len - read_total)
                 .unwrap_or(COPY_CHUNK)
-                .min(COPY_CHUNK);
+                .min(COPY_CHUNK)
+                .min(step);
             let n = match reader.read(&mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -624,6 +642,9 @@ impl Session<'_> {
             sent += chunk.len() as u64;
             self.progress(offset + read_total);
             if let Some(stop) = self.check_control() {
+                return with_bytes(stop, sent);
+            }
+            if let Some(stop) = self.pace(&mut pacer, chunk.len() as u64) {
                 return with_bytes(stop, sent);
             }
         }
@@ -658,6 +679,7 @@ impl Session<'_> {
     ) -> Ended {
         let mut buf = vec![0u8; RECEIVE_BUFFER];
         let mut received = 0u64;
+        let mut pacer = self.policies().upload_rate.map(Pacer::new);
         loop {
             let wait = if stream.buffered() {
                 Wait::Data
@@ -674,7 +696,8 @@ impl Session<'_> {
                 }
                 Wait::Timeout => return Ended::TimedOut,
             }
-            let n = match stream.read(&mut buf) {
+            let step = pacer.as_ref().map_or(buf.len(), Pacer::step).min(buf.len());
+            let n = match stream.read(&mut buf[..step]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -710,6 +733,9 @@ impl Session<'_> {
             }
             received += n as u64;
             self.progress(received);
+            if let Some(stop) = self.pace(&mut pacer, n as u64) {
+                return with_bytes(stop, received);
+            }
         }
         Ended::Complete(received)
     }
@@ -752,6 +778,23 @@ impl Session<'_> {
         Ended::Failed {
             bytes,
             reply: Reply::new(426, msg::TRANSFER_ABORTED),
+        }
+    }
+
+    /// Throttling: waits until the next step is due, watching for ABOR and QUIT.
+    fn pace(&mut self, pacer: &mut Option<Pacer>, moved: u64) -> Option<Ended> {
+        let pacer = pacer.as_mut()?;
+        let due = Instant::now() + pacer.after(moved);
+        loop {
+            let left = due.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            if self.wait_paced(left)
+                && let Some(stop) = self.check_control()
+            {
+                return Some(stop);
+            }
         }
     }
 
