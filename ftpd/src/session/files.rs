@@ -378,11 +378,24 @@ impl Session<'_> {
         if let Some(refusal) = self.check_dot_write(name, false) {
             return refusal;
         }
+        let customer_proof = self.config.customer_proof;
         let Some(logged) = self.logged_in() else {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
         let path = logged.vfs.resolve(name);
         let mode = u32::try_from(mode).unwrap_or(0);
+        // -Z: no mode that locks the owner out (no read and write on a file, no read,
+        // write and search on a directory), the classic customer mistake.
+        if customer_proof {
+            let is_dir = logged
+                .vfs
+                .stat(&path)
+                .is_ok_and(|st| st.st_mode & 0o170_000 == 0o040_000);
+            let needed = if is_dir { 0o700 } else { 0o600 };
+            if mode & needed != needed {
+                return Reply::new(550, msg::chmod_failed(name, Some(&"Permission denied"))).into();
+            }
+        }
         match logged.vfs.chmod(&path, mode) {
             Ok(()) => Reply::new(200, msg::chmod_ok(name)).into(),
             Err(e) => Reply::new(550, msg::chmod_failed(name, Some(&crate::errno_text(&e)))).into(),

@@ -12,10 +12,10 @@ mod files;
 mod lists;
 mod login;
 mod misc;
-mod quotas;
 mod security;
 mod throttle;
 mod transfer;
+mod upload_plan;
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;

@@ -18,6 +18,7 @@ use pureftpd_proto::{Command, Reply};
 
 use super::data::{DataSetup, DataStream};
 use super::throttle::Pacer;
+use super::upload_plan::UploadEnd;
 use super::{Outcome, Session};
 use crate::log::Level;
 use crate::messages as msg;
@@ -51,7 +52,7 @@ pub(crate) enum Job {
         /// Where it is in the session's file system.
         path: Vec<u8>,
         /// What quotas require (none without quotas).
-        quota: Option<super::quotas::UploadQuota>,
+        quota: Option<super::upload_plan::UploadPlan>,
         /// STOU's generated name, announced in the 150 reply.
         unique: Option<String>,
     },
@@ -168,6 +169,12 @@ impl Session<'_> {
             return Reply::new(550, msg::ONLY_REGULAR).into();
         }
         let size = meta.len();
+        if self.anonymous() && self.config.anti_warez && self.is_anonymous_upload(&meta) {
+            return Reply::empty(550)
+                .line(msg::WAREZ_1)
+                .line(msg::WAREZ_2)
+                .into();
+        }
         if restart > size {
             return Reply::new(554, msg::restart_too_large(restart, size))
                 .line(msg::RESTART_RESET)
@@ -222,6 +229,22 @@ impl Session<'_> {
             return Reply::new(553, msg::cant_create("Is a directory")).into();
         }
         let replaces_whole = !append && restart == 0;
+        // -r: an upload never replaces a file; it takes the first free `name.N`.
+        let auto_rename = self.config.auto_rename && replaces_whole && existing.is_some();
+        let (path, existing) = if auto_rename {
+            let Some(logged) = self.logged_in() else {
+                return Reply::new(530, msg::NOT_LOGGED_IN).into();
+            };
+            match (1..=9999)
+                .map(|n| [path.as_slice(), format!(".{n}").as_bytes()].concat())
+                .find(|candidate| logged.vfs.lstat(candidate).is_err())
+            {
+                Some(free) => (free, None),
+                None => return Reply::new(553, msg::cant_create("File exists")).into(),
+            }
+        } else {
+            (path, existing)
+        };
         let start = if append {
             existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0))
         } else {
@@ -237,6 +260,10 @@ impl Session<'_> {
         let mut flags = OFlag::O_CREAT;
         if replaces_whole {
             flags |= OFlag::O_TRUNC;
+        }
+        if auto_rename {
+            // The free name must still be free.
+            flags |= OFlag::O_EXCL;
         }
         let written = match quota.as_ref().and_then(|q| q.temporary.as_ref()) {
             Some(temporary) => {
@@ -433,13 +460,17 @@ impl Session<'_> {
         let mut quota_lines = Vec::new();
         let ended = match upload_quota {
             Some((plan, name)) => {
-                let over = matches!(ended, Ended::OverQuota);
-                match self.settle_upload(&plan, over) {
-                    super::quotas::Settled::Counted(lines) => {
+                let end = match ended {
+                    Ended::OverQuota => UploadEnd::OverQuota,
+                    Ended::Complete(_) => UploadEnd::Complete,
+                    _ => UploadEnd::Incomplete,
+                };
+                match self.settle_upload(&plan, end) {
+                    super::upload_plan::Settled::Counted(lines) => {
                         quota_lines = lines;
                         ended
                     }
-                    super::quotas::Settled::Refused => {
+                    super::upload_plan::Settled::Refused => {
                         let reply = self.quota_exceeded(&name, Some(msg::QUOTA_ABORTED), true);
                         return self.control.send(&reply).is_ok();
                     }
@@ -781,6 +812,14 @@ impl Session<'_> {
         }
     }
 
+    /// `-s`: whether a file belongs to the anonymous account (an anonymous upload that
+    /// no administrator has taken over yet).
+    fn is_anonymous_upload(&self, meta: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.logged_in_ref()
+            .is_some_and(|logged| logged.user.anonymous && meta.uid() == logged.user.uid)
+    }
+
     /// Throttling: waits until the next step is due, watching for ABOR and QUIT.
     fn pace(&mut self, pacer: &mut Option<Pacer>, moved: u64) -> Option<Ended> {
         let pacer = pacer.as_mut()?;
@@ -798,14 +837,14 @@ impl Session<'_> {
         }
     }
 
-    /// An upload under quota that never got its data connection: what it created goes,
-    /// so that the counters and the tree stay in step.
+    /// An upload that never got its data connection, under quota or `-0`: what it
+    /// created goes, so that the counters and the tree stay in step.
     fn abandon(&mut self, job: &Job) {
         if let Job::Upload {
             quota: Some(plan), ..
         } = job
         {
-            let _ = self.settle_upload(plan, true);
+            let _ = self.settle_upload(plan, UploadEnd::OverQuota);
         }
     }
 

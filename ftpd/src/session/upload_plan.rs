@@ -1,13 +1,14 @@
-//! Quotas on uploads and on the commands that change the counters (MKD, RMD, DELE,
-//! RNTO), with Pure-FTPd's replies (spec §7.3).
+//! How an upload is written and settled: quotas (spec §7.3) and `-0`.
 //!
 //! An upload that would go over the quota leaves nothing behind: a new file is
 //! removed, an append or resume is cut back to where it started, and a file replaced
 //! whole is written under a temporary name (`.pureftpd-upload.*`, a name clients may
-//! not use while quotas apply) and renamed over the old one only once it is complete
-//! and counted, so the old file survives a refused upload. The counters are adjusted
-//! under the counter file's lock and checked after the adjustment, so concurrent
-//! sessions of one account cannot overshoot together.
+//! not use while quotas apply) and renamed over the old one only once it is counted,
+//! so the old file survives a refused upload. The counters are adjusted under the
+//! counter file's lock and checked after the adjustment, so concurrent sessions of one
+//! account cannot overshoot together. With `-0` a replacement is always written under
+//! a temporary name and takes the old file's place only when complete; an incomplete
+//! one is dropped and the old file stays.
 
 use nix::sys::stat::FileStat;
 use pureftpd_proto::Reply;
@@ -15,9 +16,9 @@ use pureftpd_proto::Reply;
 use super::{Outcome, Session};
 use crate::quota::Usage;
 
-/// What an upload under quota must do when it ends.
+/// What an upload must do when it ends.
 #[derive(Debug)]
-pub(crate) struct UploadQuota {
+pub(crate) struct UploadPlan {
     /// Bytes the upload may write (`None`: no size limit).
     pub(crate) limit: Option<u64>,
     /// The file's path.
@@ -30,6 +31,19 @@ pub(crate) struct UploadQuota {
     pub(crate) creates: bool,
     /// Size to cut the file back to on refusal (appends and resumes).
     pub(crate) start: u64,
+    /// `-0`: an incomplete replacement is dropped rather than kept.
+    pub(crate) complete_only: bool,
+}
+
+/// How the transfer of an upload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UploadEnd {
+    /// All of it came.
+    Complete,
+    /// Aborted, broken or timed out.
+    Incomplete,
+    /// Stopped at the quota.
+    OverQuota,
 }
 
 /// How the upload ended, as far as quotas go.
@@ -69,7 +83,8 @@ impl Session<'_> {
         reply
     }
 
-    /// Before an upload: the refusal when the quota is already used up, else the plan.
+    /// Before an upload: the refusal when the quota is already used up, else the plan
+    /// (none when neither quotas nor `-0` apply).
     pub(crate) fn plan_upload(
         &mut self,
         name: &[u8],
@@ -77,25 +92,31 @@ impl Session<'_> {
         existing: Option<&FileStat>,
         replaces_whole: bool,
         start: u64,
-    ) -> Result<Option<UploadQuota>, Outcome> {
+    ) -> Result<Option<UploadPlan>, Outcome> {
+        let no_truncate = self.config.no_truncate;
         let Some(logged) = self.logged_in() else {
             return Ok(None);
         };
-        let Some(quota) = &logged.quota else {
-            return Ok(None);
-        };
-        let limits = quota.limits;
-        let usage = quota.usage().unwrap_or_default();
         let creates = existing.is_none();
         let counted = existing.filter(|st| is_regular(st)).map_or(0, size_of);
-        // Replacing a file frees its bytes; appending keeps them.
-        let limit = usage
-            .room(limits)
-            .map(|room| if replaces_whole { room + counted } else { room });
-        if (creates && usage.files_full(limits)) || limit == Some(0) {
-            return Err(self.quota_exceeded(name, None, false).into());
-        }
-        let temporary = (replaces_whole && !creates).then(|| {
+        let replaces_file = replaces_whole && existing.is_some_and(is_regular);
+        let limit = match &logged.quota {
+            Some(quota) => {
+                let limits = quota.limits;
+                let usage = quota.usage().unwrap_or_default();
+                // Replacing a file frees its bytes; appending keeps them.
+                let limit = usage
+                    .room(limits)
+                    .map(|room| if replaces_whole { room + counted } else { room });
+                if (creates && usage.files_full(limits)) || limit == Some(0) {
+                    return Err(self.quota_exceeded(name, None, false).into());
+                }
+                limit
+            }
+            None if no_truncate && replaces_file => None,
+            None => return Ok(None),
+        };
+        let temporary = replaces_file.then(|| {
             let dir_end = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
             let mut temp = path[..=dir_end].to_vec();
             temp.extend_from_slice(
@@ -108,18 +129,20 @@ impl Session<'_> {
             );
             temp
         });
-        Ok(Some(UploadQuota {
+        Ok(Some(UploadPlan {
             limit,
             target: path.to_vec(),
             temporary,
             counted,
             creates,
             start,
+            complete_only: no_truncate,
         }))
     }
 
-    /// After an upload: counts it, or undoes it when it went over the quota.
-    pub(crate) fn settle_upload(&mut self, plan: &UploadQuota, over_quota: bool) -> Settled {
+    /// After an upload: counts it and puts it in place, or undoes it (over the quota,
+    /// or incomplete under `-0`).
+    pub(crate) fn settle_upload(&mut self, plan: &UploadPlan, end: UploadEnd) -> Settled {
         let Some(logged) = self.logged_in() else {
             return Settled::Refused;
         };
@@ -141,31 +164,38 @@ impl Session<'_> {
                 }
             }
         };
-        let Some(quota) = &logged.quota else {
-            return Settled::Counted(Vec::new());
-        };
-        if over_quota {
+        let dropped = end == UploadEnd::OverQuota
+            || (end == UploadEnd::Incomplete && plan.complete_only && plan.temporary.is_some());
+        if dropped {
             undo(logged);
-            return Settled::Refused;
+            return if end == UploadEnd::OverQuota {
+                Settled::Refused
+            } else {
+                Settled::Counted(Vec::new())
+            };
         }
         let files = i64::from(plan.creates);
         let bytes = i64::try_from(size).unwrap_or(i64::MAX)
             - i64::try_from(plan.counted).unwrap_or(i64::MAX);
-        let usage = quota.adjust(files, bytes).unwrap_or_default();
-        if usage.over(quota.limits) {
-            // Another session of the account got there first.
-            let _ = quota.adjust(-files, -bytes);
-            undo(logged);
-            return Settled::Refused;
+        let mut lines = Vec::new();
+        if let Some(quota) = &logged.quota {
+            let usage = quota.adjust(files, bytes).unwrap_or_default();
+            if usage.over(quota.limits) {
+                // Another session of the account got there first.
+                let _ = quota.adjust(-files, -bytes);
+                undo(logged);
+                return Settled::Refused;
+            }
+            lines = crate::quota::status_lines(usage, quota.limits);
         }
         if let Some(temp) = &plan.temporary
             && logged.vfs.rename(temp, &plan.target).is_err()
         {
-            let _ = quota.adjust(-files, -bytes);
+            logged.count(-files, -bytes);
             let _ = logged.vfs.unlink(temp);
             return Settled::Refused;
         }
-        Settled::Counted(crate::quota::status_lines(usage, quota.limits))
+        Settled::Counted(lines)
     }
 
     /// MKD: refused when the files quota is full.

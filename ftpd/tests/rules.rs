@@ -1,0 +1,129 @@
+//! Upload and file rules: `-r` auto-rename, `-0` no truncation, `-s` anti-warez,
+//! `-Z` customer proof.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+
+use common::*;
+
+fn store(ftp: &mut Ftp, name: &str, data: &[u8]) -> u16 {
+    ftp.cmd("TYPE I");
+    let (first, last) = ftp.upload(&format!("STOR {name}"), data);
+    assert_eq!(first.code, 150, "{first:?}");
+    last.map_or(0, |r| r.code)
+}
+
+#[test]
+fn auto_rename_keeps_every_version_as_debian_names_them() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for binary in [Path::new(OURS), theirs.as_path()] {
+        let site = Site::new();
+        site.put("f.txt", b"old");
+        let server = site.start(binary, &["-r"]);
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        assert_eq!(store(&mut ftp, "f.txt", b"new1"), 226);
+        assert_eq!(store(&mut ftp, "f.txt", b"new2"), 226);
+        assert_eq!(store(&mut ftp, "g.txt", b"fresh"), 226);
+        seen.push(
+            ["f.txt", "f.txt.1", "f.txt.2", "g.txt", "g.txt.1"]
+                .map(|name| String::from_utf8_lossy(&site.read(name)).into_owned()),
+        );
+    }
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    assert_eq!(seen[0], ["old", "new1", "new2", "fresh", ""]);
+}
+
+#[test]
+fn no_truncate_replaces_only_with_a_complete_upload() {
+    let site = Site::new();
+    site.put("f.txt", b"old contents");
+    let server = site.ours(&["-0"]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    ftp.cmd("TYPE I");
+    // An upload cut short: the old file stays whole, no temporary file remains.
+    let address = ftp.pasv();
+    let mut data = TcpStream::connect(address).unwrap();
+    assert_eq!(ftp.cmd("STOR f.txt").code, 150);
+    data.write_all(&[b'p'; 5000]).unwrap();
+    ftp.send(b"ABOR");
+    drop(data);
+    let aborted = ftp.reply();
+    assert!(matches!(aborted.code, 426 | 451), "{aborted:?}");
+    let _ = ftp.reply();
+    assert_eq!(site.read("f.txt"), b"old contents");
+    let leftovers: Vec<String> = std::fs::read_dir(&site.home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".pureftpd-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A complete one takes its place.
+    assert_eq!(store(&mut ftp, "f.txt", b"new contents"), 226);
+    assert_eq!(site.read("f.txt"), b"new contents");
+}
+
+#[test]
+fn customer_proof_refuses_modes_that_lock_the_owner_out() {
+    let site = Site::new();
+    site.put("f.txt", b"x");
+    let server = site.ours(&["-Z"]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("SITE CHMOD 000 f.txt").code, 550);
+    assert_eq!(ftp.cmd("SITE CHMOD 200 f.txt").code, 550);
+    assert_eq!(ftp.cmd("SITE CHMOD 600 sub").code, 550);
+    assert_eq!(ftp.cmd("SITE CHMOD 640 f.txt").code, 200);
+    assert_eq!(ftp.cmd("SITE CHMOD 700 sub").code, 200);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(site.home.join("f.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+#[test]
+fn anti_warez_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !require_root("anonymous sessions chroot to the ftp account's home") {
+        return;
+    }
+    let Some(ftp_user) = nix::unistd::User::from_name("ftp").ok().flatten() else {
+        eprintln!("SKIP: no ftp account");
+        return;
+    };
+    let home = ftp_user.dir.clone();
+    std::fs::create_dir_all(&home).unwrap();
+    let unique = std::process::id();
+    let warez = home.join(format!("warez-{unique}.bin"));
+    let fine = home.join(format!("fine-{unique}.bin"));
+    std::fs::write(&warez, b"uploaded anonymously").unwrap();
+    nix::unistd::chown(&warez, Some(ftp_user.uid), Some(ftp_user.gid)).unwrap();
+    std::fs::write(&fine, b"from the admin").unwrap();
+    let mut seen = Vec::new();
+    for binary in [Path::new(OURS), theirs.as_path()] {
+        let server = Server::start(binary, &["-s", "-H", "-4"]);
+        let (mut ftp, _) = Ftp::connect(server.port);
+        assert_eq!(ftp.cmd("USER ftp").code, 230);
+        let refused = ftp.download(&format!("RETR warez-{unique}.bin")).0;
+        let allowed = ftp.download(&format!("RETR fine-{unique}.bin"));
+        seen.push((refused.lines, allowed.0.code, allowed.1));
+    }
+    let _ = std::fs::remove_file(&warez);
+    let _ = std::fs::remove_file(&fine);
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    assert_eq!(
+        seen[0].0,
+        [
+            "550-This file has been uploaded by an anonymous user. It has not",
+            "550 yet been approved for downloading by the site administrators."
+        ]
+    );
+}
