@@ -127,3 +127,28 @@ fn anti_warez_as_debian() {
         ]
     );
 }
+
+#[test]
+fn banner_message_and_fortune_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for binary in [Path::new(OURS), theirs.as_path()] {
+        let site = Site::new();
+        site.put(".banner", b"Welcome line 1\nline\t2\r\n");
+        std::fs::write(site.home.join("sub/.message"), b"Message for sub\nsecond\n").unwrap();
+        let fortunes = site.dir.path().join("fortunes");
+        std::fs::write(&fortunes, b"the only fortune\nin two lines\n").unwrap();
+        let fortunes = fortunes.to_str().unwrap().to_string();
+        let server = site.start(binary, &["-F", &fortunes]);
+        let (mut ftp, greeting) = Ftp::connect(server.port);
+        ftp.cmd(&format!("USER {USER}"));
+        let login = ftp.cmd(&format!("PASS {PASSWORD}"));
+        let cwd = ftp.cmd("CWD sub");
+        let cdup = ftp.cmd("CDUP");
+        seen.push((greeting.lines, login.lines, cwd.lines, cdup.lines));
+    }
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    assert_eq!(seen[0].0, ["220-the only fortune", "220 in two lines"]);
+}

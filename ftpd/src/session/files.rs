@@ -75,7 +75,12 @@ impl Session<'_> {
         };
         match logged.vfs.chdir(dir) {
             Ok(now) => {
-                let reply = Reply::new(250, msg::cwd_ok(now));
+                let now = now.to_vec();
+                let mut reply = Reply::empty(250);
+                for line in super::magic::file_lines(&logged.vfs, &now, ".message") {
+                    reply.push(line);
+                }
+                reply.push(msg::cwd_ok(&now));
                 self.cwd_failures = 0;
                 reply.into()
             }

@@ -260,6 +260,10 @@ impl Session<'_> {
             }
             reply
         };
+        let mut reply = reply;
+        for line in super::magic::file_lines(&entered.vfs, entered.vfs.cwd(), ".banner") {
+            reply.push(line);
+        }
         let list = listing::Context {
             tz: self.tz.clone(),
             now: jiff::Timestamp::now(),

@@ -13,6 +13,19 @@ const MAX_SITE_IDLE: u64 = 2520;
 impl Session<'_> {
     /// The 220 greeting.
     pub(super) fn banner(&self, origin: Origin) -> Reply {
+        // -F: a fortune is the whole greeting, as in Pure-FTPd.
+        if let Some(lines) = self
+            .config
+            .fortunes_file
+            .as_deref()
+            .and_then(|path| super::magic::fortune(path, super::login::random_u32()))
+        {
+            let mut reply = Reply::empty(220);
+            for line in lines {
+                reply.push(line);
+            }
+            return reply;
+        }
         let mut reply = Reply::new(220, msg::WELCOME);
         reply.push(msg::user_number(origin.number, self.config.max_clients));
         let now = jiff::Timestamp::now().to_zoned(self.tz.clone());

@@ -11,6 +11,7 @@ mod data;
 mod files;
 mod lists;
 mod login;
+mod magic;
 mod misc;
 mod security;
 mod throttle;
