@@ -1,0 +1,91 @@
+//! Per-account restrictions from the `.pdb` (spec §2 fields 11, 14-18): client and
+//! local address lists (CIDR; a malformed list fails closed), the time-of-day window
+//! and the most concurrent sessions.
+
+mod common;
+
+use common::*;
+use pureftpd_account::Password;
+use pureftpd_account::password::{HashPolicy, create};
+
+/// A site whose `.pdb` holds `login` (password `pw`) with the fields after the home
+/// (7 to 18) given as they would stand in pureftpd.passwd.
+fn account_with(fields_7_to_18: &str) -> (Site, Server) {
+    let site = Site::new();
+    let hash = create(&Password::from("pw"), &HashPolicy::DEFAULT).unwrap();
+    let value = format!(
+        "{hash}:{}:{}::{}/./:{fields_7_to_18}",
+        site.uid,
+        site.gid,
+        site.home.display()
+    );
+    let mut builder = puredb::Builder::new();
+    builder.add(b"limited", value.as_bytes()).unwrap();
+    builder.write_file(&site.pdb).unwrap();
+    let server = site.ours(&[]);
+    (site, server)
+}
+
+fn login_code(port: u16) -> u16 {
+    let (mut ftp, _) = Ftp::connect(port);
+    ftp.cmd("USER limited");
+    ftp.cmd("PASS pw").code
+}
+
+/// Fields 7-18 with only the four IP lists (14-17) set.
+fn ip_fields(allow_local: &str, deny_local: &str, allow_client: &str, deny_client: &str) -> String {
+    format!(":::::::{allow_local}:{deny_local}:{allow_client}:{deny_client}:")
+}
+
+#[test]
+fn client_address_lists() {
+    let (_site, server) = account_with(&ip_fields("", "", "10.0.0.0/8,127.0.0.0/8", ""));
+    assert_eq!(login_code(server.port), 230);
+    let (_site, server) = account_with(&ip_fields("", "", "10.0.0.0/8", ""));
+    assert_eq!(login_code(server.port), 530);
+    let (_site, server) = account_with(&ip_fields("", "", "", "192.168.0.1,127.0.0.1/32"));
+    assert_eq!(login_code(server.port), 530);
+}
+
+#[test]
+fn local_address_lists() {
+    let (_site, server) = account_with(&ip_fields("127.0.0.1", "", "", ""));
+    assert_eq!(login_code(server.port), 230);
+    let (_site, server) = account_with(&ip_fields("", "127.0.0.0/24", "", ""));
+    assert_eq!(login_code(server.port), 530);
+}
+
+#[test]
+fn a_malformed_list_fails_closed() {
+    let (_site, server) = account_with(&ip_fields("", "", "127.0.0.1/99", ""));
+    assert_eq!(login_code(server.port), 530);
+    let (_site, server) = account_with(&ip_fields("", "", "", "not-an-address!"));
+    assert_eq!(login_code(server.port), 530);
+}
+
+#[test]
+fn the_time_window_is_local_time() {
+    let now = jiff::Zoned::now();
+    let hhmm = |hour: i64| format!("{:02}{:02}", hour.rem_euclid(24), now.minute());
+    let hour = i64::from(now.hour());
+    // A window around now (it may wrap past midnight), and one that excludes now.
+    let inside = format!(":::::::::::{}-{}", hhmm(hour - 1), hhmm(hour + 1));
+    let (_site, server) = account_with(&inside);
+    assert_eq!(login_code(server.port), 230);
+    let outside = format!(":::::::::::{}-{}", hhmm(hour + 2), hhmm(hour + 3));
+    let (_site, server) = account_with(&outside);
+    assert_eq!(login_code(server.port), 530);
+}
+
+#[test]
+fn most_concurrent_sessions_of_the_account() {
+    let (_site, server) = account_with("::::1:::::::");
+    let (mut first, _) = Ftp::connect(server.port);
+    first.cmd("USER limited");
+    assert_eq!(first.cmd("PASS pw").code, 230);
+    let (mut second, _) = Ftp::connect(server.port);
+    second.cmd("USER limited");
+    let refused = second.cmd("PASS pw");
+    assert_eq!(refused.code, 421, "{refused:?}");
+    drop(first);
+}
