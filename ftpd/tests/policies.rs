@@ -222,3 +222,42 @@ t("retrbinary", "RETR up.bin", lambda d: None)
     ));
     assert!(seen[0][2].contains("550-Sorry, but the upload/download ratio is 1:2 ."));
 }
+
+#[test]
+fn anonymous_limits_and_ratio_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !require_root("anonymous FTP chroots to the ftp account's home") {
+        return;
+    }
+    if nix::unistd::User::from_name("ftp").ok().flatten().is_none() {
+        eprintln!("SKIP: no ftp account");
+        return;
+    }
+    let mut seen = Vec::new();
+    for binary in [Path::new(OURS), theirs.as_path()] {
+        // -t and -q only for anonymous sessions; users are not limited.
+        let site = Site::new();
+        let server = site.start(binary, &["-t", "100", "-q", "1:5"]);
+        let (mut anonymous, _) = Ftp::connect(server.port);
+        let anonymous_reply = anonymous.cmd("USER ftp").lines;
+        let (mut user, _) = Ftp::connect(server.port);
+        user.cmd(&format!("USER {USER}"));
+        let user_reply = user.cmd(&format!("PASS {PASSWORD}")).lines;
+        seen.push((anonymous_reply, user_reply));
+    }
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    assert!(
+        seen[0]
+            .0
+            .iter()
+            .any(|l| l.contains("Your bandwidth usage is restricted"))
+    );
+    assert!(
+        !seen[0]
+            .1
+            .iter()
+            .any(|l| l.contains("restricted") || l.contains("ratio"))
+    );
+}

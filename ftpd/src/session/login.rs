@@ -238,14 +238,14 @@ impl Session<'_> {
         let policies = super::throttle::Policies::for_user(&user, self.config, trusted);
         let reply = if user.anonymous {
             let mut reply = Reply::empty(230);
-            for line in policies.login_lines() {
+            for line in policies.login_lines(true) {
                 reply.push(line);
             }
             reply.push(msg::ANONYMOUS_LOGGED_IN);
             reply
         } else {
             let mut reply = Reply::empty(230);
-            for line in policies.login_lines() {
+            for line in policies.login_lines(false) {
                 reply.push(line);
             }
             let fxp = self.config.allow_user_fxp || self.config.allow_anonymous_fxp;

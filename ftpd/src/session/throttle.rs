@@ -66,13 +66,14 @@ impl Policies {
         }
     }
 
-    /// The lines the login reply carries about them.
-    pub(crate) fn login_lines(&self) -> Vec<String> {
+    /// The lines the login reply carries about them (as Pure-FTPd, an anonymous login
+    /// is not told about its ratio, which applies all the same).
+    pub(crate) fn login_lines(&self, anonymous: bool) -> Vec<String> {
         let mut lines = Vec::new();
         if self.upload_rate.is_some() || self.download_rate.is_some() {
             lines.push("Your bandwidth usage is restricted".to_string());
         }
-        if let Some((up, down)) = self.ratio {
+        if let Some((up, down)) = self.ratio.filter(|_| !anonymous) {
             lines.push(format!("You must respect a {up}:{down} (UL/DL) ratio"));
         }
         lines
