@@ -279,6 +279,16 @@ fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / 1_048_576.0 / elapsed.as_secs_f64()
 }
 
+/// A rate as the tables show it: whole MB/s, or two decimals below 100 (throttled
+/// transfers).
+fn shown(rate: f64) -> String {
+    if rate < 100.0 {
+        format!("{rate:.2}")
+    } else {
+        format!("{rate:.0}")
+    }
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().ok_or("missing argument");
@@ -310,7 +320,7 @@ fn main() -> Result<()> {
             let bytes = drain(TcpStream::connect(address)?)?;
             let elapsed = started.elapsed();
             sender.join().map_err(|_| "sender panicked")??;
-            println!("{:.0}", mb_per_s(bytes, elapsed));
+            println!("{}", shown(mb_per_s(bytes, elapsed)));
         }
         "retr" | "ftps-retr" => {
             let tls = (arg(0)? == "ftps-retr").then(client_config);
@@ -332,7 +342,7 @@ fn main() -> Result<()> {
             let bytes = drain(data)?;
             let elapsed = started.elapsed();
             c.reply()?;
-            println!("{:.0}", mb_per_s(bytes, elapsed));
+            println!("{}", shown(mb_per_s(bytes, elapsed)));
         }
         "stor" | "ftps-stor" => {
             let tls = (arg(0)? == "ftps-stor").then(client_config);
@@ -361,7 +371,7 @@ fn main() -> Result<()> {
             if code != 226 {
                 return Err(format!("STOR failed: {text}").into());
             }
-            println!("{:.0}", mb_per_s(mib << 20, elapsed));
+            println!("{}", shown(mb_per_s(mib << 20, elapsed)));
         }
         "handshakes" => {
             let port: u16 = arg(1)?.parse()?;
