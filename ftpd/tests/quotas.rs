@@ -75,8 +75,16 @@ f.quit()
         .collect()
 }
 
+/// The counter file's text, read under the fcntl lock the server and pure-quotacheck
+/// take.
 fn counter(site: &Site) -> String {
-    std::fs::read_to_string(site.home.join(".ftpquota")).unwrap_or_default()
+    let Ok(file) = std::fs::File::open(site.home.join(".ftpquota")) else {
+        return String::new();
+    };
+    pureftpd_quota::lock(&file, nix::libc::F_RDLCK).unwrap();
+    let text = std::io::read_to_string(&file).unwrap_or_default();
+    let _ = pureftpd_quota::lock(&file, nix::libc::F_UNLCK);
+    text
 }
 
 /// Files and bytes in the home, counted as pure-quotacheck counts.

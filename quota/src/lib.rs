@@ -110,9 +110,12 @@ pub fn read_usage(mut file: &File) -> io::Result<Option<Usage>> {
 /// # Errors
 /// The file cannot be written.
 pub fn write_usage(mut file: &File, usage: Usage) -> io::Result<()> {
-    file.set_len(0)?;
+    // Written over the old text, then cut to length: a reader that skips the lock
+    // never finds the file empty.
+    let text = usage.render();
     file.rewind()?;
-    file.write_all(usage.render().as_bytes())
+    file.write_all(text.as_bytes())?;
+    file.set_len(text.len() as u64)
 }
 
 #[cfg(test)]
