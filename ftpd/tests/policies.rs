@@ -261,3 +261,58 @@ fn anonymous_limits_and_ratio_as_debian() {
             .any(|l| l.contains("restricted") || l.contains("ratio"))
     );
 }
+
+#[test]
+fn the_accounts_own_ratio_and_upload_limit_apply() {
+    let site = Site::new();
+    site.put("big.bin", &vec![7u8; 300_000]);
+    let passwd = site.dir.path().join("pureftpd.passwd");
+    let pdb = site.dir.path().join("own.pdb");
+    let pure_pw = pureftpd_tests::workspace_binary("pure-pw", "pure-pw");
+    let home = format!("{}/./", site.home.display());
+    let (uid, gid) = (site.uid.to_string(), site.gid.to_string());
+    let env = [
+        ("PURE_PASSWDFILE", passwd.as_os_str()),
+        ("PURE_DBFILE", pdb.as_os_str()),
+    ];
+    // pure-pw -q/-Q: the account's ratio; -T: its upload limit in KB/s.
+    let added = pureftpd_tests::run(
+        &pure_pw,
+        [
+            "useradd", "leech", "-u", &uid, "-g", &gid, "-d", &home, "-q", "1", "-Q", "3", "-T",
+            "300", "-m",
+        ],
+        &env,
+        "leech pw\nleech pw\n",
+    );
+    assert_eq!(added.code, 0, "{added:?}");
+    let login = format!("puredb:{}", pdb.display());
+    let server = Server::start(Path::new(OURS), &["-l", &login, "-H", "-4"]);
+    let (mut ftp, _) = Ftp::connect(server.port);
+    ftp.cmd("USER leech");
+    let welcome = ftp.cmd("PASS leech pw");
+    assert!(
+        welcome.has("You must respect a 1:3 (UL/DL) ratio"),
+        "{welcome:?}"
+    );
+    assert!(
+        welcome.has("Your bandwidth usage is restricted"),
+        "{welcome:?}"
+    );
+    ftp.cmd("TYPE I");
+    // Nothing uploaded yet: a 300 KB download is over 3 x 0.
+    let refused = ftp.download("RETR big.bin").0;
+    assert_eq!(refused.code, 550, "{refused:?}");
+    // 150 KB up allows 450 KB down; the upload keeps to 300 KB/s.
+    let started = Instant::now();
+    let (first, last) = ftp.upload("STOR up.bin", &vec![1u8; 150_000]);
+    assert_eq!((first.code, last.unwrap().code), (150, 226));
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        seconds > 150_000.0 / (300.0 * 1024.0) * 0.8,
+        "{seconds} s: not throttled"
+    );
+    let allowed = ftp.download("RETR big.bin");
+    assert_eq!(allowed.0.code, 150, "{:?}", allowed.0);
+    assert_eq!(allowed.1.len(), 300_000);
+}
