@@ -217,3 +217,50 @@ fn transfer_syslog_lines_match_debians() {
     }
     assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
 }
+
+#[test]
+fn debug_replies_and_host_names_are_logged_as_debian_logs_them() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    let Some(syslog) = syslog::Syslog::listen() else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for binary in [Path::new(OURS), theirs.as_path()] {
+        let site = Site::new();
+        let login = format!("puredb:{}", site.pdb.display());
+        // No -H: the client's name is looked up (127.0.0.1 is localhost); -d -d logs
+        // commands and replies.
+        let server = Server::start(binary, &["-l", &login, "-4", "-d", "-d", "-f", "local2"]);
+        syslog.clear();
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        ftp.cmd("NOOP");
+        ftp.cmd("CWD sub");
+        ftp.cmd("QUIT");
+        let lines = syslog.until(|lines| lines.iter().any(|l| l.ends_with("[INFO] Logout.")));
+        let ours: Vec<String> = lines
+            .iter()
+            // local2 is facility 18: priorities <144> to <151>.
+            .filter(|l| l.starts_with("<14") || l.starts_with("<15"))
+            // "<151>Nov 22 08:51:58 pure-ftpd: ...": the priority, then what follows the time.
+            .map(|l| format!("{}{}", &l[..5], &l[20..]))
+            // The greeting's local time and the farewell's counters may differ.
+            .filter(|l| !l.contains("Local time is now") && !l.contains("Goodbye"))
+            .collect();
+        seen.push(ours);
+    }
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    assert!(
+        seen[0]
+            .iter()
+            .any(|l| l.contains("(?@localhost) [INFO] New connection from localhost")),
+        "{:#?}",
+        seen[0]
+    );
+    assert!(
+        seen[0]
+            .iter()
+            .any(|l| l.contains("[DEBUG] 250 OK. Current directory is /sub"))
+    );
+}

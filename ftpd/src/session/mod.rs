@@ -157,6 +157,8 @@ pub(crate) struct Session<'c> {
     pub(crate) alt_log: Option<crate::altlog::AltLog>,
     /// When the client connected, seconds since 1970.
     pub(crate) connected_at: i64,
+    /// The `Logout.` line is in the log already.
+    pub(crate) logged_out: bool,
 }
 
 /// Serves one client until it leaves.
@@ -218,6 +220,7 @@ pub fn run(
         tls,
         alt_log,
         connected_at: jiff::Timestamp::now().as_second(),
+        logged_out: false,
     };
     if config.implicit_tls {
         // Implicit FTPS: TLS from the first byte, data protected by default.
@@ -227,11 +230,11 @@ pub fn run(
         session.private_data = true;
     }
     let banner = session.banner(origin);
-    if session.control.send(&banner).is_err() {
+    if session.send_reply(&banner).is_err() {
         return;
     }
     session.serve();
-    session.log.log(Level::Info, msg::LOGOUT);
+    session.log_logout();
 }
 
 impl Session<'_> {
@@ -240,12 +243,12 @@ impl Session<'_> {
             let line = match self.control.read_line(self.idle) {
                 Ok(line) => line,
                 Err(ReadError::Timeout) => {
-                    let _ = self.control.send(&Reply::new(421, msg::TIMEOUT));
+                    let _ = self.send_reply(&Reply::new(421, msg::TIMEOUT));
                     return;
                 }
                 Err(ReadError::TooLong) => {
                     self.log.log(Level::Warning, msg::LINE_TOO_LONG);
-                    let _ = self.control.send(&Reply::new(421, msg::LINE_TOO_LONG));
+                    let _ = self.send_reply(&Reply::new(421, msg::LINE_TOO_LONG));
                     return;
                 }
                 Err(ReadError::Closed) => return,
@@ -264,15 +267,15 @@ impl Session<'_> {
     /// Performs an outcome; false when the session must end.
     fn perform(&mut self, outcome: Outcome) -> bool {
         match outcome {
-            Outcome::Reply(reply) => self.control.send(&reply).is_ok(),
+            Outcome::Reply(reply) => self.send_reply(&reply).is_ok(),
             Outcome::Close(reply) => {
-                let _ = self.control.send(&reply);
+                let _ = self.send_reply(&reply);
                 false
             }
             Outcome::Transfer(job) => self.run_transfer(*job),
-            Outcome::StartTls(reply) => self.control.send(&reply).is_ok() && self.begin_tls(),
+            Outcome::StartTls(reply) => self.send_reply(&reply).is_ok() && self.begin_tls(),
             Outcome::StopTls(reply) => {
-                let sent = self.control.send(&reply).is_ok();
+                let sent = self.send_reply(&reply).is_ok();
                 let timeout = self.idle.min(Duration::from_secs(30));
                 let stopped = sent && self.control.stop_tls(timeout).is_ok();
                 if let Some(board) = &mut self.scoreboard {
@@ -281,6 +284,26 @@ impl Session<'_> {
                 stopped
             }
         }
+    }
+
+    /// Logs `Logout.` once.
+    pub(crate) fn log_logout(&mut self) {
+        if !self.logged_out {
+            self.logged_out = true;
+            self.log.log(Level::Info, msg::LOGOUT);
+        }
+    }
+
+    /// Sends a reply; with `-d -d` each of its lines is logged too, as Pure-FTPd does.
+    pub(crate) fn send_reply(&mut self, reply: &Reply) -> std::io::Result<()> {
+        if self.log.verbose >= 2 {
+            let encoded = reply.encode();
+            for line in encoded.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                self.log.log(Level::Debug, &String::from_utf8_lossy(line));
+            }
+        }
+        self.control.send(reply)
     }
 
     /// Runs the TLS handshake on the control connection; false ends the session.
@@ -384,9 +407,13 @@ impl Session<'_> {
             Command::User(name) => self.user(&name),
             Command::Pass(password) => self.pass(password),
             Command::Acct => Reply::new(202, msg::WHO_ARE_YOU).into(),
-            Command::Quit => Outcome::Close(
-                Reply::new(221, msg::goodbye(self.uploaded, self.downloaded)).line(msg::LOGOUT),
-            ),
+            Command::Quit => {
+                // As Pure-FTPd: the log says Logout before the reply goes.
+                self.log_logout();
+                Outcome::Close(
+                    Reply::new(221, msg::goodbye(self.uploaded, self.downloaded)).line(msg::LOGOUT),
+                )
+            }
             Command::Noop => Reply::new(200, msg::NOOP).into(),
             Command::Syst => Reply::new(215, msg::SYST).into(),
             Command::Type(code) => self.type_(code),
@@ -511,12 +538,17 @@ fn configure_control_socket(stream: &TcpStream) {
     }
 }
 
-/// The client's name for logs: its address, sanitised. (Reverse DNS is not looked
-/// up: logs always show addresses, as with `-H`.)
-fn host_name(peer: SocketAddr, _dont_resolve: bool) -> String {
-    canonical_ip(peer.ip())
-        .to_string()
-        .chars()
+/// The client's host for the logs: its name by reverse lookup, as Pure-FTPd does
+/// unless `-H`, else (or when the lookup fails) its address. Only host-name characters
+/// are kept, so a hostile PTR record cannot forge a log line.
+fn host_name(peer: SocketAddr, dont_resolve: bool) -> String {
+    let ip = canonical_ip(peer.ip());
+    let name = if dont_resolve {
+        ip.to_string()
+    } else {
+        dns_lookup::lookup_addr(&ip).unwrap_or_else(|_| ip.to_string())
+    };
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':') {
                 c

@@ -391,7 +391,7 @@ impl Session<'_> {
             opening.push(msg::kbytes_to_download(size - offset));
         }
         let active = matches!(self.data, DataSetup::Active(_));
-        if active && self.control.send(&opening).is_err() {
+        if active && self.send_reply(&opening).is_err() {
             return false;
         }
         let tcp = match self.open_tcp_data() {
@@ -401,7 +401,7 @@ impl Session<'_> {
                 return self.perform(outcome);
             }
         };
-        if !active && self.control.send(&opening).is_err() {
+        if !active && self.send_reply(&opening).is_err() {
             self.abandon(&job);
             return false;
         }
@@ -472,7 +472,7 @@ impl Session<'_> {
                     }
                     super::upload_plan::Settled::Refused => {
                         let reply = self.quota_exceeded(&name, Some(msg::QUOTA_ABORTED), true);
-                        return self.control.send(&reply).is_ok();
+                        return self.send_reply(&reply).is_ok();
                     }
                 }
             }
@@ -498,7 +498,7 @@ impl Session<'_> {
         match ended {
             Ended::Complete(bytes) => {
                 if let Some(done) = done {
-                    return self.control.send(&done).is_ok();
+                    return self.send_reply(&done).is_ok();
                 }
                 if upload {
                     self.uploaded += bytes;
@@ -516,7 +516,7 @@ impl Session<'_> {
                 if let Some(rate) = rate(bytes) {
                     reply.push(rate);
                 }
-                self.control.send(&reply).is_ok()
+                self.send_reply(&reply).is_ok()
             }
             Ended::Aborted { bytes, quit } => {
                 let (first, code) = if upload {
@@ -528,10 +528,11 @@ impl Session<'_> {
                 if let Some(rate) = rate(bytes) {
                     reply.push(rate);
                 }
-                let ok = self.control.send(&Reply::new(426, first)).is_ok()
-                    && self.control.send(&reply).is_ok();
+                let ok = self.send_reply(&Reply::new(426, first)).is_ok()
+                    && self.send_reply(&reply).is_ok();
                 if quit {
-                    let _ = self.control.send(
+                    self.log_logout();
+                    let _ = self.send_reply(
                         &Reply::new(221, msg::goodbye(self.uploaded, self.downloaded))
                             .line(msg::LOGOUT),
                     );
@@ -545,10 +546,10 @@ impl Session<'_> {
                 } else {
                     self.downloaded += bytes;
                 }
-                self.control.send(&reply).is_ok()
+                self.send_reply(&reply).is_ok()
             }
             Ended::TimedOut => {
-                let _ = self.control.send(&Reply::new(421, msg::TIMEOUT_DATA));
+                let _ = self.send_reply(&Reply::new(421, msg::TIMEOUT_DATA));
                 false
             }
             Ended::ControlLost => false,
