@@ -123,6 +123,13 @@ pub fn help_text() -> String {
 /// # Errors
 /// An unknown option, a missing or invalid value, a stray argument.
 pub fn parse(args: Vec<OsString>) -> Result<Invocation, ConfigError> {
+    // `pure-ftpd /etc/pure-ftpd.conf`: one argument that is not an option.
+    let args = match args.as_slice() {
+        [only] if !only.as_encoded_bytes().starts_with(b"-") => {
+            super::file::arguments(std::path::Path::new(only))?
+        }
+        _ => args,
+    };
     let mut config = Config::default();
     let mut parser = Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(|e| bad(e.to_string()))? {

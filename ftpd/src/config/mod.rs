@@ -2,6 +2,7 @@
 //! [`Config`] with its defaults.
 
 pub mod args;
+pub mod file;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -38,6 +38,18 @@ impl Session<'_> {
         } else if self.config.no_anonymous {
             reply.push(msg::NO_ANONYMOUS);
         }
+        // Ratios are announced (-Q wins over -q), as Pure-FTPd does.
+        let ratio = match (self.config.user_ratio, self.config.anonymous_ratio) {
+            (Some(ratio), _) => Some(("RATIOS ARE ENABLED FOR EVERYONE:", ratio)),
+            (None, Some(ratio)) => Some(("ANONYMOUS USERS ARE SUBJECT TO AN UL/DL RATIO:", ratio)),
+            (None, None) => None,
+        };
+        if let Some((who, (up, down))) = ratio {
+            reply.push(who);
+            reply.push(format!(
+                "to download {down} Mb, uploading {up} Mb of goodies is mandatory."
+            ));
+        }
         if self.config.allow_anonymous_fxp {
             reply.push(msg::FXP_SUPPORTED);
         }
