@@ -13,6 +13,8 @@ use crate::messages as msg;
 use crate::privilege;
 use crate::vfs::listing;
 
+/// Where anonymous areas of virtual hosts live, one directory per server address.
+const VIRTUAL_HOSTS: &str = "/etc/pure-ftpd/pure-ftpd";
 /// Failed PASS after which the session is closed.
 const MAX_FAILURES: u32 = 6;
 /// Longest password accepted.
@@ -135,9 +137,16 @@ impl Session<'_> {
     }
 
     fn anonymous_login(&mut self) -> Outcome {
-        let Some(account) = auth::anonymous_account() else {
+        let Some(mut account) = auth::anonymous_account() else {
             return Outcome::Close(Reply::new(421, msg::NO_ANONYMOUS));
         };
+        // Virtual hosts: a directory named after the address the client connected to
+        // is the anonymous area for that address, as in Pure-FTPd.
+        let local = super::canonical_ip(self.local.ip()).to_string();
+        let vhost = std::path::Path::new(VIRTUAL_HOSTS).join(local);
+        if vhost.is_dir() {
+            account.home = pureftpd_account::Home::parse(vhost.as_os_str().as_encoded_bytes());
+        }
         self.enter(account)
     }
 
