@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
@@ -13,20 +12,11 @@ use common::*;
 fn transcript(binary: &Path, flags: &[&str]) -> Vec<String> {
     let site = Site::new();
     let server = site.start(binary, flags);
-    let script = r#"
-import ftplib, io, sys
-f = ftplib.FTP(encoding="latin-1"); f.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
-def t(name, *args):
-    try:
-        r = getattr(f, name)(*args)
-    except ftplib.all_errors as e:
-        r = "ERR " + str(e)
-    if isinstance(r, list):
-        r = ",".join(sorted(r))
-    lines = (r or "").split("\n")
-    lines = ["<rate>" if " seconds (measured here)" in l else l for l in lines]
-    print(name, args[0] if args and isinstance(args[0], str) else "", "|".join(lines))
-t("login", sys.argv[2], sys.argv[3])
+    transcript::transcript(
+        server.port,
+        USER,
+        PASSWORD,
+        r#"
 t("storbinary", "STOR .dotted", io.BytesIO(b"dot"))
 t("retrbinary", "RETR .hidden", lambda d: None)
 t("nlst")
@@ -38,21 +28,8 @@ t("sendcmd", "DELE a.txt")
 t("sendcmd", "MKD .dotdir")
 t("sendcmd", "CWD .dotdir")
 t("sendcmd", "RNFR .hidden")
-f.quit()
-"#;
-    let out = Command::new("python3")
-        .args(["-c", script, &server.port.to_string(), USER, PASSWORD])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+"#,
+    )
 }
 
 #[test]

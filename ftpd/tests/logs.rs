@@ -238,7 +238,15 @@ fn debug_replies_and_host_names_are_logged_as_debian_logs_them() {
         ftp.cmd("NOOP");
         ftp.cmd("CWD sub");
         ftp.cmd("QUIT");
-        let lines = syslog.until(|lines| lines.iter().any(|l| l.ends_with("[INFO] Logout.")));
+        // Other tests' servers log too: only local2 (facility 18) counts here.
+        let lines = syslog.until(|lines| {
+            lines
+                .iter()
+                .any(|l| l.starts_with("<150>") && l.ends_with("[INFO] Logout."))
+                && lines
+                    .iter()
+                    .any(|l| l.starts_with("<151>") && l.ends_with("221 Logout."))
+        });
         let ours: Vec<String> = lines
             .iter()
             // local2 is facility 18: priorities <144> to <151>.

@@ -6,7 +6,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -113,25 +112,8 @@ fn uploads_keep_to_the_limit() {
 fn the_accounts_own_bandwidth_wins() {
     let site = Site::new();
     site.put("big.bin", &vec![7u8; 1024 * 1024]);
-    let passwd = site.dir.path().join("pureftpd.passwd");
-    let pdb = site.dir.path().join("own.pdb");
-    let pure_pw = pureftpd_tests::workspace_binary("pure-pw", "pure-pw");
-    let home = format!("{}/./", site.home.display());
-    let (uid, gid) = (site.uid.to_string(), site.gid.to_string());
-    let env = [
-        ("PURE_PASSWDFILE", passwd.as_os_str()),
-        ("PURE_DBFILE", pdb.as_os_str()),
-    ];
     // pure-pw -t: download limit in KB/s.
-    let added = pureftpd_tests::run(
-        &pure_pw,
-        [
-            "useradd", "slow", "-u", &uid, "-g", &gid, "-d", &home, "-t", "400", "-m",
-        ],
-        &env,
-        "slow pw\nslow pw\n",
-    );
-    assert_eq!(added.code, 0, "{added:?}");
+    let pdb = site.pure_pw_account("slow", &["-t", "400"]);
     let login = format!("puredb:{}", pdb.display());
     let server = Server::start(Path::new(OURS), &["-l", &login, "-H", "-4", "-T", "5000"]);
     let rate = within_20_percent(400.0 * 1024.0, || {
@@ -162,38 +144,8 @@ fn abor_stops_a_throttled_download_at_once() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-/// Runs a Python ftplib script and returns each reply, rates masked.
 fn transcript(port: u16, body: &str) -> Vec<String> {
-    let script = format!(
-        r#"
-import ftplib, io, sys
-f = ftplib.FTP(); f.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
-def t(name, *args):
-    try:
-        r = getattr(f, name)(*args)
-    except ftplib.all_errors as e:
-        r = "ERR " + str(e)
-    lines = (r or "").split("\n")
-    lines = ["<rate>" if " seconds (measured here)" in l else l for l in lines]
-    print(name, "|".join(lines))
-t("login", sys.argv[2], sys.argv[3])
-{body}
-f.quit()
-"#
-    );
-    let out = Command::new("python3")
-        .args(["-c", &script, &port.to_string(), USER, PASSWORD])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    transcript::transcript(port, USER, PASSWORD, body)
 }
 
 #[test]
@@ -266,26 +218,8 @@ fn anonymous_limits_and_ratio_as_debian() {
 fn the_accounts_own_ratio_and_upload_limit_apply() {
     let site = Site::new();
     site.put("big.bin", &vec![7u8; 300_000]);
-    let passwd = site.dir.path().join("pureftpd.passwd");
-    let pdb = site.dir.path().join("own.pdb");
-    let pure_pw = pureftpd_tests::workspace_binary("pure-pw", "pure-pw");
-    let home = format!("{}/./", site.home.display());
-    let (uid, gid) = (site.uid.to_string(), site.gid.to_string());
-    let env = [
-        ("PURE_PASSWDFILE", passwd.as_os_str()),
-        ("PURE_DBFILE", pdb.as_os_str()),
-    ];
     // pure-pw -q/-Q: the account's ratio; -T: its upload limit in KB/s.
-    let added = pureftpd_tests::run(
-        &pure_pw,
-        [
-            "useradd", "leech", "-u", &uid, "-g", &gid, "-d", &home, "-q", "1", "-Q", "3", "-T",
-            "300", "-m",
-        ],
-        &env,
-        "leech pw\nleech pw\n",
-    );
-    assert_eq!(added.code, 0, "{added:?}");
+    let pdb = site.pure_pw_account("leech", &["-q", "1", "-Q", "3", "-T", "300"]);
     let login = format!("puredb:{}", pdb.display());
     let server = Server::start(Path::new(OURS), &["-l", &login, "-H", "-4"]);
     let (mut ftp, _) = Ftp::connect(server.port);

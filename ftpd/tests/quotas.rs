@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
@@ -28,51 +27,8 @@ fn empty_site() -> Site {
     site
 }
 
-/// Runs a Python ftplib script; returns what it printed, one reply per line (rates
-/// masked: they depend on timing).
 fn transcript(port: u16, body: &str) -> Vec<String> {
-    let script = format!(
-        r#"
-import ftplib, io, sys
-f = ftplib.FTP(); f.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
-def put(cmd, fp):
-    # Unlike ftplib's storbinary, reads the reply even when the server stopped reading
-    # (a refused upload): which of the two comes first is a race.
-    f.voidcmd("TYPE I")
-    conn = f.transfercmd(cmd)
-    try:
-        conn.sendall(fp.read())
-    except OSError:
-        pass
-    conn.close()
-    return f.voidresp()
-f.storbinary = put
-def t(name, *args):
-    try:
-        r = getattr(f, name)(*args)
-    except ftplib.all_errors as e:
-        r = "ERR " + str(e)
-    lines = (r or "").split("\n")
-    lines = ["<rate>" if " seconds (measured here)" in l else l for l in lines]
-    print(name, "|".join(lines))
-t("login", sys.argv[2], sys.argv[3])
-{body}
-f.quit()
-"#
-    );
-    let out = Command::new("python3")
-        .args(["-c", &script, &port.to_string(), USER, PASSWORD])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    transcript::transcript(port, USER, PASSWORD, body)
 }
 
 /// The counter file's text, read under the fcntl lock the server and pure-quotacheck
@@ -228,24 +184,7 @@ fn a_broken_counter_is_rebuilt_from_the_tree() {
 fn accounts_own_quota_fields_win_over_the_servers() {
     let site = empty_site();
     // pure-pw's -n (files) and -N (MB) give the account its own limits.
-    let passwd = site.dir.path().join("pureftpd.passwd");
-    let pdb = site.dir.path().join("own.pdb");
-    let pure_pw = pureftpd_tests::workspace_binary("pure-pw", "pure-pw");
-    let home = format!("{}/./", site.home.display());
-    let (uid, gid) = (site.uid.to_string(), site.gid.to_string());
-    let env = [
-        ("PURE_PASSWDFILE", passwd.as_os_str()),
-        ("PURE_DBFILE", pdb.as_os_str()),
-    ];
-    let added = pureftpd_tests::run(
-        &pure_pw,
-        [
-            "useradd", "bob", "-u", &uid, "-g", &gid, "-d", &home, "-n", "1", "-N", "1", "-m",
-        ],
-        &env,
-        "bob pw\nbob pw\n",
-    );
-    assert_eq!(added.code, 0, "{added:?}");
+    let pdb = site.pure_pw_account("bob", &["-n", "1", "-N", "1"]);
     let login = format!("puredb:{}", pdb.display());
     let server = Server::start(
         Path::new(OURS),

@@ -14,6 +14,7 @@ pub use pureftpd_tests::{is_root, oracle, require_root};
 
 pub mod bridge;
 pub mod syslog;
+pub mod transcript;
 
 use pureftpd_account::password::{HashPolicy, create};
 use pureftpd_account::{Password, Record};
@@ -85,6 +86,27 @@ impl Site {
             builder.add(&text[..colon], &text[colon + 1..]).unwrap();
         }
         builder.write_file(&self.pdb).unwrap();
+    }
+
+    /// A second `.pdb` beside the site's (returned), holding `login` with password
+    /// `<login> pw`, made by our pure-pw with `options` (`-t`, `-T`, `-q`, `-n`, ...),
+    /// chrooted to the site's home.
+    pub fn pure_pw_account(&self, login: &str, options: &[&str]) -> PathBuf {
+        let passwd = self.dir.path().join("pureftpd.passwd");
+        let pdb = self.dir.path().join("own.pdb");
+        let pure_pw = pureftpd_tests::workspace_binary("pure-pw", "pure-pw");
+        let home = format!("{}/./", self.home.display());
+        let (uid, gid) = (self.uid.to_string(), self.gid.to_string());
+        let env = [
+            ("PURE_PASSWDFILE", passwd.as_os_str()),
+            ("PURE_DBFILE", pdb.as_os_str()),
+        ];
+        let mut args = vec!["useradd", login, "-u", &uid, "-g", &gid, "-d", &home, "-m"];
+        args.extend_from_slice(options);
+        let password = format!("{login} pw\n");
+        let added = pureftpd_tests::run(&pure_pw, &args, &env, &password.repeat(2));
+        assert_eq!(added.code, 0, "{added:?}");
+        pdb
     }
 
     /// Our server on this site, with `-l puredb:<pdb> -H -4` and `extra`.
