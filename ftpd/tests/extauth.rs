@@ -511,3 +511,31 @@ fn daemonize_detaches_and_keeps_serving() {
     }
     assert!(!socket.exists(), "SIGTERM left the socket");
 }
+
+#[test]
+fn scripts_inherit_no_descriptor_of_the_daemons_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let seen = dir.path().join("fds.txt");
+    let body = format!(
+        "ls /proc/$$/fd > '{}'\nprintf 'auth_ok:0\\nend\\n'",
+        seen.display()
+    );
+    // Descriptors without close-on-exec, as a careless parent would pass them.
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    let leaked: Vec<String> = [&read_end, &write_end]
+        .iter()
+        .map(|fd| std::os::fd::AsRawFd::as_raw_fd(*fd).to_string())
+        .collect();
+    let authd = Daemon::start(&our_authd(), &body, &[]);
+    drop((read_end, write_end));
+    let reply = ask(&authd.socket, JOE);
+    assert_eq!(reply, "auth_ok:0\nend\n");
+    let fds = std::fs::read_to_string(&seen).unwrap();
+    for fd in &leaked {
+        assert!(
+            !fds.split_whitespace().any(|f| f == fd),
+            "descriptor {fd} reached the script: {fds}"
+        );
+    }
+}

@@ -65,3 +65,28 @@ pub fn release_free_memory() {
         nix::libc::malloc_trim(0);
     }
 }
+
+/// Marks every open descriptor above stderr close-on-exec, so that the programs this
+/// process starts (pure-authd's scripts, say) inherit only stdin, stdout and stderr,
+/// not whatever the process itself inherited from whoever started it.
+pub fn close_on_exec_above_stderr() {
+    use std::os::fd::BorrowedFd;
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let numbers: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in numbers {
+        // SAFETY: the descriptor is only borrowed for this one fcntl call, during which
+        // nothing in this process closes it (callers run this at start-up, before any
+        // thread exists); if it was the directory listing's own, now closed, fcntl fails
+        // with EBADF and nothing happens.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let _ = nix::fcntl::fcntl(
+            borrowed,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
+}

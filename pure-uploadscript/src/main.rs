@@ -33,6 +33,8 @@ fn serve(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     if options.daemonize && !setup::daemonize() {
         return 0;
     }
+    // The program gets stdin, stdout and stderr, nothing this process inherited.
+    pureftpd_os::close_on_exec_above_stderr();
     let log = Log::new("pure-uploadscript", !options.daemonize);
     let path = upload::pipe_path();
     if !path.exists()

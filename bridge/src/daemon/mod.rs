@@ -81,6 +81,8 @@ pub fn main(kind: &Kind, args: impl IntoIterator<Item = OsString>) -> i32 {
     if options.daemonize && !setup::daemonize() {
         return 0;
     }
+    // Scripts get the request's variables and stdin/stdout/stderr, nothing more.
+    pureftpd_os::close_on_exec_above_stderr();
     let log = log::Log::new(kind.name, !options.daemonize);
     let listener = match setup::listen(&options.socket) {
         Ok(listener) => listener,
