@@ -152,3 +152,50 @@ fn banner_message_and_fortune_as_debian() {
     assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
     assert_eq!(seen[0].0, ["220-the only fortune", "220 in two lines"]);
 }
+
+#[test]
+fn directory_aliases_as_debian_answers_them() {
+    // The replies below are Debian 1.0.50's for the same file (its path is fixed to
+    // /etc/pure-ftpd/pureftpd-dir-aliases, which a test must not rewrite).
+    let site = Site::new();
+    let aliases = site.dir.path().join("aliases");
+    std::fs::write(&aliases, "# comment\ndocs\n/sub\n\nroot\n/\n").unwrap();
+    let login = format!("puredb:{}", site.pdb.display());
+    let board = site.scoreboard();
+    let server = Server::start_with_env(
+        Path::new(OURS),
+        &["-l", &login, "-H", "-4"],
+        &[
+            ("PURE_FTPD_SCOREBOARD", &board),
+            ("PURE_FTPD_DIR_ALIASES", &aliases),
+        ],
+    );
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    assert_eq!(
+        ftp.cmd("SITE ALIAS").lines,
+        [
+            "214-The following aliases are available :",
+            "214- docs /sub",
+            "214- root /",
+            "214  "
+        ]
+    );
+    assert_eq!(
+        ftp.cmd("CWD docs").lines,
+        ["250 OK. Current directory is /sub"]
+    );
+    assert_eq!(
+        ftp.cmd("CWD root").lines,
+        ["250 OK. Current directory is /"]
+    );
+    assert_eq!(
+        ftp.cmd("CWD nosuch").lines,
+        ["550 Can't change directory to nosuch: No such file or directory"]
+    );
+    // A real directory wins over an alias of the same name.
+    std::fs::create_dir(site.home.join("docs")).unwrap();
+    assert_eq!(
+        ftp.cmd("CWD docs").lines,
+        ["250 OK. Current directory is /docs"]
+    );
+}

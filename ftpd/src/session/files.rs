@@ -70,12 +70,20 @@ impl Session<'_> {
         if let Some(refusal) = self.check_dot_read(dir) {
             return refusal;
         }
+        let alias = self.alias_target(dir);
         let Some(logged) = self.logged_in() else {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
-        match logged.vfs.chdir(dir) {
+        // An alias counts only where no directory of that name exists.
+        let changed = match logged.vfs.chdir(dir).map(<[u8]>::to_vec) {
+            Err(e) => match &alias {
+                Some(target) => logged.vfs.chdir(target).map(<[u8]>::to_vec),
+                None => Err(e),
+            },
+            done => done,
+        };
+        match changed {
             Ok(now) => {
-                let now = now.to_vec();
                 let mut reply = Reply::empty(250);
                 for line in super::magic::file_lines(&logged.vfs, &now, ".message") {
                     reply.push(line);

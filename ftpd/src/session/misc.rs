@@ -149,7 +149,7 @@ impl Session<'_> {
             Site::Idle(arg) => self.site_idle(&arg),
             Site::Chmod(arg) => self.chmod(&arg),
             Site::Utime(arg) => self.utime(&arg),
-            Site::Alias(_) => Reply::new(502, "Configuration error").into(),
+            Site::Alias(_) => self.site_alias(),
             Site::Unknown(word) => Reply::new(500, msg::site_unknown(&word)).into(),
             Site::Missing => Reply::new(500, msg::SITE_MISSING).into(),
         }

@@ -6,6 +6,7 @@
 //! no file system before login. Which commands work before login is one `match`
 //! ([`Command::allowed_before_login`]).
 
+mod aliases;
 mod control;
 mod data;
 mod files;
@@ -159,6 +160,8 @@ pub(crate) struct Session<'c> {
     pub(crate) connected_at: i64,
     /// The `Logout.` line is in the log already.
     pub(crate) logged_out: bool,
+    /// Directory aliases (none without the file).
+    pub(crate) aliases: Option<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
 /// Serves one client until it leaves.
@@ -221,6 +224,7 @@ pub fn run(
         alt_log,
         connected_at: jiff::Timestamp::now().as_second(),
         logged_out: false,
+        aliases: aliases::load(),
     };
     if config.implicit_tls {
         // Implicit FTPS: TLS from the first byte, data protected by default.
