@@ -134,7 +134,7 @@ impl<'c> Master<'c> {
 
     fn serve(&mut self) -> i32 {
         loop {
-            let (ready, reload, stop) = {
+            let (ready, hinted, reload, stop) = {
                 let mut fds: Vec<PollFd<'_>> = self
                     .listeners
                     .iter()
@@ -153,14 +153,16 @@ impl<'c> Master<'c> {
                 let ready: Vec<usize> = (0..self.listeners.len())
                     .filter(|&i| readable(&fds[i]))
                     .collect();
+                let hinted = self.cert_hints.is_some() && readable(&fds[self.listeners.len()]);
                 (
                     ready,
+                    hinted,
                     readable(&fds[fds.len() - 3]),
                     readable(&fds[fds.len() - 1]),
                 )
             };
             self.reap();
-            if let (Some(hints), Some(tls)) = (&self.cert_hints, &self.tls) {
+            if let (true, Some(hints), Some(tls)) = (hinted, &self.cert_hints, &self.tls) {
                 crate::certd::take_hints(hints, tls);
             }
             if reload {

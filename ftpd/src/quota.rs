@@ -7,12 +7,12 @@
 //! sessions of one account keep them exact; unlike Pure-FTPd, a counter file that is
 //! missing or unreadable is rebuilt from the tree rather than taken as zero.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io;
 
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
+use pureftpd_quota::Entry;
 pub use pureftpd_quota::{FILE_NAME, Limits, Usage};
 use pureftpd_quota::{lock, read_usage, write_usage};
 
@@ -118,46 +118,23 @@ impl Quota {
     }
 }
 
-/// Counts the tree as pure-quotacheck does: every directory below the root that can
-/// be entered is one file, every regular file one file plus its size (symbolic links
-/// followed, inside the jail), `.ftpquota` files skipped, each directory counted and
-/// walked once however many links lead to it.
+/// Counts the tree inside the session's root, as pure-quotacheck does (see
+/// [`pureftpd_quota::count_tree`]).
 #[must_use]
 pub fn count_tree(vfs: &Vfs) -> Usage {
-    let mut usage = Usage::default();
-    let mut seen = HashSet::new();
-    if let Ok(st) = vfs.stat(b"/") {
-        seen.insert((st.st_dev, st.st_ino));
-    }
-    let mut pending = vec![b"/".to_vec()];
-    while let Some(dir) = pending.pop() {
-        let Ok((_, names)) = vfs.read_dir(&dir) else {
-            continue;
-        };
-        if dir != b"/" {
-            usage.files += 1;
-        }
-        for name in names {
-            if name == b"." || name == b".." || name == FILE_NAME.as_bytes() {
-                continue;
-            }
-            let path = if dir == b"/" {
-                [b"/", name.as_slice()].concat()
-            } else {
-                [dir.as_slice(), b"/", name.as_slice()].concat()
-            };
-            let Ok(st) = vfs.stat(&path) else { continue };
-            match st.st_mode & 0o170_000 {
-                0o040_000 if seen.insert((st.st_dev, st.st_ino)) => pending.push(path),
-                0o100_000 => {
-                    usage.files += 1;
-                    usage.size += u64::try_from(st.st_size).unwrap_or(0);
-                }
-                _ => {}
-            }
-        }
-    }
-    usage
+    let stat = |path: &[u8]| {
+        let st = vfs.stat(path).ok()?;
+        Some(match st.st_mode & 0o170_000 {
+            0o040_000 => Entry::Directory {
+                dev: st.st_dev,
+                ino: st.st_ino,
+            },
+            0o100_000 => Entry::File(u64::try_from(st.st_size).unwrap_or(0)),
+            _ => Entry::Other,
+        })
+    };
+    let list = |dir: &[u8]| vfs.read_dir(dir).ok().map(|(_, names)| names);
+    pureftpd_quota::count_tree(b"/", stat, list).unwrap_or_default()
 }
 
 /// Names refused while quotas apply: anything containing `.ftpquota`, anything

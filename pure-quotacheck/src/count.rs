@@ -3,59 +3,44 @@
 //! links followed), `.ftpquota` files skipped, each directory counted and walked once
 //! however many links lead to it.
 
-use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use pureftpd_quota::{FILE_NAME, Usage};
+use pureftpd_quota::{Entry, Usage};
 
-/// Counts the tree at `root`.
+/// Counts the tree at `root` (see [`pureftpd_quota::count_tree`]).
 ///
 /// # Errors
 /// The root itself cannot be read.
 pub(crate) fn tree(root: &Path) -> io::Result<Usage> {
-    let mut usage = Usage::default();
-    let mut seen = HashSet::new();
-    let top = std::fs::metadata(root)?;
-    seen.insert((top.dev(), top.ino()));
-    let mut pending: Vec<PathBuf> = Vec::new();
-    walk(root, &mut usage, &mut pending, &mut seen, true)?;
-    while let Some(dir) = pending.pop() {
-        let _ = walk(&dir, &mut usage, &mut pending, &mut seen, false);
-    }
-    Ok(usage)
-}
-
-fn walk(
-    dir: &Path,
-    usage: &mut Usage,
-    pending: &mut Vec<PathBuf>,
-    seen: &mut HashSet<(u64, u64)>,
-    top: bool,
-) -> io::Result<()> {
-    let entries = std::fs::read_dir(dir)?;
-    if !top {
-        usage.files += 1;
-    }
-    for entry in entries.flatten() {
-        if entry.file_name() == FILE_NAME {
-            continue;
-        }
-        let path = entry.path();
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if seen.insert((meta.dev(), meta.ino())) {
-                pending.push(path);
+    let path = |bytes: &[u8]| Path::new(OsStr::from_bytes(bytes)).to_path_buf();
+    let stat = |bytes: &[u8]| {
+        let meta = std::fs::metadata(path(bytes)).ok()?;
+        Some(if meta.is_dir() {
+            Entry::Directory {
+                dev: meta.dev(),
+                ino: meta.ino(),
             }
         } else if meta.is_file() {
-            usage.files += 1;
-            usage.size += meta.len();
-        }
-    }
-    Ok(())
+            Entry::File(meta.len())
+        } else {
+            Entry::Other
+        })
+    };
+    let list = |bytes: &[u8]| {
+        let entries = std::fs::read_dir(path(bytes)).ok()?;
+        Some(
+            entries
+                .flatten()
+                .map(|e| e.file_name().as_bytes().to_vec())
+                .collect(),
+        )
+    };
+    pureftpd_quota::count_tree(root.as_os_str().as_bytes(), stat, list)
+        .ok_or_else(|| io::Error::other("the directory cannot be listed"))
 }
 
 #[cfg(test)]

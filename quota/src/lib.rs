@@ -118,6 +118,74 @@ pub fn write_usage(mut file: &File, usage: Usage) -> io::Result<()> {
     file.set_len(text.len() as u64)
 }
 
+/// What the count needs to know of a path (symbolic links followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// A directory, identified by device and inode.
+    Directory {
+        /// Device.
+        dev: u64,
+        /// Inode.
+        ino: u64,
+    },
+    /// A regular file and its size.
+    File(u64),
+    /// Anything else (FIFO, device, socket): not counted.
+    Other,
+}
+
+/// Counts a tree as Pure-FTPd's pure-quotacheck does: every directory below `root`
+/// that can be listed is one file, every regular file one file plus its size,
+/// `.ftpquota` files skipped, each directory counted and walked once however many links
+/// lead to it. `stat` describes a path, `list` names a directory's entries (without `.`
+/// and `..`); both say `None` for what cannot be read. `None` when `root` itself cannot
+/// be listed.
+pub fn count_tree(
+    root: &[u8],
+    stat: impl Fn(&[u8]) -> Option<Entry>,
+    list: impl Fn(&[u8]) -> Option<Vec<Vec<u8>>>,
+) -> Option<Usage> {
+    let mut usage = Usage::default();
+    let mut seen = std::collections::HashSet::new();
+    if let Some(Entry::Directory { dev, ino }) = stat(root) {
+        seen.insert((dev, ino));
+    }
+    let mut pending = vec![root.to_vec()];
+    let mut first = true;
+    while let Some(dir) = pending.pop() {
+        let names = match list(&dir) {
+            Some(names) => names,
+            None if first => return None,
+            None => continue,
+        };
+        if !first {
+            usage.files += 1;
+        }
+        first = false;
+        for name in names {
+            if name == b"." || name == b".." || name == FILE_NAME.as_bytes() {
+                continue;
+            }
+            let mut path = dir.clone();
+            if !path.ends_with(b"/") {
+                path.push(b'/');
+            }
+            path.extend_from_slice(&name);
+            match stat(&path) {
+                Some(Entry::Directory { dev, ino }) if seen.insert((dev, ino)) => {
+                    pending.push(path);
+                }
+                Some(Entry::File(size)) => {
+                    usage.files += 1;
+                    usage.size += size;
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(usage)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,16 +60,8 @@ pub(super) fn check(
             Verdict::Rejected(format!("extauth: {reason}"))
         }
         Reply::Accepted(account) => {
-            let mut user =
-                LoggedUser::new(login, account.uid, account.gid, Home::parse(&account.dir));
-            user.upload_bandwidth = account.upload_bandwidth;
-            user.download_bandwidth = account.download_bandwidth;
-            user.upload_ratio = account.upload_ratio;
-            user.download_ratio = account.download_ratio;
-            user.max_sessions = account.max_sessions;
-            user.quota_files = account.quota_files;
-            user.quota_size = account.quota_size;
-            Verdict::Accepted(Box::new(user))
+            let user = LoggedUser::new(login, account.uid, account.gid, Home::parse(&account.dir));
+            Verdict::Accepted(Box::new(with_limits!(user, &account)))
         }
     }
 }

@@ -2,6 +2,23 @@
 //! [`Verdict::NotFound`] (try the next backend), [`Verdict::Rejected`] (stop: login
 //! refused) or [`Verdict::Accepted`] (stop: logged in), in command-line order.
 
+/// `user` with the limits a backend's account carries (the `.pdb` record and the extauth
+/// reply name them alike).
+macro_rules! with_limits {
+    ($user:expr, $account:expr) => {{
+        let mut user = $user;
+        let account = $account;
+        user.upload_bandwidth = account.upload_bandwidth;
+        user.download_bandwidth = account.download_bandwidth;
+        user.upload_ratio = account.upload_ratio;
+        user.download_ratio = account.download_ratio;
+        user.max_sessions = account.max_sessions;
+        user.quota_files = account.quota_files;
+        user.quota_size = account.quota_size;
+        user
+    }};
+}
+
 mod extauth;
 mod puredb;
 mod unix;

@@ -43,13 +43,6 @@ pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: &Endpoints) -> 
             return Verdict::Rejected(format!("outside the allowed hours {window}"));
         }
     }
-    let mut user = LoggedUser::new(login, account.uid, account.gid, account.home);
-    user.upload_bandwidth = account.upload_bandwidth;
-    user.download_bandwidth = account.download_bandwidth;
-    user.upload_ratio = account.upload_ratio;
-    user.download_ratio = account.download_ratio;
-    user.max_sessions = account.max_sessions;
-    user.quota_files = account.quota_files;
-    user.quota_size = account.quota_size;
-    Verdict::Accepted(Box::new(user))
+    let user = LoggedUser::new(login, account.uid, account.gid, account.home.clone());
+    Verdict::Accepted(Box::new(with_limits!(user, &account)))
 }

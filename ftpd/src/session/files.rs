@@ -124,9 +124,8 @@ impl Session<'_> {
         let path = logged.vfs.resolve(name);
         match logged.vfs.mkdir(&path, mode) {
             Ok(()) => {
-                logged.count(1, 0);
                 let mut reply = Reply::new(257, msg::mkd_ok(name));
-                for line in logged.quota_lines() {
+                for line in logged.count(1, 0) {
                     reply.push(line);
                 }
                 reply.into()
@@ -151,9 +150,8 @@ impl Session<'_> {
         let path = logged.vfs.resolve(name);
         match logged.vfs.rmdir(&path) {
             Ok(()) => {
-                logged.count(-1, 0);
                 let mut reply = Reply::empty(250);
-                for line in logged.quota_lines() {
+                for line in logged.count(-1, 0) {
                     reply.push(line);
                 }
                 reply.push(msg::RMD_OK);
@@ -188,10 +186,9 @@ impl Session<'_> {
             .map_or(0, |st| st.st_size);
         match logged.vfs.unlink(&path) {
             Ok(()) => {
-                logged.count(-1, -size);
                 let real = logged.logged_path(&path);
                 let mut reply = Reply::empty(250);
-                for line in logged.quota_lines() {
+                for line in logged.count(-1, -size) {
                     reply.push(line);
                 }
                 reply.push(msg::deleted(name));
@@ -271,7 +268,7 @@ impl Session<'_> {
         match logged.vfs.rename(&from, &to) {
             Ok(()) => {
                 if let Some(size) = replaced {
-                    logged.count(-1, -size);
+                    let _ = logged.count(-1, -size);
                 }
                 self.log.log(
                     Level::Notice,

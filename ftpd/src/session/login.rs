@@ -166,14 +166,19 @@ impl Session<'_> {
         (others >= usize::try_from(limit).unwrap_or(usize::MAX)).then_some(limit)
     }
 
-    /// The quota limits that apply to `user`: its own, else `-n`; never for anonymous
-    /// users, root or members of the `-a` trusted group (as Pure-FTPd).
-    fn quota_limits(&self, user: &LoggedUser) -> Option<crate::quota::Limits> {
-        let trusted = user.uid == 0
+    /// Root, or a member of the `-a` trusted group: exempt from quotas and `-Q`.
+    /// (Asked before any chroot: the group database may be out of reach after it.)
+    fn is_trusted(&self, user: &LoggedUser) -> bool {
+        user.uid == 0
             || self
                 .config
                 .trusted_gid
-                .is_some_and(|gid| privilege::in_group(user, gid));
+                .is_some_and(|gid| privilege::in_group(user, gid))
+    }
+
+    /// The quota limits that apply to `user`: its own, else `-n`; never for anonymous
+    /// users or trusted ones (as Pure-FTPd).
+    fn quota_limits(&self, user: &LoggedUser, trusted: bool) -> Option<crate::quota::Limits> {
         if user.anonymous || trusted {
             return None;
         }
@@ -193,6 +198,7 @@ impl Session<'_> {
         // From here on this process speaks for one account, not for the server.
         crate::certd::stop_hinting();
         let names = privilege::names_for_listings(&user);
+        let trusted = self.is_trusted(&user);
         let entered = match privilege::enter(&user, self.config) {
             Ok(entered) => entered,
             Err(e) => {
@@ -206,7 +212,7 @@ impl Session<'_> {
                 return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
             }
         };
-        let quota = match self.quota_limits(&user) {
+        let quota = match self.quota_limits(&user, trusted) {
             Some(limits) => match crate::quota::Quota::open(&entered.vfs, limits) {
                 Ok(quota) => Some(quota),
                 Err(e) => {
@@ -239,11 +245,6 @@ impl Session<'_> {
         if let Some(board) = &mut self.scoreboard {
             board.set_account(self.log.account.as_bytes());
         }
-        let trusted = user.uid == 0
-            || self
-                .config
-                .trusted_gid
-                .is_some_and(|gid| privilege::in_group(&user, gid));
         let policies = super::throttle::Policies::for_user(&user, self.config, trusted);
         let reply = if user.anonymous {
             let mut reply = Reply::empty(230);

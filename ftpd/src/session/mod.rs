@@ -74,11 +74,16 @@ impl LoggedIn {
             .unwrap_or_default()
     }
 
-    /// Adjusts the quota counters (if any) after an operation.
-    pub(crate) fn count(&self, files: i64, bytes: i64) {
-        if let Some(quota) = &self.quota {
-            let _ = quota.adjust(files, bytes);
-        }
+    /// Adjusts the quota counters (if any) after an operation; returns the status lines
+    /// of the new usage (none without quotas).
+    pub(crate) fn count(&self, files: i64, bytes: i64) -> Vec<String> {
+        self.quota
+            .as_ref()
+            .and_then(|quota| {
+                let usage = quota.adjust(files, bytes).ok()?;
+                Some(crate::quota::status_lines(usage, quota.limits))
+            })
+            .unwrap_or_default()
     }
 
     /// A path of the session's file system as it is on the server, as Pure-FTPd logs it:

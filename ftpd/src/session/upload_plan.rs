@@ -191,7 +191,7 @@ impl Session<'_> {
         if let Some(temp) = &plan.temporary
             && logged.vfs.rename(temp, &plan.target).is_err()
         {
-            logged.count(-files, -bytes);
+            let _ = logged.count(-files, -bytes);
             let _ = logged.vfs.unlink(temp);
             return Settled::Refused;
         }
