@@ -208,6 +208,12 @@ fn every_format_shows_the_live_sessions() {
         cgi.starts_with("Content-Type: text/html\n\n<div id=\"ftp-status\">"),
         "{cgi}"
     );
+    // -C is Pure-FTPd's other spelling of -c (both "CGI"): the same page.
+    let (_, cgi_upper, _) = who(&ftpwho(), Some(&board), &["-C"]);
+    assert_eq!(
+        cgi_upper.lines().map(mask_numbers).collect::<Vec<_>>(),
+        cgi.lines().map(mask_numbers).collect::<Vec<_>>()
+    );
     let (_, json, _) = who(&ftpwho(), Some(&board), &["--json"]);
     let sessions: serde_json::Value = serde_json::from_str(&json).unwrap();
     let sessions = sessions.as_array().unwrap();
@@ -474,9 +480,13 @@ fn the_same_sessions_read_by_debians_pure_ftpwho() {
         let mut others = Vec::new();
         for args in [
             &["-H"][..],
+            &["-n"],
+            &["-v", "-n"],
+            &["-s", "-n"],
             &["-w", "-H"],
             &["-W", "-H"],
             &["-c", "-H"],
+            &["-C", "-H"],
             &["-p", "-H"],
         ] {
             let (_, out, _) = who(&who_binary, board.as_deref(), args);
@@ -496,5 +506,26 @@ fn the_same_sessions_read_by_debians_pure_ftpwho() {
     assert_eq!(seen[0].2, seen[1].2, "-v: ours (left), Debian's (right)");
     for (ours, theirs) in seen[0].3.iter().zip(&seen[1].3) {
         assert_eq!(ours, theirs, "ours (left), Debian's (right)");
+    }
+}
+
+#[test]
+fn help_and_bad_options_as_debians() {
+    let Some(their_who) = oracle("pure-ftpwho") else {
+        return;
+    };
+    for args in [&["-h"][..], &["-q"]] {
+        let ours = who(&ftpwho(), None, args);
+        let theirs = who(&their_who, None, args);
+        // Ours lists one option more.
+        let json = "--json : output JSON (one object per session)\n";
+        assert!(ours.1.contains(json), "{}", ours.1);
+        let ours_without_json = ours.1.replace(json, "");
+        assert_eq!(
+            (ours.0, &ours_without_json),
+            (theirs.0, &theirs.1),
+            "{args:?}"
+        );
+        assert!(ours.1.contains("-n : synonym for -H"), "{}", ours.1);
     }
 }

@@ -252,3 +252,121 @@ fn debians_server_and_reader_work_with_ours() {
         );
     }
 }
+
+/// The first line of `/proc/<pid>/status` that starts with `key`, fields after it.
+fn proc_status(pid: i32, key: &str) -> Vec<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn daemonized_reader_runs_the_program_as_the_given_uid_and_gid() {
+    if !require_root("-u and -g switch to another user") {
+        return;
+    }
+    let site = Site::new();
+    let pipe = site.dir.path().join("upload.pipe");
+    let server = server_with_upload_script(&site, Path::new(OURS), Some(&pipe));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ran = dir.path().join("ran.txt");
+    std::fs::write(&ran, "").unwrap();
+    std::fs::set_permissions(&ran, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let script = dir.path().join("on-upload.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$1 uid=$(id -u) gid=$(id -g) groups=$(id -G)\" >> '{}'\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pid_file = dir.path().join("uploadscript.pid");
+    let started = Instant::now();
+    let mut launched = Command::new(our_uploadscript())
+        .args(["-B", "-u", "65534", "-g", "65534", "-r"])
+        .arg(&script)
+        .arg("-p")
+        .arg(&pid_file)
+        .env("PURE_FTPD_UPLOAD_PIPE", &pipe)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let launched_pid = launched.id() as i32;
+    // -B: the command returns at once, the reader lives on in the background.
+    assert_eq!(launched.wait().unwrap().code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no pid file from the daemon");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    struct Kill(i32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let pid = nix::unistd::Pid::from_raw(self.0);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    let daemon = Kill(pid);
+    // A daemon: detached from the launching command and in a session of its own, ids dropped.
+    assert_ne!(pid, launched_pid);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proc_status(pid, "Uid:").first().map(String::as_str) != Some("65534") {
+        assert!(Instant::now() < deadline, "{:?}", proc_status(pid, "Uid:"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(proc_status(pid, "Uid:"), vec!["65534"; 4]);
+    assert_eq!(proc_status(pid, "Gid:"), vec!["65534"; 4]);
+    assert_eq!(proc_status(pid, "Groups:"), vec!["65534"]);
+    let session = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))).unwrap();
+    assert_eq!(session.as_raw(), pid, "setsid() made it a session leader");
+
+    upload(server.port, "daemon.bin", 10);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let line = loop {
+        let text = std::fs::read_to_string(&ran).unwrap();
+        if !text.is_empty() {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the program never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        line.trim(),
+        format!(
+            "{} uid=65534 gid=65534 groups=65534",
+            site.home.join("daemon.bin").display()
+        )
+    );
+    // SIGTERM ends it (as nobody it cannot remove the pid file root wrote before the drop).
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !matches!(
+        proc_status(pid, "State:").first().map(String::as_str),
+        None | Some("Z")
+    ) {
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(daemon);
+}
