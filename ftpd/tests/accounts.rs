@@ -4,61 +4,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
+use common::anonymous::{AnonArea, account_exists};
 use common::{Ftp, Server};
 
 const TESTER: &str = "pureftpd-tester";
 const TESTER_PASSWORD: &str = "Tester pw 1";
-
-fn account_exists(name: &str) -> bool {
-    let found = nix::unistd::User::from_name(name).ok().flatten().is_some();
-    if !found {
-        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-        assert!(
-            !required,
-            "the system account {name} is required (scripts/install-test-deps.sh creates it)"
-        );
-        eprintln!(
-            "SKIP: no system account {name} (scripts/install-test-deps.sh creates it as root)"
-        );
-    }
-    found
-}
-
-/// A directory of this test inside the anonymous area, writable by `ftp`, removed after.
-struct AnonArea {
-    path: PathBuf,
-    name: String,
-}
-
-impl AnonArea {
-    fn new() -> Self {
-        let ftp = nix::unistd::User::from_name("ftp").unwrap().unwrap();
-        let name = format!("test-{}", std::process::id());
-        let path = ftp.dir.join(&name);
-        std::fs::create_dir_all(&path).unwrap();
-        std::fs::write(path.join("readme.txt"), b"public\n").unwrap();
-        std::fs::write(path.join("nonempty.txt"), b"keep\n").unwrap();
-        std::fs::write(path.join("empty.txt"), b"").unwrap();
-        std::fs::write(path.join(".secret"), b"dot\n").unwrap();
-        for entry in std::fs::read_dir(&path)
-            .unwrap()
-            .map(Result::unwrap)
-            .map(|e| e.path())
-            .chain([path.clone()])
-        {
-            nix::unistd::chown(&entry, Some(ftp.uid), Some(ftp.gid)).unwrap();
-        }
-        Self { path, name }
-    }
-}
-
-impl Drop for AnonArea {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
 
 fn start(extra: &[&str]) -> Server {
     let board = tempfile::tempdir().unwrap().keep();

@@ -250,3 +250,102 @@ fn the_accounts_own_ratio_and_upload_limit_apply() {
     assert_eq!(allowed.0.code, 150, "{:?}", allowed.0);
     assert_eq!(allowed.1.len(), 300_000);
 }
+
+#[test]
+fn anonymous_downloads_keep_to_t() {
+    if !require_root("anonymous FTP chroots to the ftp account's home")
+        || !anonymous::account_exists("ftp")
+    {
+        return;
+    }
+    let area = anonymous::AnonArea::tagged("rate");
+    area.put("big.bin", &vec![7u8; 768 * 1024]);
+    // -t 256: anonymous sessions get 256 KB/s; -T would be everyone's.
+    let site = Site::new();
+    site.put("big.bin", &vec![7u8; 768 * 1024]);
+    let server = site.ours(&["-t", "256"]);
+    let wanted = 256.0 * 1024.0;
+    let file = format!("{}/big.bin", area.name);
+    let mut worst_window = 0;
+    let rate = within_20_percent(wanted, || {
+        let (rate, worst) = timed_download(server.port, "ftp", "x", &file);
+        worst_window = worst;
+        rate
+    });
+    eprintln!(
+        "anonymous download throttled to 256 KB/s: {:.0} KB/s",
+        rate / 1024.0
+    );
+    assert!(
+        (worst_window as f64) < wanted * 0.5 * 1.5,
+        "a burst of {worst_window} bytes in half a second"
+    );
+    // The same server leaves authenticated users alone.
+    let (user_rate, _) = timed_download(server.port, USER, PASSWORD, "big.bin");
+    assert!(
+        user_rate > wanted * 2.0,
+        "users are not limited by -t: {user_rate:.0} B/s"
+    );
+}
+
+/// An anonymous session under `-q 1:5`: a download before any upload, an upload,
+/// then downloads within and beyond the credit; the replies.
+fn anonymous_ratio_transcript(port: u16, area: &str) -> Vec<String> {
+    let mut ftp = Ftp::login(port, "ftp", "x");
+    let mut seen = vec![ftp.cmd(&format!("CWD {area}")).text()];
+    ftp.cmd("TYPE I");
+    let mut download = |ftp: &mut Ftp, name: &str| {
+        let (first, data, last) = ftp.download(&format!("RETR {name}"));
+        // The rate line of a 226 differs from run to run.
+        let last = last.map(|r| r.lines[0].clone()).unwrap_or_default();
+        seen.push(format!("{} / {} bytes / {last}", first.text(), data.len()));
+    };
+    download(&mut ftp, "file.bin");
+    let (first, last) = ftp.upload("STOR gift.bin", &vec![b'g'; 4096]);
+    let stored = format!("{} / {}", first.text(), last.map(|r| r.code).unwrap_or(0));
+    download(&mut ftp, "file.bin");
+    download(&mut ftp, "file.bin");
+    seen.insert(2, stored);
+    seen
+}
+
+#[test]
+fn anonymous_ratio_refuses_downloads_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !require_root("anonymous FTP chroots to the ftp account's home")
+        || !anonymous::account_exists("ftp")
+    {
+        return;
+    }
+    let mut seen = Vec::new();
+    for binary in [Path::new(OURS), theirs.as_path()] {
+        // The same directory name for both, so that the replies can be compared.
+        let area = anonymous::AnonArea::tagged("ratio");
+        area.put("file.bin", &vec![1u8; 12 * 1024]);
+        let server = Server::start(binary, &["-H", "-4", "-q", "1:5"]);
+        seen.push(anonymous_ratio_transcript(server.port, &area.name));
+        drop(server);
+        assert!(area.path.join("gift.bin").exists());
+    }
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    let ours = &seen[0];
+    eprintln!("{ours:#?}");
+    assert!(
+        ours[1].starts_with("550-Sorry, but the upload/download ratio is 1:5 ."),
+        "{ours:?}"
+    );
+    assert!(
+        ours[1].ends_with("/ 0 bytes / "),
+        "refused: nothing sent: {ours:?}"
+    );
+    assert!(
+        ours[3].contains(&format!("/ {} bytes / 226", 12 * 1024)),
+        "{ours:?}"
+    );
+    assert!(
+        ours[4].starts_with("550-Sorry, but the upload/download ratio is 1:5 ."),
+        "credit used up: {ours:?}"
+    );
+}

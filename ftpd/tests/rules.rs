@@ -1,5 +1,5 @@
 //! Upload and file rules: `-r` auto-rename, `-0` no truncation, `-s` anti-warez,
-//! `-Z` customer proof.
+//! `-Z` customer proof, `-z` anonymous dot files.
 
 mod common;
 
@@ -126,6 +126,101 @@ fn anti_warez_as_debian() {
             "550 yet been approved for downloading by the site administrators."
         ]
     );
+}
+
+/// What an anonymous session gets for dot names: replies, downloaded bytes and the
+/// names listed (dates and owners aside).
+fn anonymous_dot_transcript(port: u16, area: &str) -> Vec<String> {
+    let (mut ftp, _) = Ftp::connect(port);
+    let mut seen = vec![ftp.cmd("USER ftp").text()];
+    seen.push(ftp.cmd(&format!("CWD {area}")).text());
+    ftp.cmd("TYPE I");
+    for command in ["RETR .secret", "RETR .hidden/inside.txt", "SIZE .secret"] {
+        if command.starts_with("RETR") {
+            let (first, data, last) = ftp.download(command);
+            seen.push(format!(
+                "{command}: {} / {:?} / {}",
+                first.text(),
+                String::from_utf8_lossy(&data),
+                last.map(|r| r.code).unwrap_or_default()
+            ));
+        } else {
+            seen.push(format!("{command}: {}", ftp.cmd(command).text()));
+        }
+    }
+    // (NLST -a is left out: Debian's 1.0.50 answers it with nothing, ours lists.)
+    for command in ["NLST", "NLST .hidden", "LIST -a", "LIST"] {
+        let (_, data, _) = ftp.download(command);
+        let mut names: Vec<String> = String::from_utf8_lossy(&data)
+            .lines()
+            .map(|l| l.rsplit(' ').next().unwrap_or_default().to_string())
+            .collect();
+        names.sort();
+        seen.push(format!("{command}: {names:?}"));
+    }
+    seen.push(ftp.cmd("CWD .hidden").text());
+    seen.push(ftp.cmd("CDUP").text());
+    // -z is about reading: writing a dot name stays refused.
+    let (first, _) = ftp.upload("STOR .written", b"x");
+    seen.push(format!("STOR .written: {}", first.text()));
+    seen
+}
+
+#[test]
+fn anonymous_dot_files_only_with_z_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !require_root("anonymous sessions chroot to the ftp account's home")
+        || !anonymous::account_exists("ftp")
+    {
+        return;
+    }
+    let area = anonymous::AnonArea::tagged("dots");
+    std::fs::create_dir(area.path.join(".hidden")).unwrap();
+    area.put(".hidden/inside.txt", b"inner\n");
+    let mut seen = Vec::new();
+    for flags in [&["-z"][..], &[]] {
+        let mut pair = Vec::new();
+        for binary in [Path::new(OURS), theirs.as_path()] {
+            let args = [&["-H", "-4"][..], flags].concat();
+            let server = Server::start(binary, &args);
+            pair.push(anonymous_dot_transcript(server.port, &area.name));
+        }
+        if flags.is_empty() {
+            // Deliberate difference: without -z, Debian still shows anonymous users the
+            // dot names (NLST, LIST -a) and answers SIZE for them; ours hides them.
+            let hidden = |line: &String| {
+                ["SIZE", "NLST:", "LIST -a"]
+                    .iter()
+                    .any(|p| line.starts_with(p))
+            };
+            let ours: Vec<&String> = pair[0].iter().filter(|l| hidden(l)).collect();
+            assert_eq!(
+                ours,
+                [
+                    "SIZE .secret: 553 Prohibited file name: .secret",
+                    "NLST: [\".\", \"..\", \"empty.txt\", \"nonempty.txt\", \"readme.txt\"]",
+                    "LIST -a: [\"empty.txt\", \"nonempty.txt\", \"readme.txt\"]"
+                ]
+            );
+            for transcript in &mut pair {
+                transcript.retain(|l| !hidden(l));
+            }
+        }
+        assert_eq!(pair[0], pair[1], "{flags:?}: ours (left), Debian's (right)");
+        seen.push(pair.remove(0));
+    }
+    let (with_z, without) = (&seen[0], &seen[1]);
+    assert_eq!(
+        with_z[2],
+        "RETR .secret: 150 Accepted data connection / \"dot\\n\" / 226"
+    );
+    assert_eq!(
+        without[2],
+        "RETR .secret: 553 Prohibited file name: .secret / \"\" / 0"
+    );
+    assert!(!area.path.join(".written").exists());
 }
 
 #[test]

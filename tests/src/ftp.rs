@@ -43,7 +43,16 @@ impl Ftp {
     /// If the connection fails.
     #[must_use]
     pub fn connect(port: u16) -> (Self, Reply) {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
+        Self::connect_to(SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    /// Connects to `address` (an IPv6 loopback one, say) and reads the greeting.
+    ///
+    /// # Panics
+    /// If the connection fails.
+    #[must_use]
+    pub fn connect_to(address: SocketAddr) -> (Self, Reply) {
+        let stream = TcpStream::connect(address).expect("connect to the server");
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .expect("timeout");

@@ -37,11 +37,20 @@ impl Server {
     /// If it does not start listening within 10 seconds.
     #[must_use]
     pub fn start_with_env(binary: &Path, args: &[&str], env: &[(&str, &Path)]) -> Self {
+        Self::start_on("127.0.0.1", binary, args, env)
+    }
+
+    /// As [`Server::start_with_env`], listening on `host` (`127.0.0.1` or `::1`).
+    ///
+    /// # Panics
+    /// If it does not start listening within 10 seconds.
+    #[must_use]
+    pub fn start_on(host: &str, binary: &Path, args: &[&str], env: &[(&str, &Path)]) -> Self {
         for _ in 0..5 {
             let port = crate::free_port();
             let log_dir = tempfile::tempdir().expect("a directory for the server's log");
             let log = log_dir.path().join("stderr");
-            let bind = format!("127.0.0.1,{port}");
+            let bind = format!("{host},{port}");
             let mut command = Command::new(binary);
             command
                 .args(args)

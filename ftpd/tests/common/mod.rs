@@ -12,6 +12,7 @@ pub use pureftpd_tests::ftp::{Ftp, Reply};
 pub use pureftpd_tests::server::Server;
 pub use pureftpd_tests::{is_root, oracle, require_root};
 
+pub mod anonymous;
 pub mod bridge;
 pub mod syslog;
 pub mod transcript;
