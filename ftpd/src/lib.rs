@@ -29,6 +29,7 @@ pub mod scoreboard;
 pub mod session;
 pub mod tls;
 pub mod tls_stream;
+pub mod tls_upload;
 pub mod upload_pipe;
 pub mod vfs;
 

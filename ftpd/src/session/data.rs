@@ -38,6 +38,8 @@ pub(crate) enum DataStream {
     Plain(TcpStream),
     /// PROT P.
     Tls(Box<crate::tls_stream::TlsStream>),
+    /// PROT P, for an upload: records decrypted in place.
+    TlsUpload(Box<crate::tls_upload::UploadStream>),
 }
 
 impl DataStream {
@@ -46,6 +48,7 @@ impl DataStream {
         match self {
             Self::Plain(stream) => stream,
             Self::Tls(tls) => tls.socket(),
+            Self::TlsUpload(tls) => tls.socket(),
         }
     }
 
@@ -55,6 +58,7 @@ impl DataStream {
         match self {
             Self::Plain(_) => false,
             Self::Tls(tls) => tls.buffered(),
+            Self::TlsUpload(tls) => tls.buffered(),
         }
     }
 
@@ -63,8 +67,14 @@ impl DataStream {
     /// at most [`LINGER`]. Closing with unread bytes would make the kernel reset the
     /// connection, and the client could lose the end of the data.
     pub(crate) fn finish(&mut self) {
-        if let Self::Tls(tls) = self {
-            let _ = tls.close_notify();
+        match self {
+            Self::Plain(_) => {}
+            Self::Tls(tls) => {
+                let _ = tls.close_notify();
+            }
+            Self::TlsUpload(tls) => {
+                let _ = tls.close_notify();
+            }
         }
         let socket = self.socket();
         let _ = socket.shutdown(std::net::Shutdown::Write);
@@ -89,6 +99,7 @@ impl std::io::Read for DataStream {
         match self {
             Self::Plain(stream) => stream.read(buf),
             Self::Tls(tls) => tls.read(buf),
+            Self::TlsUpload(tls) => tls.read(buf),
         }
     }
 }
@@ -98,6 +109,8 @@ impl std::io::Write for DataStream {
         match self {
             Self::Plain(stream) => stream.write(buf),
             Self::Tls(tls) => tls.write(buf),
+            // Nothing is sent on an upload's connection but close_notify.
+            Self::TlsUpload(_) => Err(std::io::ErrorKind::Unsupported.into()),
         }
     }
 
@@ -105,6 +118,7 @@ impl std::io::Write for DataStream {
         match self {
             Self::Plain(stream) => stream.flush(),
             Self::Tls(tls) => tls.flush(),
+            Self::TlsUpload(_) => Ok(()),
         }
     }
 }
@@ -297,20 +311,29 @@ impl Session<'_> {
     }
 
     /// Puts TLS on a data connection under PROT P (after the 150 reply: clients such as
-    /// Python's ftplib only start their handshake once they have read it).
-    pub(crate) fn secure_data(&mut self, stream: TcpStream) -> Result<DataStream, Outcome> {
+    /// Python's ftplib only start their handshake once they have read it). An upload's
+    /// connection gets the in-place record layer.
+    pub(crate) fn secure_data(
+        &mut self,
+        stream: TcpStream,
+        upload: bool,
+    ) -> Result<DataStream, Outcome> {
         let config = match self.tls.clone() {
             Some(config) if self.private_data => config,
             _ => return Ok(DataStream::Plain(stream)),
         };
+        let timeout = self.idle.min(super::TLS_HANDSHAKE_TIMEOUT);
+        if upload {
+            let config = crate::tls::for_data_connections(&config);
+            return crate::tls_upload::UploadStream::accept(config, stream, timeout)
+                .map(|tls| DataStream::TlsUpload(Box::new(tls)))
+                // As Pure-FTPd: a data connection that does not speak TLS ends the session.
+                .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)));
+        }
         let mut stream = stream;
         let mut conn = rustls::ServerConnection::new(crate::tls::for_data_connections(&config))
             .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)))?;
-        match super::control::handshake(
-            &mut conn,
-            &mut stream,
-            self.idle.min(super::TLS_HANDSHAKE_TIMEOUT),
-        ) {
+        match super::control::handshake(&mut conn, &mut stream, timeout) {
             Ok(()) => Ok(DataStream::Tls(Box::new(
                 crate::tls_stream::TlsStream::new(conn, stream),
             ))),

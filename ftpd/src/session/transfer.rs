@@ -405,7 +405,8 @@ impl Session<'_> {
             self.abandon(&job);
             return false;
         }
-        let mut stream = match self.secure_data(tcp) {
+        let upload = matches!(job, Job::Upload { .. });
+        let mut stream = match self.secure_data(tcp, upload) {
             Ok(stream) => stream,
             Err(outcome) => {
                 self.abandon(&job);
