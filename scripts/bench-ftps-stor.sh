@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# FTPS upload benchmark: 1 GiB STOR (AUTH TLS, PROT P, TLS 1.3 AES-256-GCM) alternating
+# between Debian's pure-ftpd and ours, so that both meet the same page-cache writeback;
+# prints each run, the medians, and the CPU time (user, system) each server spent on all
+# of its uploads. The home is on the disk, or on tmpfs with `--tmpfs` (no writeback: the
+# CPU cost shows alone).
+# Needs root (the servers switch to the account's uid) and Debian's pure-ftpd package.
+#
+#   scripts/bench-ftps-stor.sh [runs] [--tmpfs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-6}
+root=/tmp
+[ "${2:-}" = --tmpfs ] && root=/dev/shm
+[ "$(id -u)" = 0 ] || { echo "run as root: the servers switch to the account's uid" >&2; exit 1; }
+[ -x /usr/sbin/pure-ftpd ] || { echo "Debian's pure-ftpd is needed (apt-get install pure-ftpd)" >&2; exit 1; }
+cargo build --release -q -p ftpd --bin pure-ftpd --example ftpbench
+cargo build --release -q -p pure-pw
+bench=$PWD/target/release/examples/ftpbench
+work=$(mktemp -d "$root/pureftpd-ftps-stor.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+chmod 755 "$work"
+mkdir -p "$work/home"
+chown 4242:4242 "$work/home"
+export PURE_PASSWDFILE=$work/passwd PURE_DBFILE=$work/pureftpd.pdb
+printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$work/home" -m >/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+cat "$work/cert.pem" "$work/key.pem" > "$work/tls.pem"
+chmod 600 "$work/tls.pem"
+timer=()
+[ -x /usr/bin/time ] && timer=(/usr/bin/time -f "%U %S")
+declare -A port=([debian]=21361 [ours]=21362) binary=([debian]=/usr/sbin/pure-ftpd [ours]=$PWD/target/release/pure-ftpd)
+for name in debian ours; do
+  "${timer[@]}" "${binary[$name]}" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,${port[$name]}" -H -4 \
+    -Y 1 -2 "$work/tls.pem" >/dev/null 2>"$work/time-$name" &
+  pids+=($!)
+done
+sleep 1
+declare -A rates=([debian]="" [ours]="")
+for i in $(seq "$runs"); do
+  for name in debian ours; do
+    rm -f "$work"/home/up-*.bin
+    sync
+    rate=$("$bench" ftps-stor "${port[$name]}" bench pw "up-$name.bin" 1024 2>/dev/null)
+    rates[$name]+="$rate "
+    echo "run $i $name: $rate MB/s"
+  done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || kill "$p"; done
+wait "${pids[@]}" 2>/dev/null || true
+pids=()
+for name in debian ours; do
+  cpu=$(tail -1 "$work/time-$name" 2>/dev/null || true)
+  echo "$name: median $(echo "${rates[$name]}" | median) MB/s over $runs runs (${rates[$name]% }); CPU user/system for all its uploads: ${cpu:-n/a} s"
+done
