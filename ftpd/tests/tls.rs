@@ -857,3 +857,46 @@ for round in range(3):
         );
     }
 }
+
+#[test]
+fn a_forged_record_in_an_upload_fails_that_transfer_only() {
+    let Some((site, _, server)) = tls_site("1", &[]) else {
+        return;
+    };
+    // After the data connection's handshake and some genuine data, bytes written under
+    // TLS's feet: a record the client's keys did not protect.
+    let script = r#"
+import ftplib, os, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ftp = ftplib.FTP_TLS(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+ftp.login(sys.argv[2], sys.argv[3]); ftp.prot_p(); ftp.voidcmd("TYPE I")
+conn = ftp.transfercmd("STOR forged.bin")
+conn.sendall(b"g" * 100000)
+os.write(conn.fileno(), bytes([23, 3, 3, 0, 64]) + b"\x55" * 64)
+time.sleep(0.5)
+try:
+    print(ftp.getresp())
+except ftplib.Error as e:
+    print(e)
+conn.close()
+# The session goes on: a clean upload on a new data connection.
+ftp.storbinary("STOR after.bin", __import__("io").BytesIO(b"a" * 70000))
+print(ftp.voidcmd("NOOP"))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &server.port.to_string(), USER, PASSWORD])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("451"), "{stdout}");
+    assert_eq!(lines.last(), Some(&"200 Zzz..."), "{stdout}");
+    assert_eq!(site.read("after.bin").len(), 70000);
+    // Nothing of the forged record reached the file.
+    assert!(site.read("forged.bin").iter().all(|&b| b == b'g'));
+}
