@@ -23,6 +23,7 @@ pub mod config;
 pub mod listener;
 pub mod log;
 mod messages;
+pub mod port20;
 pub mod privilege;
 pub mod quota;
 pub mod scoreboard;

@@ -202,6 +202,140 @@ fn active_mode_connects_back_to_the_client() {
     assert_eq!(ftp.reply().lines[0], "226-File successfully transferred");
 }
 
+/// The local port the server at `server` connects from for an active-mode RETR, and
+/// the data.
+fn active_source_port(server: SocketAddr) -> (u16, Vec<u8>) {
+    let mut ftp = login_from_same_address(server);
+    ftp.cmd("TYPE I");
+    let listener = std::net::TcpListener::bind((server.ip(), 0)).unwrap();
+    let data_port = listener.local_addr().unwrap().port();
+    let ip = server.ip().to_string().replace('.', ",");
+    let reply = ftp.cmd(&format!(
+        "PORT {ip},{},{}",
+        data_port / 256,
+        data_port % 256
+    ));
+    assert_eq!(reply.code, 200, "{reply:?}");
+    let reader = std::thread::spawn(move || {
+        let (mut stream, from) = listener.accept().unwrap();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut stream, &mut data).unwrap();
+        (from.port(), data)
+    });
+    assert_eq!(ftp.cmd("RETR a.txt").code, 150);
+    let seen = reader.join().unwrap();
+    assert_eq!(ftp.reply().lines[0], "226-File successfully transferred");
+    seen
+}
+
+/// Logs in from the server's own loopback address (PORT may only name the client's).
+fn login_from_same_address(server: SocketAddr) -> Ftp {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::new(server.ip(), 0).into())
+        .unwrap();
+    socket.connect(&server.into()).unwrap();
+    let (mut ftp, _) = Ftp::over(socket.into());
+    ftp.cmd(&format!("USER {USER}"));
+    assert_eq!(ftp.cmd(&format!("PASS {PASSWORD}")).code, 230);
+    ftp
+}
+
+/// Processes whose parent is `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                // pid (comm) state ppid ...: the comm may hold spaces, so after the last ')'.
+                stat.rsplit(')')
+                    .next()
+                    .and_then(|rest| rest.split_whitespace().nth(1))
+                    .is_some_and(|ppid| ppid == parent.to_string())
+            })
+        })
+        .collect()
+}
+
+fn status_field(pid: u32, key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn active_mode_comes_from_port_20_as_debians() {
+    if !common::require_root("binding port 20") {
+        return;
+    }
+    let site = Site::new();
+    // A loopback address of this test's own: Debian's pure-ftpd binds port 20 without
+    // SO_REUSEADDR, and for a minute its closed connections keep 127.0.0.1:20 from
+    // anyone (then both servers take Pure-FTPd's next port, 2).
+    let own_ip = format!(
+        "127.0.{}.{}",
+        100 + std::process::id() % 100,
+        1 + std::process::id() % 250
+    );
+    let login = format!("puredb:{}", site.pdb.display());
+    let board = site.scoreboard();
+    let server = Server::start_on(
+        &own_ip,
+        std::path::Path::new(common::OURS),
+        &["-l", &login, "-H", "-4"],
+        &[("PURE_FTPD_SCOREBOARD", &board)],
+    );
+    let address = SocketAddr::new(own_ip.parse().unwrap(), server.port);
+    // Twice: port 20 again (in TIME_WAIT from the first) towards a new client port.
+    for _ in 0..2 {
+        assert_eq!(
+            active_source_port(address),
+            (20, b"hello\nworld\n".to_vec())
+        );
+    }
+    if let Some(theirs) = common::oracle("pure-ftpd") {
+        let debian = site.start(&theirs, &[]);
+        let port = active_source_port(SocketAddr::from(([127, 0, 0, 1], debian.port))).0;
+        assert!(
+            [20, 2, 3, 4, 5, 6, 10, 14, 16].contains(&port),
+            "Debian's: {port}"
+        );
+    }
+    // The helper that binds it: the account's uid and gid, CAP_NET_BIND_SERVICE only.
+    let ftp = login_from_same_address(address);
+    let sessions = children_of(server.pid());
+    let helpers: Vec<u32> = sessions.iter().flat_map(|&s| children_of(s)).collect();
+    assert_eq!(
+        helpers.len(),
+        1,
+        "sessions {sessions:?}, helpers {helpers:?}"
+    );
+    let helper = helpers[0];
+    let ids = format!("{0}\t{0}\t{0}\t{0}", site.uid);
+    assert_eq!(status_field(helper, "Uid:"), ids);
+    assert_eq!(status_field(helper, "CapEff:"), "0000000000000400");
+    assert_eq!(status_field(helper, "CapPrm:"), "0000000000000400");
+    assert_eq!(status_field(helper, "NoNewPrivs:"), "1");
+    // It holds nothing of the session's but its socket (0-2 and one more).
+    let fds = std::fs::read_dir(format!("/proc/{helper}/fd"))
+        .unwrap()
+        .count();
+    assert!(fds <= 4, "{fds} descriptors");
+    // And it ends with the session.
+    drop(ftp);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{helper}")).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the helper outlived its session"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_passive_port_cannot_be_stolen() {
     let site = Site::new();

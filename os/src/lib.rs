@@ -90,3 +90,123 @@ pub fn close_on_exec_above_stderr() {
         );
     }
 }
+
+/// Closes every descriptor above stderr except `keep`.
+///
+/// Only for a freshly forked child that will never again run the code owning those
+/// descriptors: it must end with `std::process::exit` (not by returning or unwinding),
+/// so no `File` or socket object ever closes or uses a number that is gone or reused.
+pub fn close_descriptors_except(keep: std::os::fd::RawFd) {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let numbers: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2 && fd != keep)
+        .collect();
+    for fd in numbers {
+        // SAFETY: per this function's contract, the objects owning these descriptors are
+        // never used again in this process; the directory listing's own descriptor is
+        // already closed and gives EBADF, which is ignored.
+        unsafe {
+            nix::libc::close(fd);
+        }
+    }
+}
+
+/// Receives one byte and at most one descriptor (SCM_RIGHTS) from `socket`, plus up to
+/// four bytes after the first. `Ok(None)`: the peer closed the socket.
+///
+/// # Errors
+/// The receive failed.
+pub fn receive_with_descriptor(
+    socket: &std::os::unix::net::UnixStream,
+) -> std::io::Result<Option<(Vec<u8>, Option<std::os::fd::OwnedFd>)>> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut data = [0u8; 5];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut data)];
+    let message = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(std::io::Error::from)?;
+    let mut received = None;
+    for control in message.cmsgs().map_err(std::io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(fds) = control {
+            for fd in fds {
+                // SAFETY: the kernel just created this descriptor in this process for
+                // the SCM_RIGHTS message; nothing else knows its number, so the OwnedFd
+                // is its only owner (a second one, never expected, is closed at once).
+                let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+                if received.is_none() {
+                    received = Some(owned);
+                }
+            }
+        }
+    }
+    let length = message.bytes;
+    if length == 0 {
+        return Ok(None);
+    }
+    Ok(Some((data[..length].to_vec(), received)))
+}
+
+/// Switches to `uid`/`gid` (groups: `gid` only) keeping a single capability,
+/// CAP_NET_BIND_SERVICE (binding ports below 1024); also sets no_new_privs and makes
+/// the process non-dumpable, so the account's other processes cannot trace it.
+///
+/// # Errors
+/// A step failed; the process must not go on.
+pub fn become_with_only_bind_capability(uid: u32, gid: u32) -> std::io::Result<()> {
+    use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
+    nix::sys::prctl::set_keepcaps(true)?;
+    setgroups(&[Gid::from_raw(gid)])?;
+    setresgid(Gid::from_raw(gid), Gid::from_raw(gid), Gid::from_raw(gid))?;
+    setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid))?;
+    // linux/capability.h, version 3: two 32-bit words per set.
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    const NET_BIND_SERVICE: u32 = 10;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let bind = Data {
+        effective: 1 << NET_BIND_SERVICE,
+        permitted: 1 << NET_BIND_SERVICE,
+        inheritable: 0,
+    };
+    let none = Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    };
+    let data = [bind, none];
+    // SAFETY: capset reads one header and, for version 3, exactly two data structs,
+    // laid out as the kernel's (repr(C), three u32 each); both live on this stack frame
+    // for the duration of the call.
+    let result =
+        unsafe { nix::libc::syscall(nix::libc::SYS_capset, &raw mut header, data.as_ptr()) };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    nix::sys::prctl::set_keepcaps(false)?;
+    nix::sys::prctl::set_no_new_privs()?;
+    nix::sys::prctl::set_dumpable(false)?;
+    Ok(())
+}

@@ -52,7 +52,16 @@ impl Ftp {
     /// If the connection fails.
     #[must_use]
     pub fn connect_to(address: SocketAddr) -> (Self, Reply) {
-        let stream = TcpStream::connect(address).expect("connect to the server");
+        Self::over(TcpStream::connect(address).expect("connect to the server"))
+    }
+
+    /// Reads the greeting on a connection made by the caller (from a chosen local
+    /// address, say).
+    ///
+    /// # Panics
+    /// If the socket cannot be set up.
+    #[must_use]
+    pub fn over(stream: TcpStream) -> (Self, Reply) {
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .expect("timeout");

@@ -342,6 +342,30 @@ impl Session<'_> {
         }
     }
 
+    /// PORT/EPRT: connects to the client from port 20 when the helper can bind it
+    /// (as Pure-FTPd), from any port otherwise, or when that exact connection is still
+    /// remembered by the system from a previous transfer (TIME_WAIT).
+    fn connect_active(&mut self, target: SocketAddr) -> std::io::Result<TcpStream> {
+        let timeout = self.idle.min(Duration::from_secs(30));
+        let low_port = self
+            .port20
+            .as_mut()
+            .filter(|_| canonical(self.local.ip()).is_ipv4() == target.is_ipv4())
+            .and_then(|helper| helper.bound_socket().ok());
+        if let Some(socket) = low_port {
+            match socket.connect_timeout(&target.into(), timeout) {
+                Ok(()) => return Ok(socket.into()),
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(nix::libc::EADDRINUSE | nix::libc::EADDRNOTAVAIL)
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        TcpStream::connect_timeout(&target, timeout)
+    }
+
     /// Makes the TCP data connection.
     pub(crate) fn open_tcp_data(&mut self) -> Result<TcpStream, Outcome> {
         let stream = match std::mem::take(&mut self.data) {
@@ -349,13 +373,12 @@ impl Session<'_> {
             DataSetup::Connected(stream) => stream,
             DataSetup::Active(target) => {
                 self.data = DataSetup::Active(target);
-                TcpStream::connect_timeout(&target, self.idle.min(Duration::from_secs(30)))
-                    .map_err(|e| {
-                        Outcome::from(Reply::new(
-                            425,
-                            msg::cant_open_data(target.port(), crate::errno_text(&e)),
-                        ))
-                    })?
+                self.connect_active(target).map_err(|e| {
+                    Outcome::from(Reply::new(
+                        425,
+                        msg::cant_open_data(target.port(), crate::errno_text(&e)),
+                    ))
+                })?
             }
             DataSetup::Passive(listener) => {
                 let accepted = self.accept_passive(&listener);

@@ -199,6 +199,17 @@ impl Session<'_> {
         crate::certd::stop_hinting();
         let names = privilege::names_for_listings(&user);
         let trusted = self.is_trusted(&user);
+        if nix::unistd::Uid::effective().is_root() {
+            // The last moment the session can still give a helper the right to bind port 20.
+            let local = super::canonical_ip(self.local.ip());
+            match crate::port20::Helper::start(local, user.uid, user.gid) {
+                Ok(helper) => self.port20 = Some(helper),
+                Err(e) => self.log.log(
+                    Level::Warning,
+                    &format!("Active mode will use any port, no helper for port 20: {e}"),
+                ),
+            }
+        }
         let entered = match privilege::enter(&user, self.config) {
             Ok(entered) => entered,
             Err(e) => {

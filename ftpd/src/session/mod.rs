@@ -167,6 +167,8 @@ pub(crate) struct Session<'c> {
     pub(crate) logged_out: bool,
     /// Directory aliases (none without the file).
     pub(crate) aliases: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// Binds port 20 for active mode (started at login when the server runs as root).
+    pub(crate) port20: Option<crate::port20::Helper>,
 }
 
 /// Serves one client until it leaves.
@@ -230,6 +232,7 @@ pub fn run(
         connected_at: jiff::Timestamp::now().as_second(),
         logged_out: false,
         aliases: aliases::load(),
+        port20: None,
     };
     if config.implicit_tls {
         // Implicit FTPS: TLS from the first byte, data protected by default.
