@@ -167,29 +167,34 @@ impl Inbox {
         if self.bytes.is_empty() {
             self.bytes = vec![0; INBOX_SIZE];
         }
-        let flags = if wait {
-            MsgFlags::empty()
-        } else {
-            MsgFlags::MSG_DONTWAIT
-        };
-        loop {
-            match recv(
-                std::os::fd::AsRawFd::as_raw_fd(sock),
-                &mut self.bytes,
-                flags,
-            ) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(true);
-                }
-                Ok(n) => {
-                    (self.start, self.end) = (0, n);
-                    return Ok(true);
-                }
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(nix::errno::Errno::EAGAIN) if !wait => return Ok(false),
-                Err(e) => return Err(e.into()),
+        match receive(sock, &mut self.bytes, wait)? {
+            None => Ok(false),
+            Some(0) => {
+                self.eof = true;
+                Ok(true)
             }
+            Some(n) => {
+                (self.start, self.end) = (0, n);
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// One `recv` into `buf`, waiting for data only when `wait`: `None` when it would block,
+/// `Some(0)` at the end of the stream.
+pub(crate) fn receive(sock: &TcpStream, buf: &mut [u8], wait: bool) -> io::Result<Option<usize>> {
+    let flags = if wait {
+        MsgFlags::empty()
+    } else {
+        MsgFlags::MSG_DONTWAIT
+    };
+    loop {
+        match recv(std::os::fd::AsRawFd::as_raw_fd(sock), buf, flags) {
+            Ok(n) => return Ok(Some(n)),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(nix::errno::Errno::EAGAIN) if !wait => return Ok(None),
+            Err(e) => return Err(e.into()),
         }
     }
 }

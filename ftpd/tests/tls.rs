@@ -820,6 +820,31 @@ for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
     );
 }
 
+/// Runs Python `body` after an FTP_TLS login with `PROT P` and `TYPE I` (the session is
+/// `ftp`); returns what it printed, after checking it succeeded.
+fn logged_in_ftps_script(port: u16, body: &str) -> String {
+    let script = format!(
+        "{}{body}",
+        r#"
+import ftplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ftp = ftplib.FTP_TLS(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
+ftp.login(sys.argv[2], sys.argv[3]); ftp.prot_p(); ftp.voidcmd("TYPE I")
+"#
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script, &port.to_string(), USER, PASSWORD])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn an_upload_closed_without_reading_is_stored_whole() {
     let Some((site, _, server)) = tls_site("1", &[]) else {
@@ -829,26 +854,13 @@ fn an_upload_closed_without_reading_is_stored_whole() {
     // and without reading anything the server sent on that connection. Whatever is unread
     // turns the close into a reset, which drops what the client's kernel has not sent yet.
     let script = r#"
-import ftplib, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-ftp = ftplib.FTP_TLS(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
-ftp.login(sys.argv[2], sys.argv[3]); ftp.prot_p(); ftp.voidcmd("TYPE I")
 for round in range(3):
     conn = ftp.transfercmd("STOR abrupt%d.bin" % round)
     conn.sendall(b"u" * (8 << 20))
     conn.close()
     print(ftp.voidresp())
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script, &server.port.to_string(), USER, PASSWORD])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = logged_in_ftps_script(server.port, script);
     for round in 0..3 {
         assert_eq!(
             site.read(&format!("abrupt{round}.bin")).len(),
@@ -866,10 +878,7 @@ fn a_forged_record_in_an_upload_fails_that_transfer_only() {
     // After the data connection's handshake and some genuine data, bytes written under
     // TLS's feet: a record the client's keys did not protect.
     let script = r#"
-import ftplib, os, ssl, sys, time
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-ftp = ftplib.FTP_TLS(context=ctx); ftp.connect("127.0.0.1", int(sys.argv[1]), timeout=30)
-ftp.login(sys.argv[2], sys.argv[3]); ftp.prot_p(); ftp.voidcmd("TYPE I")
+import os, time
 conn = ftp.transfercmd("STOR forged.bin")
 conn.sendall(b"g" * 100000)
 os.write(conn.fileno(), bytes([23, 3, 3, 0, 64]) + b"\x55" * 64)
@@ -883,16 +892,7 @@ conn.close()
 ftp.storbinary("STOR after.bin", __import__("io").BytesIO(b"a" * 70000))
 print(ftp.voidcmd("NOOP"))
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script, &server.port.to_string(), USER, PASSWORD])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = logged_in_ftps_script(server.port, script);
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("451"), "{stdout}");
     assert_eq!(lines.last(), Some(&"200 Zzz..."), "{stdout}");

@@ -19,7 +19,6 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::socket::{MsgFlags, recv};
 use rustls::kernel::KernelConnection;
 use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
 use rustls::unbuffered::{ConnectionState, EncodeError, InsufficientSizeError};
@@ -200,25 +199,15 @@ impl UploadStream {
             self.inbox.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
         }
-        let flags = if wait {
-            MsgFlags::empty()
-        } else {
-            MsgFlags::MSG_DONTWAIT
-        };
-        loop {
-            let fd = std::os::fd::AsRawFd::as_raw_fd(&self.sock);
-            match recv(fd, &mut self.inbox[self.end..], flags) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(true);
-                }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(true);
-                }
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(nix::errno::Errno::EAGAIN) if !wait => return Ok(false),
-                Err(e) => return Err(e.into()),
+        match crate::tls_stream::receive(&self.sock, &mut self.inbox[self.end..], wait)? {
+            None => Ok(false),
+            Some(0) => {
+                self.eof = true;
+                Ok(true)
+            }
+            Some(n) => {
+                self.end += n;
+                Ok(true)
             }
         }
     }
