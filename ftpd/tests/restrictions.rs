@@ -106,6 +106,26 @@ fn a_malformed_list_fails_closed() {
     assert_eq!(login_code(server.port), 530);
 }
 
+/// Bandwidth and ratio fields that make no sense (pure-pw refuses to write them; another
+/// tool might): the account cannot log in rather than get no limit, and the server
+/// goes on serving (the same record with sane values logs in).
+#[test]
+fn senseless_bandwidth_or_ratio_fields_refuse_the_login() {
+    // Fields 7-10: upload and download bandwidth (KB/s), upload and download ratio.
+    for fields in [
+        "fast:::::::::::",
+        ":-5::::::::::",
+        "::x:::::::::",
+        ":::1.5::::::::",
+    ] {
+        let (_site, server) = account_with(fields);
+        assert_eq!(login_code(server.port), 530, "{fields}");
+        assert_eq!(Ftp::connect(server.port).1.code, 220, "still serving");
+    }
+    let (_site, server) = account_with("100:200:1:3::::::::");
+    assert_eq!(login_code(server.port), 230);
+}
+
 #[test]
 fn the_time_window_is_local_time() {
     let now = jiff::Zoned::now();
