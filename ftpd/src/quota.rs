@@ -14,7 +14,7 @@ use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 use pureftpd_quota::Entry;
 pub use pureftpd_quota::{FILE_NAME, Limits, Usage};
-use pureftpd_quota::{lock, read_usage, write_usage};
+use pureftpd_quota::{locked, read_usage, write_usage};
 
 use crate::vfs::Vfs;
 
@@ -66,7 +66,7 @@ impl Quota {
             limits,
             file: File::from(fd),
         };
-        quota.with_lock(|file| {
+        locked(&quota.file, |file| {
             if read_usage(file)?.is_none() {
                 write_usage(file, count_tree(vfs))?;
             }
@@ -80,7 +80,7 @@ impl Quota {
     /// # Errors
     /// The file cannot be read.
     pub fn usage(&self) -> io::Result<Usage> {
-        self.with_lock(|file| Ok(read_usage(file)?.unwrap_or_default()))
+        locked(&self.file, |file| Ok(read_usage(file)?.unwrap_or_default()))
     }
 
     /// Adds `files` and `bytes` (negative to remove) to the counters; returns the new
@@ -89,7 +89,7 @@ impl Quota {
     /// # Errors
     /// The file cannot be read or written.
     pub fn adjust(&self, files: i64, bytes: i64) -> io::Result<Usage> {
-        self.with_lock(|file| {
+        locked(&self.file, |file| {
             let old = read_usage(file)?.unwrap_or_default();
             let new = Usage {
                 files: old.files.saturating_add_signed(files),
@@ -108,13 +108,6 @@ impl Quota {
         self.usage()
             .map(|usage| status_lines(usage, self.limits))
             .unwrap_or_default()
-    }
-
-    fn with_lock<T>(&self, work: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
-        lock(&self.file, nix::libc::F_WRLCK)?;
-        let result = work(&self.file);
-        let _ = lock(&self.file, nix::libc::F_UNLCK);
-        result
     }
 }
 

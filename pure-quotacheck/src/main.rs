@@ -205,8 +205,5 @@ fn write(path: &Path, usage: pureftpd_quota::Usage) -> std::io::Result<()> {
         .mode(0o600)
         .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
         .open(path)?;
-    pureftpd_quota::lock(&file, nix::libc::F_WRLCK)?;
-    let written = pureftpd_quota::write_usage(&file, usage);
-    let _ = pureftpd_quota::lock(&file, nix::libc::F_UNLCK);
-    written
+    pureftpd_quota::locked(&file, |file| pureftpd_quota::write_usage(file, usage))
 }

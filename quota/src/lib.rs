@@ -94,6 +94,17 @@ pub fn lock(file: &File, kind: i32) -> io::Result<()> {
     }
 }
 
+/// Runs `work` on `file` under its write lock (other sessions and pure-quotacheck wait).
+///
+/// # Errors
+/// The lock cannot be taken, or `work`'s error.
+pub fn locked<T>(file: &File, work: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
+    lock(file, nix::libc::F_WRLCK)?;
+    let result = work(file);
+    let _ = lock(file, nix::libc::F_UNLCK);
+    result
+}
+
 /// The usage the file holds; `None` when it is empty or malformed.
 ///
 /// # Errors
