@@ -16,21 +16,14 @@ const DEFAULT_FILE: &str = "/etc/pure-ftpd/pureftpd-dir-aliases";
 const MAX_ALIASES: usize = 1000;
 const MAX_FILE: u64 = 1 << 20;
 
-/// The aliases, read when the session starts (before any chroot hides the file);
+/// The aliases, read at login (before any chroot hides the file);
 /// `None` when there is no file.
 #[must_use]
 pub(crate) fn load() -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    use std::io::Read;
     let path = std::env::var_os("PURE_FTPD_DIR_ALIASES")
         .filter(|p| !p.is_empty())
         .map_or_else(|| PathBuf::from(DEFAULT_FILE), PathBuf::from);
-    let mut text = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_FILE)
-        .read_to_end(&mut text)
-        .ok()?;
-    Some(parse(&text))
+    super::magic::read_at_most(&path, MAX_FILE).map(|text| parse(&text))
 }
 
 /// The alias/directory pairs of the file's text.

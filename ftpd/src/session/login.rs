@@ -198,6 +198,8 @@ impl Session<'_> {
         // From here on this process speaks for one account, not for the server.
         crate::certd::stop_hinting();
         let names = privilege::names_for_listings(&user);
+        // Read now, before a chroot hides the file (not for clients that never log in).
+        self.aliases = super::aliases::load();
         let trusted = self.is_trusted(&user);
         if nix::unistd::Uid::effective().is_root() {
             // The last moment the session can still give a helper the right to bind port 20.

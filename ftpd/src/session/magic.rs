@@ -18,6 +18,17 @@ const MAX_LINE: usize = 511;
 /// Most bytes read from a fortune file.
 const MAX_FORTUNES: u64 = 1 << 20;
 
+/// The first `max` bytes of the file at `path`; `None` when it cannot be read.
+pub(super) fn read_at_most(path: &Path, max: u64) -> Option<Vec<u8>> {
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(max)
+        .read_to_end(&mut text)
+        .ok()?;
+    Some(text)
+}
+
 /// The lines of `text`, cleaned and bounded.
 fn clean_lines(text: &[u8]) -> Vec<Vec<u8>> {
     text.split(|&b| b == b'\n')
@@ -55,12 +66,7 @@ pub(crate) fn file_lines(vfs: &Vfs, dir: &[u8], name: &str) -> Vec<Vec<u8>> {
 /// the fortunes); `None` when the file is missing or empty.
 #[must_use]
 pub(crate) fn fortune(path: &Path, pick: u32) -> Option<Vec<Vec<u8>>> {
-    let mut text = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_FORTUNES)
-        .read_to_end(&mut text)
-        .ok()?;
+    let text = read_at_most(path, MAX_FORTUNES)?;
     let mut fortunes: Vec<Vec<u8>> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
     for line in text.split(|&b| b == b'\n') {

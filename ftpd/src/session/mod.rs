@@ -165,7 +165,7 @@ pub(crate) struct Session<'c> {
     pub(crate) connected_at: i64,
     /// The `Logout.` line is in the log already.
     pub(crate) logged_out: bool,
-    /// Directory aliases (none without the file).
+    /// Directory aliases (none without the file; read at login).
     pub(crate) aliases: Option<Vec<(Vec<u8>, Vec<u8>)>>,
     /// Binds port 20 for active mode (started at login when the server runs as root).
     pub(crate) port20: Option<crate::port20::Helper>,
@@ -231,7 +231,7 @@ pub fn run(
         alt_log,
         connected_at: jiff::Timestamp::now().as_second(),
         logged_out: false,
-        aliases: aliases::load(),
+        aliases: None,
         port20: None,
     };
     if config.implicit_tls {
