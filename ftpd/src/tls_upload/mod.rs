@@ -88,11 +88,10 @@ impl UploadStream {
         let unknown = || invalid("the negotiated cipher suite has no record layer here");
         let rx = Protection::new(&secrets.rx.1, secrets.rx.0, version).ok_or_else(unknown)?;
         let tx = Protection::new(&secrets.tx.1, secrets.tx.0, version).ok_or_else(unknown)?;
-        let mut inbox = done.inbox;
-        inbox.resize(INBOX_SIZE.max(inbox.len()), 0);
         Ok(Self {
             sock,
-            inbox,
+            // The handshake's buffer (INBOX_SIZE), with what followed the handshake.
+            inbox: done.inbox,
             start: 0,
             end: done.filled,
             plain_start: 0,
