@@ -12,27 +12,16 @@ cd "$(dirname "$0")/.."
 runs=${1:-6}
 root=/tmp
 [ "${2:-}" = --tmpfs ] && root=/dev/shm
-[ "$(id -u)" = 0 ] || { echo "run as root: the servers switch to the account's uid" >&2; exit 1; }
 [ -x /usr/sbin/pure-ftpd ] || { echo "Debian's pure-ftpd is needed (apt-get install pure-ftpd)" >&2; exit 1; }
-cargo build --release -q -p ftpd --bin pure-ftpd --example ftpbench
-cargo build --release -q -p pure-pw
-bench=$PWD/target/release/examples/ftpbench
-work=$(mktemp -d "$root/pureftpd-ftps-stor.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-chmod 755 "$work"
-mkdir -p "$work/home"
-chown 4242:4242 "$work/home"
-export PURE_PASSWDFILE=$work/passwd PURE_DBFILE=$work/pureftpd.pdb
-printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$work/home" -m >/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-cat "$work/cert.pem" "$work/key.pem" > "$work/tls.pem"
-chmod 600 "$work/tls.pem"
+. scripts/bench-common.sh
+bench_setup ftps-stor "$root"
+bench_account
+bench_certificate
+# The servers run under /usr/bin/time: stop them, not only their timer, on any exit.
+trap 'for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done; bench_cleanup' EXIT
 timer=()
 [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "%U %S")
-declare -A port=([debian]=21361 [ours]=21362) binary=([debian]=/usr/sbin/pure-ftpd [ours]=$PWD/target/release/pure-ftpd)
+declare -A port=([debian]=21361 [ours]=21362) binary=([debian]=$theirs [ours]=$ours)
 for name in debian ours; do
   "${timer[@]}" "${binary[$name]}" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,${port[$name]}" -H -4 \
     -Y 1 -2 "$work/tls.pem" >/dev/null 2>"$work/time-$name" &

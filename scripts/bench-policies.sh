@@ -12,30 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-[ "$(id -u)" = 0 ] || { echo "run as root: the servers switch to the account's uid" >&2; exit 1; }
-cargo build --release -q -p ftpd --bin pure-ftpd --example ftpbench
-cargo build --release -q -p pure-pw
-bench=$PWD/target/release/examples/ftpbench
-ours=$PWD/target/release/pure-ftpd
-theirs=/usr/sbin/pure-ftpd
-work=$(mktemp -d /tmp/pureftpd-bench-policies.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-chmod 755 "$work"
-mkdir -p "$work/home"
+. scripts/bench-common.sh
+bench_setup bench-policies
 dd if=/dev/zero of="$work/home/mid.bin" bs=1M count=64 status=none
 chown -R 4242:4242 "$work/home"
-export PURE_PASSWDFILE=$work/passwd PURE_DBFILE=$work/pureftpd.pdb
-printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$work/home" -m >/dev/null
+bench_account
 sync
 
 start() { # binary port options...
   local binary=$1 port=$2; shift 2
   "$binary" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$port" -H -4 -g "$work/pid-$port" "$@" >/dev/null 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.05; done
-  echo "server on port $port did not start" >&2; exit 1
+  bench_wait_listening "$port"
 }
 stop() { kill "$(cat "$work/pid-$1")" 2>/dev/null || true; sleep 0.5; }
 median() { # median of $runs runs of a command printing one number

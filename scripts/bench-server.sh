@@ -12,17 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-[ "$(id -u)" = 0 ] || { echo "run as root: the servers switch to the account's uid" >&2; exit 1; }
-cargo build --release -q -p ftpd --bin pure-ftpd --example ftpbench
-cargo build --release -q -p pure-pw
-bench=$PWD/target/release/examples/ftpbench
-ours=$PWD/target/release/pure-ftpd
-theirs=/usr/sbin/pure-ftpd
-work=$(mktemp -d /tmp/pureftpd-bench.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-chmod 755 "$work"
+. scripts/bench-common.sh
+bench_setup bench
 mkdir -p "$work/home/many"
 dd if=/dev/zero of="$work/home/big.bin" bs=1M count=1024 status=none
 python3 -c "
@@ -32,18 +23,13 @@ for i in range(50000):
     open(os.path.join(d, 'file-%05d.txt' % i), 'w').close()
 " "$work/home/many"
 chown -R 4242:4242 "$work/home"
-export PURE_PASSWDFILE=$work/passwd PURE_DBFILE=$work/pureftpd.pdb
-printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$work/home" -m >/dev/null
+bench_account
 # A second account hashed by Debian's pure-pw with its defaults (about a second per login),
 # as an admin's existing database would be.
 if [ -x /usr/bin/pure-pw ]; then
   printf 'pw\npw\n' | /usr/bin/pure-pw useradd legacy -u 4242 -g 4242 -d "$work/home" -m >/dev/null
 fi
-# One ECDSA P-256 certificate for both servers (self-signed; the client accepts it).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-cat "$work/cert.pem" "$work/key.pem" >"$work/tls.pem"
-chmod 600 "$work/tls.pem"
+bench_certificate
 # Freshly written binaries and files are dirty page cache, which would count as the
 # sessions' private memory.
 sync
@@ -52,8 +38,7 @@ start() { # binary port
   PURE_FTPD_SCOREBOARD=$work/board-$2 "$1" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$2" -H -4 -c 200 -C 200 \
     -Y 1 -2 "$work/tls.pem" -g "$work/pid-$2" >/dev/null 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0; sleep 0.05; done
-  echo "server on port $2 did not start" >&2; exit 1
+  bench_wait_listening "$2"
 }
 best() { # highest of $runs runs of a command printing one number
   local top=""
