@@ -323,15 +323,15 @@ impl Session<'_> {
             _ => return Ok(DataStream::Plain(stream)),
         };
         let timeout = self.idle.min(super::TLS_HANDSHAKE_TIMEOUT);
+        let config = crate::tls::for_data_connections(&config);
         if upload {
-            let config = crate::tls::for_data_connections(&config);
             return crate::tls_upload::UploadStream::accept(config, stream, timeout)
                 .map(|tls| DataStream::TlsUpload(Box::new(tls)))
                 // As Pure-FTPd: a data connection that does not speak TLS ends the session.
                 .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)));
         }
         let mut stream = stream;
-        let mut conn = rustls::ServerConnection::new(crate::tls::for_data_connections(&config))
+        let mut conn = rustls::ServerConnection::new(config)
             .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)))?;
         match super::control::handshake(&mut conn, &mut stream, timeout) {
             Ok(()) => Ok(DataStream::Tls(Box::new(
