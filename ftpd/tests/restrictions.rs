@@ -56,14 +56,7 @@ fn client_address_lists() {
 /// The login reply code of `limited` over IPv6, on our server listening on ::1 only.
 fn ipv6_login_code(fields_7_to_18: &str) -> u16 {
     let site = site_with(fields_7_to_18);
-    let login = format!("puredb:{}", site.pdb.display());
-    let board = site.scoreboard();
-    let server = Server::start_on(
-        "::1",
-        std::path::Path::new(OURS),
-        &["-l", &login, "-H", "-6"],
-        &[("PURE_FTPD_SCOREBOARD", &board)],
-    );
+    let server = site.start_on("::1", std::path::Path::new(OURS), &[]);
     let address = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, server.port));
     let (mut ftp, _) = Ftp::connect_to(address);
     ftp.cmd("USER limited");

@@ -280,14 +280,7 @@ fn active_mode_comes_from_port_20_as_debians() {
         100 + std::process::id() % 100,
         1 + std::process::id() % 250
     );
-    let login = format!("puredb:{}", site.pdb.display());
-    let board = site.scoreboard();
-    let server = Server::start_on(
-        &own_ip,
-        std::path::Path::new(common::OURS),
-        &["-l", &login, "-H", "-4"],
-        &[("PURE_FTPD_SCOREBOARD", &board)],
-    );
+    let server = site.start_on(&own_ip, std::path::Path::new(common::OURS), &[]);
     let address = SocketAddr::new(own_ip.parse().unwrap(), server.port);
     // Twice: port 20 again (in TIME_WAIT from the first) towards a new client port.
     for _ in 0..2 {

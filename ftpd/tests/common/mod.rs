@@ -117,11 +117,18 @@ impl Site {
 
     /// Any `pure-ftpd` binary on this site.
     pub fn start(&self, binary: &Path, extra: &[&str]) -> Server {
+        self.start_on("127.0.0.1", binary, extra)
+    }
+
+    /// Any `pure-ftpd` binary on this site, listening on `host` only (`-6` for an IPv6
+    /// address, `-4` otherwise).
+    pub fn start_on(&self, host: &str, binary: &Path, extra: &[&str]) -> Server {
         let login = format!("puredb:{}", self.pdb.display());
         let board = self.dir.path().join("scoreboard");
-        let mut args = vec!["-l", &login, "-H", "-4"];
+        let family = if host.contains(':') { "-6" } else { "-4" };
+        let mut args = vec!["-l", &login, "-H", family];
         args.extend_from_slice(extra);
-        Server::start_with_env(binary, &args, &[("PURE_FTPD_SCOREBOARD", &board)])
+        Server::start_on(host, binary, &args, &[("PURE_FTPD_SCOREBOARD", &board)])
     }
 
     pub fn scoreboard(&self) -> PathBuf {
