@@ -529,3 +529,69 @@ fn help_and_bad_options_as_debians() {
         assert!(ours.1.contains("-n : synonym for -H"), "{}", ours.1);
     }
 }
+
+/// The progress pure-ftpwho shows for a download agrees with what the client received:
+/// bytes (give or take what the socket buffers hold and half a second of updates),
+/// percentage of the size, and bytes per second.
+#[test]
+fn live_progress_follows_the_transfer() {
+    let site = Site::new();
+    let total: u64 = 64 << 20;
+    site.put("big.bin", &vec![1u8; total as usize]);
+    let server = site.ours(&[]);
+    let board = site.scoreboard();
+    let mut control = Ftp::login(server.port, USER, PASSWORD);
+    control.cmd("TYPE I");
+    let address = control.pasv();
+    let mut data = TcpStream::connect(address).unwrap();
+    assert_eq!(control.cmd("RETR big.bin").code, 150);
+    let started = Instant::now();
+    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (count, flag) = (received.clone(), stop.clone());
+    // About 2.5 MB/s, for at most 30 s.
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 256 * 1024];
+        while !flag.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(30) {
+            match data.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => count.fetch_add(n as u64, Ordering::Relaxed),
+            };
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let before = received.load(Ordering::Relaxed);
+    let (_, json, _) = who(&ftpwho(), Some(&board), &["--json"]);
+    let after = received.load(Ordering::Relaxed);
+    let client_rate = after as f64 / started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+    let sessions: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let download = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["state"] == "download")
+        .unwrap_or_else(|| panic!("{json}"));
+    let current = download["current_size"].as_u64().unwrap();
+    assert_eq!(download["total_size"].as_u64(), Some(total));
+    let half_second = (client_rate / 2.0) as u64;
+    assert!(
+        current + half_second >= before && current <= after + (16 << 20),
+        "shown {current}, client got {before}..{after}"
+    );
+    assert_eq!(
+        download["percentage"].as_u64(),
+        Some((current * 200 + total) / (total * 2)),
+        "{json}"
+    );
+    let bandwidth = download["bandwidth"].as_u64().unwrap() as f64;
+    eprintln!(
+        "client got {before}..{after} bytes at {client_rate:.0} B/s; shown {current} bytes, {bandwidth:.0} B/s"
+    );
+    assert!(
+        bandwidth > client_rate * 0.5 && bandwidth < client_rate * 2.5,
+        "shown {bandwidth:.0} B/s, client got {client_rate:.0} B/s"
+    );
+}
