@@ -177,3 +177,39 @@ fn system_accounts_with_shadow_hashes() {
         "530 Login authentication failed"
     );
 }
+
+/// `-w` allows FXP to users only; `-W` to anonymous sessions too (issue 5's "-W FXP").
+#[test]
+fn anonymous_fxp_only_with_capital_w_as_debian() {
+    if !common::require_root("anonymous FTP") || !account_exists("ftp") {
+        return;
+    }
+    let theirs = common::oracle("pure-ftpd");
+    let mut binaries = vec![std::path::PathBuf::from(common::OURS)];
+    binaries.extend(theirs);
+    let mut seen = Vec::new();
+    for binary in &binaries {
+        let mut replies = Vec::new();
+        for flag in ["-w", "-W"] {
+            let board = tempfile::tempdir().unwrap();
+            let server = Server::start_with_env(
+                binary,
+                &["-H", "-4", flag],
+                &[("PURE_FTPD_SCOREBOARD", board.path())],
+            );
+            let mut ftp = Ftp::login(server.port, "ftp", "x");
+            replies.push(ftp.cmd("PORT 10,0,0,1,200,10").text());
+        }
+        seen.push(replies);
+    }
+    assert_eq!(
+        seen[0],
+        [
+            "500 I won't open a connection to 10.0.0.1 (only to 127.0.0.1)",
+            "200-FXP transfer: from 127.0.0.1 to 10.0.0.1\n200 PORT command successful"
+        ]
+    );
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    }
+}
