@@ -107,9 +107,10 @@ impl<'c> Master<'c> {
             term_writer.try_clone()?,
         )?;
         signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?;
-        // With -p, at most one session per two passive ports.
+        // As Pure-FTPd: at most one session per two passive ports, so that they do not
+        // run out (the greeting's "of N allowed" says so too).
         let (first, last) = config.passive_ports;
-        let by_ports = usize::from(last - first).div_ceil(2);
+        let by_ports = (usize::from(last - first) + 1) / 2;
         let max_clients = usize::try_from(config.max_clients)
             .unwrap_or(usize::MAX)
             .min(by_ports.max(1));
@@ -212,7 +213,8 @@ impl<'c> Master<'c> {
         }
         let origin = Origin {
             number: self.children.len() + 1,
-            ipv6_available: self.ipv6_listening(),
+            max_clients: u32::try_from(self.max_clients).unwrap_or(u32::MAX),
+            ipv6_available: session::ipv6_available(self.config),
         };
         match pureftpd_os::fork() {
             Ok(ForkResult::Child) => {
@@ -241,12 +243,6 @@ impl<'c> Master<'c> {
                     .write_all(&Reply::new(421, "Unable to fork, please try again later").encode());
             }
         }
-    }
-
-    fn ipv6_listening(&self) -> bool {
-        self.listeners
-            .iter()
-            .any(|l| l.local_addr().is_ok_and(|a| a.is_ipv6()))
     }
 
     /// Collects ended sessions.
@@ -391,7 +387,8 @@ pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpS
     let boards = scoreboard::prepare_directory(&dir).is_ok();
     let origin = Origin {
         number: 1,
-        ipv6_available: false,
+        max_clients: config.max_clients,
+        ipv6_available: session::ipv6_available(config),
     };
     if !nix::unistd::geteuid().is_root() {
         let board = boards

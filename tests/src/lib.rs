@@ -113,6 +113,33 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `count` consecutive ports below the system's ephemeral range (so that no client
+/// connection takes one meanwhile) that are free now, for a server's `-p` range. Ranges
+/// handed out by one test process never overlap.
+///
+/// # Panics
+/// If no free range is found.
+#[must_use]
+pub fn free_port_range(count: u16) -> (u16, u16) {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    // A start that differs between test processes run one after another.
+    let seed = u16::try_from(std::process::id() % 400).unwrap_or(0) * 25;
+    let _ = NEXT.compare_exchange(0, 20_000 + seed, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..200 {
+        let mut first = NEXT.fetch_add(count, Ordering::SeqCst);
+        if first > 32_000 - count {
+            NEXT.store(20_000, Ordering::SeqCst);
+            first = NEXT.fetch_add(count, Ordering::SeqCst);
+        }
+        let last = first + count - 1;
+        if (first..=last).all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok()) {
+            return (first, last);
+        }
+    }
+    panic!("no {count} consecutive free ports between 20000 and 32000");
+}
+
 /// Replaces every `$argon2id$...` hash (up to the next `:` or line end) by `<hash>`,
 /// to compare files whose salts differ.
 #[must_use]

@@ -213,6 +213,10 @@ impl Session<'_> {
 
     /// A listening socket on a port of the `-p` range: a random start, then downwards,
     /// wrapping around, until a bind succeeds.
+    ///
+    /// `SO_REUSEADDR`, as Pure-FTPd's: every finished data connection leaves its port in
+    /// TIME_WAIT for a minute, and without it a range of N ports would allow about N
+    /// transfers a minute for the whole server. Two listeners still cannot share a port.
     fn bind_passive(&self, local: IpAddr) -> Option<TcpListener> {
         let (first, last) = self.config.passive_ports;
         let span = u32::from(last - first) + 1;
@@ -226,6 +230,7 @@ impl Session<'_> {
                 None,
             )
             .ok()?;
+            socket.set_reuse_address(true).ok()?;
             socket.bind(&SocketAddr::new(local, port).into()).ok()?;
             socket.listen(8).ok()?;
             Some(TcpListener::from(socket))

@@ -27,7 +27,7 @@ impl Session<'_> {
             return reply;
         }
         let mut reply = Reply::new(220, msg::WELCOME);
-        reply.push(msg::user_number(origin.number, self.config.max_clients));
+        reply.push(msg::user_number(origin.number, origin.max_clients));
         let now = jiff::Timestamp::now().to_zoned(self.tz.clone());
         reply.push(msg::local_time(
             &format!("{:02}:{:02}", now.hour(), now.minute()),

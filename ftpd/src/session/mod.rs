@@ -125,8 +125,18 @@ impl From<Reply> for Outcome {
 pub struct Origin {
     /// This session's number among those running, itself included.
     pub number: usize,
+    /// The most sessions the server runs at once (`-c`, capped by the `-p` range).
+    pub max_clients: u32,
     /// Whether the server also accepts IPv6 clients.
     pub ipv6_available: bool,
+}
+
+/// Whether the greeting says IPv6 clients are welcome (and EPRT lists protocol 2): as
+/// Pure-FTPd, whenever the kernel has IPv6 and `-4` was not given, whatever `-S` names.
+#[must_use]
+pub fn ipv6_available(config: &Config) -> bool {
+    !config.ipv4_only
+        && socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).is_ok()
 }
 
 /// A session in progress.
