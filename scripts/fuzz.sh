@@ -21,7 +21,7 @@ for target in $(cargo $toolchain fuzz list); do
   seeds=()
   [ -d "seeds/$target" ] && seeds=("seeds/$target")
   echo "fuzzing $target for ${seconds}s"
-  cargo $toolchain fuzz run -O "${sanitizer[@]}" "$target" "$corpus" "${seeds[@]}" -- -max_total_time="$seconds" 2>&1 | grep -E "^Done|ERROR|panicked" || true
+  cargo $toolchain fuzz run -O "${sanitizer[@]}" "$target" "$corpus" "${seeds[@]}" -- -max_total_time="$seconds" -timeout=5 2>&1 | grep -E "^Done|ERROR|panicked" || true
   rm -rf "$corpus"
   if [ -d "artifacts/$target" ] && [ -n "$(ls -A "artifacts/$target")" ]; then
     echo "fuzz target $target found a failure: see fuzz/artifacts/$target" >&2

@@ -110,7 +110,7 @@ impl<'c> Master<'c> {
         // As Pure-FTPd: at most one session per two passive ports, so that they do not
         // run out (the greeting's "of N allowed" says so too).
         let (first, last) = config.passive_ports;
-        let by_ports = (usize::from(last - first) + 1) / 2;
+        let by_ports = usize::from(last - first).div_ceil(2);
         let max_clients = usize::try_from(config.max_clients)
             .unwrap_or(usize::MAX)
             .min(by_ports.max(1));

@@ -349,6 +349,17 @@ pub(crate) fn rate(bytes: u64, seconds: f64) -> Option<String> {
     ))
 }
 
+/// A pattern over the globbing limits: Pure-FTPd's two lines (control characters of
+/// the pattern shown as `_`).
+pub(crate) fn glob_no_memory(pattern: &[u8]) -> [Vec<u8>; 2] {
+    let mut first = b"Out of memory during globbing of ".to_vec();
+    first.extend(pattern.iter().map(|&b| if b < 0x20 { b'_' } else { b }));
+    [
+        first,
+        b"(This probably means \"Permission denied\")".to_vec(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,18 +258,35 @@ fn type_code(arg: &[u8]) -> TypeCode {
     }
 }
 
+/// REST's offset as Pure-FTPd reads it: `strtoull` (leading blanks, a sign, decimal
+/// digits) and nothing after the number; anything that does not fit a (signed) `off_t`
+/// is refused, as the negative value it becomes there.
 fn restart(arg: &[u8]) -> Restart {
     if arg.is_empty() {
         return Restart::Missing;
     }
-    let digits = arg.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
+    let blanks = arg
+        .iter()
+        .take_while(|b| b" \t\n\x0b\x0c\r".contains(b))
+        .count();
+    let rest = &arg[blanks..];
+    let (negative, digits) = match rest.split_first() {
+        Some((b'-', digits)) => (true, digits),
+        Some((b'+', digits)) => (false, digits),
+        _ => (false, rest),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Restart::NotNumeric;
     }
-    std::str::from_utf8(&arg[..digits])
+    let value = std::str::from_utf8(digits)
         .ok()
-        .and_then(|d| d.parse().ok())
-        .map_or(Restart::NotNumeric, Restart::At)
+        .and_then(|d| d.parse::<u64>().ok())
+        .and_then(|v| i64::try_from(v).ok());
+    match value {
+        Some(0) => Restart::At(0),
+        Some(v) if !negative => Restart::At(v.unsigned_abs()),
+        _ => Restart::NotNumeric,
+    }
 }
 
 fn site(arg: &[u8]) -> Site {
@@ -392,7 +409,18 @@ mod tests {
     #[test]
     fn rest_and_site() {
         assert_eq!(cmd(b"REST 100"), Command::Rest(Restart::At(100)));
-        assert_eq!(cmd(b"REST 100x"), Command::Rest(Restart::At(100)));
+        assert_eq!(cmd(b"REST 100x"), Command::Rest(Restart::NotNumeric));
+        assert_eq!(cmd(b"REST +7"), Command::Rest(Restart::At(7)));
+        assert_eq!(cmd(b"REST -0"), Command::Rest(Restart::At(0)));
+        assert_eq!(cmd(b"REST -1"), Command::Rest(Restart::NotNumeric));
+        assert_eq!(
+            cmd(b"REST 9223372036854775807"),
+            Command::Rest(Restart::At(9_223_372_036_854_775_807))
+        );
+        assert_eq!(
+            cmd(b"REST 9223372036854775808"),
+            Command::Rest(Restart::NotNumeric)
+        );
         assert_eq!(cmd(b"REST x"), Command::Rest(Restart::NotNumeric));
         assert_eq!(cmd(b"REST"), Command::Rest(Restart::Missing));
         assert_eq!(

@@ -18,6 +18,12 @@ fn has_dot_component(path: &[u8]) -> bool {
         .any(|part| part.starts_with(b".") && part != b"." && part != b"..")
 }
 
+/// Pure-FTPd's `checknamesanity`: a name a client gives for a file or directory may
+/// not hold a control character or a backslash (`.` and `..` alone are fine).
+fn insane_name(name: &[u8]) -> bool {
+    name.iter().any(|&b| b < 0x20 || b == 0x7f || b == b'\\')
+}
+
 /// A regular file's mode bits.
 fn is_regular(mode: u32) -> bool {
     mode & 0o170_000 == 0o100_000
@@ -35,7 +41,7 @@ impl Session<'_> {
         let logged = self.logged_in()?;
         let path = logged.vfs.resolve(name);
         let reserved = logged.quota.is_some() && crate::quota::is_reserved(&path);
-        ((!allowed && has_dot_component(&path)) || reserved)
+        ((!allowed && has_dot_component(&path)) || reserved || insane_name(name))
             .then(|| Reply::new(553, [&b"Prohibited file name: "[..], name].concat()).into())
     }
 
@@ -48,7 +54,7 @@ impl Session<'_> {
         let logged = self.logged_in()?;
         let path = logged.vfs.resolve(name);
         let reserved = logged.quota.is_some() && crate::quota::is_reserved(&path);
-        ((!allowed && has_dot_component(&path)) || reserved).then(|| {
+        ((!allowed && has_dot_component(&path)) || reserved || insane_name(name)).then(|| {
             let text = if directory {
                 b"Prohibited directory name".to_vec()
             } else {
@@ -199,12 +205,14 @@ impl Session<'_> {
                 reply.into()
             }
             Err(e) => {
-                // Pure-FTPd reports a directory as an invalid argument.
-                let text = if e.raw_os_error() == Some(nix::errno::Errno::EISDIR as i32) {
-                    "Invalid argument".to_string()
-                } else {
-                    crate::errno_text(&e)
-                };
+                // Pure-FTPd reports a directory as an invalid argument (the root, which
+                // has no parent to delete it from, included).
+                let text =
+                    if e.raw_os_error() == Some(nix::errno::Errno::EISDIR as i32) || path == b"/" {
+                        "Invalid argument".to_string()
+                    } else {
+                        crate::errno_text(&e)
+                    };
                 Reply::new(550, msg::delete_failed(name, text)).into()
             }
         }

@@ -5,6 +5,7 @@ use pureftpd_proto::Reply;
 use super::transfer::Job;
 use super::{LoggedIn, Outcome, Session};
 use crate::messages as msg;
+use crate::vfs::glob::{self, Budget, OverBudget};
 use crate::vfs::listing::{self, Context, Entry, ListOptions, Role};
 use crate::vfs::{Vfs, normalize};
 
@@ -19,6 +20,8 @@ struct Lister<'a> {
     count: usize,
     truncated: bool,
     out: Vec<u8>,
+    /// Lines for the final reply (patterns over the globbing budget).
+    notes: Vec<Vec<u8>>,
 }
 
 impl Lister<'_> {
@@ -172,8 +175,11 @@ impl Lister<'_> {
     fn patterns(&mut self, patterns: &[Vec<u8>]) {
         let mut targets: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         for pattern in patterns {
-            if listing::has_wildcards(pattern) {
-                targets.extend(self.glob(pattern));
+            if glob::has_wildcards(pattern) {
+                match self.glob(pattern) {
+                    Ok(found) => targets.extend(found),
+                    Err(OverBudget) => self.notes.extend(msg::glob_no_memory(pattern)),
+                }
             } else {
                 targets.push((self.vfs.resolve(pattern), pattern.clone()));
             }
@@ -195,25 +201,26 @@ impl Lister<'_> {
         }
         self.sort(&mut files);
         self.emit(&files);
-        for (i, (path, shown)) in dirs.iter().enumerate() {
+        for (path, shown) in &dirs {
             if self.full() {
                 return;
             }
+            // Pure-FTPd's framing: a blank line before and after each directory's name.
             if several {
-                if i > 0 || !files.is_empty() {
-                    self.out.extend_from_slice(b"\r\n");
-                }
+                self.out.extend_from_slice(b"\r\n\r\n");
                 self.out.extend_from_slice(shown);
-                self.out.extend_from_slice(b":\r\n");
+                self.out.extend_from_slice(b":\r\n\r\n");
             }
             self.directory(path, shown, 0);
         }
     }
 
-    /// Paths matching a pattern whose components may have wildcards, sorted.
-    fn glob(&self, pattern: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    /// Paths matching a pattern whose components may have wildcards, sorted; over the
+    /// budget (see [`glob`]), nothing.
+    fn glob(&self, pattern: &[u8]) -> Result<Vec<Found>, OverBudget> {
+        let mut budget = Budget::for_pattern(pattern, self.max_entries, self.max_depth)?;
         let absolute = pattern.starts_with(b"/");
-        let mut found: Vec<(Vec<u8>, Vec<u8>)> = vec![(
+        let mut found: Vec<Found> = vec![(
             if absolute {
                 b"/".to_vec()
             } else {
@@ -221,33 +228,49 @@ impl Lister<'_> {
             },
             if absolute { b"/".to_vec() } else { Vec::new() },
         )];
+        let mut expanded = false;
         for part in pattern.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+            let wild = glob::has_wildcards(part);
+            if expanded && (part == b"." || part == b"..") {
+                return Ok(Vec::new());
+            }
+            if wild {
+                budget.descend()?;
+                expanded = true;
+            }
             let mut next = Vec::new();
             for (dir, shown) in &found {
-                if listing::has_wildcards(part) {
-                    let Ok((_, mut names)) = self.vfs.read_dir(dir) else {
-                        continue;
-                    };
-                    names.sort();
-                    let matching = names
-                        .into_iter()
-                        .filter(|n| listing::printable_name(n) && listing::glob_match(part, n));
-                    for name in matching {
-                        next.push((join(dir, &name), join_shown(shown, &name)));
-                    }
-                } else {
+                if !wild {
                     next.push((normalize(dir, b"/", part), join_shown(shown, part)));
+                    continue;
                 }
-                if next.len() > self.max_entries + 2 {
-                    break;
+                let Ok((_, mut names)) = self.vfs.read_dir(dir) else {
+                    continue;
+                };
+                budget.read_entries(names.len())?;
+                names.sort();
+                let matching = names
+                    .into_iter()
+                    .filter(|n| listing::printable_name(n) && glob::glob_match(part, n));
+                for name in matching {
+                    next.push((join(dir, &name), join_shown(shown, &name)));
                 }
             }
             found = next;
         }
-        found.retain(|(path, _)| self.vfs.lstat(path).is_ok());
-        found
+        let mut existing = Vec::with_capacity(found.len());
+        for (path, shown) in found {
+            budget.matched(path.len() + shown.len())?;
+            if self.vfs.lstat(&path).is_ok() {
+                existing.push((path, shown));
+            }
+        }
+        Ok(existing)
     }
 }
+
+/// A path a pattern matched, and the name the listing shows for it.
+type Found = (Vec<u8>, Vec<u8>);
 
 /// `dir/name` as a path.
 fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
@@ -286,11 +309,12 @@ impl Session<'_> {
             count: 0,
             truncated: false,
             out: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
-    /// The long listing LIST and STAT share: (bytes, entries, truncated, options).
-    fn long_listing(&mut self, arg: &[u8]) -> Option<(Vec<u8>, usize, bool, ListOptions)> {
+    /// The long listing LIST and STAT share.
+    fn long_listing(&mut self, arg: &[u8]) -> Option<Listed> {
         let defaults = ListOptions {
             long: true,
             all: self.config.display_dot_files,
@@ -309,7 +333,13 @@ impl Session<'_> {
         } else {
             lister.patterns(&patterns);
         }
-        Some((lister.out, lister.count, lister.truncated, options))
+        Some(Listed {
+            bytes: lister.out,
+            count: lister.count,
+            truncated: lister.truncated,
+            options,
+            notes: lister.notes,
+        })
     }
 
     fn logged_state(&self) -> Option<State<'_>> {
@@ -321,19 +351,25 @@ impl Session<'_> {
 
     pub(super) fn list(&mut self, arg: &[u8]) -> Outcome {
         self.refresh_clock();
-        let Some((bytes, count, truncated, options)) = self.long_listing(arg) else {
+        let Some(listed) = self.long_listing(arg) else {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
         let mut done = Reply::empty(226);
-        if let Some(summary) = options.summary() {
+        for note in listed.notes {
+            done.push(note);
+        }
+        if let Some(summary) = listed.options.summary() {
             done.push(summary);
         }
-        done.push(if truncated {
-            msg::output_truncated(count)
+        done.push(if listed.truncated {
+            msg::output_truncated(listed.count)
         } else {
-            msg::matches_total(count)
+            msg::matches_total(listed.count)
         });
-        Outcome::Transfer(Box::new(Job::Listing { bytes, done }))
+        Outcome::Transfer(Box::new(Job::Listing {
+            bytes: listed.bytes,
+            done,
+        }))
     }
 
     pub(super) fn stat(&mut self, arg: &[u8]) -> Outcome {
@@ -341,16 +377,21 @@ impl Session<'_> {
             return Reply::new(211, msg::STAT_URL).into();
         }
         self.refresh_clock();
-        let Some((bytes, _, _, _)) = self.long_listing(arg) else {
+        let Some(listed) = self.long_listing(arg) else {
             return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
+        let bytes = listed.bytes;
         let body = bytes.strip_suffix(b"\r\n").unwrap_or(&bytes);
         let mut text = b"STAT".to_vec();
         if !body.is_empty() {
             text.extend_from_slice(b"\r\n");
             text.extend_from_slice(body);
         }
-        Reply::new(213, text).line("End.").into()
+        let mut reply = Reply::new(213, text);
+        for note in listed.notes {
+            reply.push(note);
+        }
+        reply.line("End.").into()
     }
 
     pub(super) fn nlst(&mut self, arg: &[u8]) -> Outcome {
@@ -467,6 +508,16 @@ impl Session<'_> {
             logged.list.now = jiff::Timestamp::now();
         }
     }
+}
+
+/// A long listing, and what the final reply says of it.
+struct Listed {
+    bytes: Vec<u8>,
+    count: usize,
+    truncated: bool,
+    options: ListOptions,
+    /// Lines before the options summary (globbing refusals).
+    notes: Vec<Vec<u8>>,
 }
 
 /// A borrow of the logged-in state.

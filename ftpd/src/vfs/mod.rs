@@ -9,6 +9,7 @@
 //! not started as root. Operations on a name (create, delete, rename) resolve the parent
 //! that way and then act on the last component with the `*at` calls and `O_NOFOLLOW`.
 
+pub mod glob;
 pub mod listing;
 
 use std::ffi::OsStr;
