@@ -11,8 +11,12 @@
 
 use std::collections::HashMap;
 use std::ffi::CString;
+use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
@@ -129,13 +133,33 @@ fn enter_as_root(user: &LoggedUser, config: &Config) -> io::Result<Entered> {
                 false,
             )
         };
-    if let Some(jail) = &jail {
-        std::env::set_current_dir(jail)?;
-        nix::unistd::chroot(".").map_err(errno)?;
-        std::env::set_current_dir("/")?;
-    }
+    // Not chrooted, the home is opened now, as root, as Pure-FTPd enters it before
+    // switching users: it may sit below a directory only root can cross.
+    let home = match &jail {
+        Some(jail) => {
+            std::env::set_current_dir(jail)?;
+            nix::unistd::chroot(".").map_err(errno)?;
+            std::env::set_current_dir("/")?;
+            None
+        }
+        None => Some(
+            nix::fcntl::open(
+                OsStr::from_bytes(&start),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(errno)?,
+        ),
+    };
     drop_privileges(user, uid, gid)?;
-    let vfs = Vfs::new(Path::new("/"), &start)?;
+    let vfs = match home {
+        Some(home) => {
+            // Entering needs the account's own search permission on its home.
+            nix::unistd::fchdir(&home).map_err(errno)?;
+            Vfs::anchored(&start, home)?
+        }
+        None => Vfs::new(Path::new("/"), &start)?,
+    };
     Ok(Entered {
         vfs,
         base: jail.unwrap_or_else(|| PathBuf::from("/")),
@@ -174,18 +198,37 @@ pub(crate) fn in_group(user: &LoggedUser, group: u32) -> bool {
 
 /// `-j`: creates a missing home, its parents 0755 and the home itself 0777 & ~umask,
 /// owned by the account.
+///
+/// The home is made with `mkdirat` in its opened parent, then opened without following
+/// links and changed through that descriptor: if someone who can write to the parent
+/// swaps the new directory for a link meanwhile, root changes nothing but the directory
+/// it made (the open fails on a link).
 fn create_home(home: &Path, owner: Option<(Uid, Gid)>, dir_umask: u32) -> io::Result<()> {
     if home.is_dir() {
         return Ok(());
     }
-    if let Some(parent) = home.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::create_dir(home)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o777 & !dir_umask))?;
+    let (Some(parent), Some(name)) = (home.parent(), home.file_name()) else {
+        return Err(io::Error::from_raw_os_error(nix::libc::EINVAL));
+    };
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o755)
+        .create(parent)?;
+    let parent = nix::fcntl::open(
+        parent,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno)?;
+    nix::sys::stat::mkdirat(&parent, name, Mode::from_bits_truncate(0o700)).map_err(errno)?;
+    let dir = nix::fcntl::openat(
+        &parent,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno)?;
     if let Some((uid, gid)) = owner {
-        nix::unistd::chown(home, Some(uid), Some(gid)).map_err(errno)?;
+        nix::unistd::fchown(&dir, Some(uid), Some(gid)).map_err(errno)?;
     }
+    nix::sys::stat::fchmod(&dir, Mode::from_bits_truncate(0o777 & !dir_umask)).map_err(errno)?;
     Ok(())
 }

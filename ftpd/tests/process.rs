@@ -142,9 +142,22 @@ fn a_missing_home_is_refused_or_created_with_j() {
     let mut ftp = Ftp::login(creating.port, USER, PASSWORD);
     assert_eq!(ftp.cmd("PWD").code, 257);
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(&site.home).unwrap();
+    let meta = std::fs::symlink_metadata(&site.home).unwrap();
     assert!(meta.is_dir());
     assert_eq!(meta.uid(), site.uid);
+    // 0777 less the default directory umask (022).
+    assert_eq!(meta.mode() & 0o7777, 0o755);
+    drop(ftp);
+
+    // A link planted where the home should be is not followed: nothing is created or
+    // handed to the account at its target, and the login is refused.
+    std::fs::remove_dir(&site.home).unwrap();
+    let target = site.dir.path().join("planted-target");
+    std::os::unix::fs::symlink(&target, &site.home).unwrap();
+    let mut ftp = Ftp::connect(creating.port).0;
+    ftp.cmd(&format!("USER {USER}"));
+    assert_eq!(ftp.cmd(&format!("PASS {PASSWORD}")).code, 421);
+    assert!(!target.exists());
 }
 
 #[test]

@@ -60,7 +60,9 @@ fn no_path_leaves_the_root() {
             "~root/.bashrc",
         ] {
             let (first, data, _) = ftp.download(&format!("RETR {path}"));
-            assert_eq!(first.code, 550, "RETR {path}: {first:?}");
+            // A backslash is refused outright (553), as by Pure-FTPd.
+            let refused = if path.contains('\\') { 553 } else { 550 };
+            assert_eq!(first.code, refused, "RETR {path}: {first:?}");
             assert!(data.is_empty());
         }
         for dir in ["escape", "../../../etc", "/etc"] {

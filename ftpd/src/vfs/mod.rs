@@ -29,6 +29,30 @@ pub struct Vfs {
     root: OwnedFd,
     cwd: Vec<u8>,
     home: Vec<u8>,
+    anchor: Option<Anchor>,
+}
+
+/// The home of a session that is not chrooted, opened before the session gave up root:
+/// paths inside it are resolved from this descriptor, so that a home below a directory
+/// only root may cross (one locked-down parent for all homes) works, as it does in
+/// Pure-FTPd, which enters the home as root. Outside it, the kernel's permission checks
+/// apply as usual.
+#[derive(Debug)]
+struct Anchor {
+    path: Vec<u8>,
+    dir: OwnedFd,
+}
+
+impl Anchor {
+    /// `path` relative to the anchor, if it is the anchor or below it.
+    fn beneath<'p>(&self, path: &'p [u8]) -> Option<&'p [u8]> {
+        let rest = path.strip_prefix(self.path.as_slice())?;
+        match rest {
+            [] => Some(b"."),
+            [b'/', tail @ ..] => Some(tail),
+            _ => None,
+        }
+    }
 }
 
 fn errno(e: nix::Error) -> io::Error {
@@ -53,6 +77,30 @@ impl Vfs {
             root,
             cwd: home.clone(),
             home,
+            anchor: None,
+        };
+        vfs.open_dir(&vfs.home.clone())?;
+        Ok(vfs)
+    }
+
+    /// A session whose root is the real `/` and whose home `start` was opened as `home`
+    /// (by root, before the session dropped its privileges): see [`Anchor`].
+    ///
+    /// # Errors
+    /// `/` cannot be opened, or the home is not a directory the session can read.
+    pub fn anchored(start: &[u8], home: OwnedFd) -> io::Result<Self> {
+        let root = nix::fcntl::open(
+            "/",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(errno)?;
+        let path = normalize(b"/", b"/", start);
+        let vfs = Self {
+            root,
+            cwd: path.clone(),
+            home: path.clone(),
+            anchor: (path != b"/").then_some(Anchor { path, dir: home }),
         };
         vfs.open_dir(&vfs.home.clone())?;
         Ok(vfs)
@@ -91,6 +139,17 @@ impl Vfs {
     }
 
     fn open_in_root(&self, path: &[u8], flags: OFlag, mode: Mode) -> io::Result<OwnedFd> {
+        if let Some(anchor) = &self.anchor
+            && let Some(inside) = anchor.beneath(path)
+        {
+            // The root is the real `/` here, so resolving from the home needs no
+            // RESOLVE_IN_ROOT: absolute links lead to the same place either way.
+            let how = OpenHow::new()
+                .flags(flags | OFlag::O_CLOEXEC)
+                .mode(mode)
+                .resolve(ResolveFlag::RESOLVE_NO_MAGICLINKS);
+            return openat2(anchor.dir.as_fd(), OsStr::from_bytes(inside), how).map_err(errno);
+        }
         let how = OpenHow::new()
             .flags(flags | OFlag::O_CLOEXEC)
             .mode(mode)
