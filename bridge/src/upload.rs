@@ -3,7 +3,8 @@
 //! `0x02 <login> 0x01 <absolute path> 0x00`, written under a lock file beside it.
 //!
 //! Where: `/var/run/pure-ftpd.upload.pipe` (and `.lock`) as root, as Pure-FTPd; else
-//! `$XDG_RUNTIME_DIR/pure-ftpd.upload.pipe` or `/tmp/pure-ftpd-<uid>.upload.pipe`;
+//! `$XDG_RUNTIME_DIR/pure-ftpd.upload.pipe` or `$HOME/.local/state/pure-ftpd.upload.pipe`
+//! (never a shared directory such as `/tmp`, where another user could plant it);
 //! `PURE_FTPD_UPLOAD_PIPE` names another pipe (the lock is the same path ending in
 //! `.lock` instead of `.pipe`).
 
@@ -30,10 +31,30 @@ pub fn pipe_path() -> PathBuf {
     if uid.is_root() {
         return PathBuf::from("/var/run/pure-ftpd.upload.pipe");
     }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) => Path::new(&dir).join("pure-ftpd.upload.pipe"),
-        None => PathBuf::from(format!("/tmp/pure-ftpd-{uid}.upload.pipe")),
+    let private = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|home| home.join(".local/state")));
+    private
+        .unwrap_or_else(|| PathBuf::from("/var/run"))
+        .join("pure-ftpd.upload.pipe")
+}
+
+/// Checks the opened lock file: a regular file of ours that only we can write (not a
+/// FIFO or another user's file planted under its name).
+///
+/// # Errors
+/// It is something else.
+pub fn check_lock(lock: &File, path: &Path) -> Result<(), String> {
+    let meta = lock.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o022 != 0
+    {
+        return Err(format!(
+            "{} is not a lock file of ours (a regular file, mode 0600)",
+            path.display()
+        ));
     }
+    Ok(())
 }
 
 /// The lock file beside `pipe`.
@@ -69,6 +90,11 @@ pub fn prepare_pipe(path: &Path) -> io::Result<()> {
         Ok(_) => std::fs::remove_file(path)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
+    }
+    // A private default place ($HOME/.local/state) may not exist yet.
+    if let Some(parent) = path.parent().filter(|p| !p.exists()) {
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(parent)?;
     }
     nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o600)).map_err(io::Error::from)?;
     // mkfifo applied the umask: set the mode exactly.

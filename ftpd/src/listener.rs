@@ -31,6 +31,14 @@ use crate::session::{self, Origin};
 /// How long sessions get to end after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// Where the signal handlers tell the master's loop about SIGHUP, SIGCHLD and
+/// SIGTERM/SIGINT.
+struct SelfPipes {
+    hup: UnixStream,
+    chld: UnixStream,
+    term: UnixStream,
+}
+
 /// A running child session.
 struct Child {
     peer: IpAddr,
@@ -74,13 +82,14 @@ pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
 struct Master<'c> {
     config: &'c Config,
     tls: Option<Arc<ServerConfig>>,
-    hup: UnixStream,
     listeners: Vec<TcpListener>,
     children: HashMap<Pid, Child>,
     board_dir: PathBuf,
     boards: bool,
-    chld: UnixStream,
-    term: UnixStream,
+    /// Read ends of the self-pipes (none in a session, which closes them).
+    pipes: Option<SelfPipes>,
+    /// The signal handlers writing to the self-pipes (whose write ends they own).
+    handlers: Vec<signal_hook::SigId>,
     max_clients: usize,
     /// Certificate files sessions read for pure-certd (`-3`), to load once for all.
     cert_hints: Option<std::os::unix::net::UnixDatagram>,
@@ -100,13 +109,15 @@ impl<'c> Master<'c> {
         for stream in [&chld, &term, &hup, &chld_writer, &term_writer, &hup_writer] {
             stream.set_nonblocking(true)?;
         }
-        signal_hook::low_level::pipe::register(signal_hook::consts::SIGHUP, hup_writer)?;
-        signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, chld_writer)?;
-        signal_hook::low_level::pipe::register(
-            signal_hook::consts::SIGTERM,
-            term_writer.try_clone()?,
-        )?;
-        signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?;
+        let handlers = vec![
+            signal_hook::low_level::pipe::register(signal_hook::consts::SIGHUP, hup_writer)?,
+            signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, chld_writer)?,
+            signal_hook::low_level::pipe::register(
+                signal_hook::consts::SIGTERM,
+                term_writer.try_clone()?,
+            )?,
+            signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?,
+        ];
         // As Pure-FTPd: at most one session per two passive ports, so that they do not
         // run out (the greeting's "of N allowed" says so too).
         let (first, last) = config.passive_ports;
@@ -117,13 +128,12 @@ impl<'c> Master<'c> {
         Ok(Self {
             config,
             tls,
-            hup,
             listeners,
             children: HashMap::new(),
             board_dir,
             boards,
-            chld,
-            term,
+            pipes: Some(SelfPipes { hup, chld, term }),
+            handlers,
             max_clients,
             cert_hints: if config.ext_cert.is_some() {
                 Some(crate::certd::open_hints()?)
@@ -144,9 +154,10 @@ impl<'c> Master<'c> {
                 if let Some(hints) = &self.cert_hints {
                     fds.push(PollFd::new(hints.as_fd(), PollFlags::POLLIN));
                 }
-                fds.push(PollFd::new(self.hup.as_fd(), PollFlags::POLLIN));
-                fds.push(PollFd::new(self.chld.as_fd(), PollFlags::POLLIN));
-                fds.push(PollFd::new(self.term.as_fd(), PollFlags::POLLIN));
+                let pipes = self.pipes();
+                fds.push(PollFd::new(pipes.hup.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(pipes.chld.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(pipes.term.as_fd(), PollFlags::POLLIN));
                 if poll(&mut fds, PollTimeout::NONE).is_err() {
                     continue;
                 }
@@ -185,7 +196,7 @@ impl<'c> Master<'c> {
     /// unusable now, the ones in use stay.
     fn reload_tls(&mut self) {
         let mut drain = [0u8; 64];
-        while matches!((&self.hup).read(&mut drain), Ok(n) if n > 0) {}
+        while matches!((&self.pipes().hup).read(&mut drain), Ok(n) if n > 0) {}
         if self.tls.is_none() {
             return;
         }
@@ -218,10 +229,7 @@ impl<'c> Master<'c> {
         };
         match pureftpd_os::fork() {
             Ok(ForkResult::Child) => {
-                let _ =
-                    pureftpd_os::reset_signals(&[Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT]);
-                self.listeners.clear();
-                self.cert_hints = None;
+                self.become_session();
                 let board = self.boards.then(|| {
                     let local = stream.local_addr().unwrap_or(peer);
                     Scoreboard::create(&self.board_dir, peer, local).ok()
@@ -245,10 +253,36 @@ impl<'c> Master<'c> {
         }
     }
 
+    fn pipes(&self) -> &SelfPipes {
+        self.pipes
+            .as_ref()
+            .expect("only a session closes the self-pipes, and it never runs the master's loop")
+    }
+
+    /// In a freshly forked session: nothing of the master stays. Its signal handlers
+    /// go (each closes the write end of its self-pipe, so the session cannot wake or
+    /// stop the master) and the signals get their default actions (a `kill -HUP` of a
+    /// session no longer makes the root master reload its certificate); the read ends,
+    /// the listening sockets and the certificate-hint socket are closed.
+    fn become_session(&mut self) {
+        for handler in self.handlers.drain(..) {
+            signal_hook::low_level::unregister(handler);
+        }
+        let _ = pureftpd_os::reset_signals(&[
+            Signal::SIGHUP,
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+        ]);
+        self.pipes = None;
+        self.listeners.clear();
+        self.cert_hints = None;
+    }
+
     /// Collects ended sessions.
     fn reap(&mut self) {
         let mut drain = [0u8; 64];
-        while matches!((&self.chld).read(&mut drain), Ok(n) if n > 0) {}
+        while matches!((&self.pipes().chld).read(&mut drain), Ok(n) if n > 0) {}
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _)) => {

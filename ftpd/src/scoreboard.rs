@@ -14,13 +14,17 @@ pub use pureftpd_scoreboard::{RECORD_LEN, Record, State, directory, escape, file
 /// Shortest interval between two progress updates.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Creates the directory (mode 0700) if needed.
+/// Creates the directory (mode 0700) if needed, and checks that it is ours.
 ///
 /// # Errors
-/// It cannot be created, or is not a directory owned by us.
+/// It cannot be created, or is not a private directory of ours.
 pub fn prepare_directory(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+    match std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(dir)
+    {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
@@ -35,7 +39,7 @@ pub fn prepare_directory(dir: &Path) -> io::Result<()> {
     if meta.mode() & 0o777 != 0o700 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
-    Ok(())
+    pureftpd_scoreboard::check_directory(dir)
 }
 
 /// What a session is doing.

@@ -41,13 +41,17 @@ pub fn open() -> io::Result<()> {
         .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW).bits())
         .open(&path)?;
     upload::check_opened(&pipe, &path).map_err(io::Error::other)?;
+    let lock_path = upload::lock_path(&path);
+    // Not blocking: a FIFO planted under the lock's name must not hang the start.
     let lock = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(OFlag::O_NOFOLLOW.bits())
-        .open(upload::lock_path(&path))?;
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(&lock_path)
+        .map_err(|e| io::Error::other(format!("{}: {e}", lock_path.display())))?;
+    upload::check_lock(&lock, &lock_path).map_err(io::Error::other)?;
     let _ = PIPE.set(UploadPipe { pipe, lock });
     Ok(())
 }

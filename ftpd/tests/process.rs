@@ -468,3 +468,74 @@ fn syslog_lines_never_contain_passwords() {
         "{all}"
     );
 }
+
+/// The targets of a process's descriptors that are sockets or pipes.
+fn socket_and_pipe_fds(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|target| target.display().to_string())
+                .filter(|t| t.starts_with("socket:") || t.starts_with("pipe:"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The signals a process catches (SigCgt of /proc/<pid>/status), as a bit mask.
+fn caught_signals(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("SigCgt:")).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
+/// A session keeps nothing of the master: none of its sockets or pipes (the listeners,
+/// the self-pipes its signal handlers write to), none of its handlers. Otherwise any
+/// process of the account could `kill -HUP` its session to make the root master reload
+/// its certificate, and a compromised session could stop or wake the master.
+#[test]
+fn sessions_hold_no_descriptor_or_signal_handler_of_the_master() {
+    let site = Site::new();
+    let server = site.ours(&[]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    let session = session_pid(&site, USER);
+    let master_fds = socket_and_pipe_fds(server.pid());
+    assert!(master_fds.len() >= 4, "the master's own: {master_fds:?}");
+    // Inherited by both from the test harness (if any) does not count.
+    let harness = socket_and_pipe_fds(std::process::id());
+    let session_fds = socket_and_pipe_fds(session);
+    let shared: Vec<&String> = session_fds
+        .iter()
+        .filter(|fd| master_fds.contains(fd) && !harness.contains(fd))
+        .collect();
+    assert!(
+        shared.is_empty(),
+        "the session holds the master's {shared:?}"
+    );
+    let hup = 1u64 << (nix::libc::SIGHUP - 1);
+    let term = 1u64 << (nix::libc::SIGTERM - 1);
+    assert_ne!(
+        caught_signals(server.pid()) & hup,
+        0,
+        "the master handles SIGHUP"
+    );
+    assert_eq!(
+        caught_signals(session) & (hup | term),
+        0,
+        "the session handles none"
+    );
+    assert_eq!(ftp.cmd("NOOP").code, 200);
+    // SIGHUP now has its default effect on a session: it ends; the master serves on.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(session as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    assert!(ftp.closed());
+    assert!(wait_for(|| records(&site.scoreboard()).is_empty()));
+    assert_eq!(
+        Ftp::login(server.port, USER, PASSWORD).cmd("NOOP").code,
+        200
+    );
+}

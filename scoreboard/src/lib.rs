@@ -1,6 +1,7 @@
 //! The scoreboard: one file per session, `session-<pid>`, in the scoreboard directory
 //! (`/var/run/pure-ftpd` as root, else `$XDG_RUNTIME_DIR/pure-ftpd` or
-//! `/tmp/pure-ftpd-<uid>`; `PURE_FTPD_SCOREBOARD` overrides it). The server writes its
+//! `$HOME/.local/state/pure-ftpd`, never a name in a shared directory such as `/tmp`
+//! that another user could create first; `PURE_FTPD_SCOREBOARD` overrides it). The server writes its
 //! session's [`Record`]; `pure-ftpwho` reads them all ([`read_all`]).
 //!
 //! # Format (version 1)
@@ -28,8 +29,12 @@
 //! rewrites the whole record with one `pwrite`; readers take a shared lock. Unlike
 //! Pure-FTPd's binary entry, the format has no platform-dependent layout and says
 //! which version it is; a reader skips a record it cannot parse, with the reason.
+//!
+//! Reading trusts nothing it did not make: the directory must belong to us (or root)
+//! and be writable by nobody else, and each record is opened without following links
+//! and without blocking, and used only if it is a regular file of ours (a FIFO planted
+//! there cannot hang a login).
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -55,10 +60,35 @@ pub fn directory() -> PathBuf {
     if nix::unistd::geteuid().is_root() {
         return PathBuf::from("/var/run/pure-ftpd");
     }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(runtime) => Path::new(&runtime).join("pure-ftpd"),
-        None => PathBuf::from(format!("/tmp/pure-ftpd-{}", nix::unistd::geteuid())),
+    let private = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|home| home.join(".local/state")));
+    // Without either, the root's directory: unusable by others, so no scoreboard.
+    private.map_or_else(
+        || PathBuf::from("/var/run/pure-ftpd"),
+        |d| d.join("pure-ftpd"),
+    )
+}
+
+/// Whether `dir` may be trusted: a directory (not a link) owned by us or by root that
+/// nobody else can write to.
+///
+/// # Errors
+/// It is missing, or not such a directory (the message says why).
+pub fn check_directory(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(dir)?;
+    let euid = nix::unistd::geteuid().as_raw();
+    if !meta.is_dir() || (meta.uid() != euid && meta.uid() != 0) || meta.mode() & 0o022 != 0 {
+        return Err(std::io::Error::other(format!(
+            "{} is not a private directory of this user's (owner {}, mode {:o})",
+            dir.display(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        )));
     }
+    Ok(())
 }
 
 /// The file name of a session's record.
@@ -262,7 +292,17 @@ impl Default for Record {
 /// # Errors
 /// It cannot be read, or is not a record.
 pub fn read(path: &Path) -> Result<Record, String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOFOLLOW).bits())
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    let euid = nix::unistd::geteuid().as_raw();
+    if !meta.is_file() || (meta.uid() != euid && meta.uid() != 0) {
+        return Err("not a regular file of this user's".to_string());
+    }
     file.lock_shared().map_err(|e| e.to_string())?;
     let mut bytes = vec![0u8; RECORD_LEN];
     let read = file.read_at(&mut bytes, 0).map_err(|e| e.to_string())?;
@@ -284,8 +324,9 @@ pub struct Scan {
 /// Every record in `dir`, live ones sorted by pid.
 ///
 /// # Errors
-/// The directory cannot be read.
+/// The directory cannot be read, or is not to be trusted ([`check_directory`]).
 pub fn read_all(dir: &Path) -> std::io::Result<Scan> {
+    check_directory(dir)?;
     let mut scan = Scan::default();
     for entry in std::fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };

@@ -134,6 +134,17 @@ impl Ftp {
         }
     }
 
+    /// The control connection's socket.
+    #[must_use]
+    pub fn stream(&self) -> &TcpStream {
+        &self.writer
+    }
+
+    /// How long [`Ftp::reply`] waits for the server (60 s unless set).
+    pub fn set_timeout(&self, timeout: Duration) {
+        let _ = self.reader.get_ref().set_read_timeout(Some(timeout));
+    }
+
     /// Whether the server closed the connection (reads until EOF, at most 10 s).
     pub fn closed(&mut self) -> bool {
         let _ = self

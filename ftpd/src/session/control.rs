@@ -29,6 +29,8 @@ pub(crate) struct Control {
     stream: TcpStream,
     tls: Option<Box<ServerConnection>>,
     lines: LineReader,
+    /// How long one reply may take to send (the idle time).
+    send_limit: Duration,
 }
 
 /// Runs a TLS handshake to its end, giving up after `timeout` of silence.
@@ -37,6 +39,7 @@ pub(crate) fn handshake(
     stream: &mut TcpStream,
     timeout: Duration,
 ) -> io::Result<()> {
+    let before = (stream.read_timeout()?, stream.write_timeout()?);
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     let result = (|| {
@@ -45,8 +48,8 @@ pub(crate) fn handshake(
         }
         Ok(())
     })();
-    stream.set_read_timeout(None)?;
-    stream.set_write_timeout(None)?;
+    stream.set_read_timeout(before.0)?;
+    stream.set_write_timeout(before.1)?;
     result
 }
 
@@ -56,11 +59,20 @@ impl Control {
             stream,
             tls: None,
             lines: LineReader::new(),
+            send_limit: DEFAULT_SEND_LIMIT,
         }
     }
 
     pub(crate) fn stream(&self) -> &TcpStream {
         &self.stream
+    }
+
+    /// How long a reply may wait for a client that does not read (a full socket
+    /// buffer): past that, sending fails and the session ends, so a client that stops
+    /// reading cannot hold its session (and a client slot) for ever.
+    pub(crate) fn set_send_timeout(&mut self, idle: Duration) {
+        self.send_limit = idle.max(Duration::from_secs(1));
+        let _ = self.stream.set_write_timeout(Some(self.send_limit));
     }
 
     /// Whether the connection is under TLS.
@@ -280,18 +292,77 @@ impl Control {
         matches!(poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)), Ok(n) if n > 0)
     }
 
-    /// Sends a reply.
+    /// Sends a reply, all of it within the idle time (see [`Deadline`]).
     pub(crate) fn send(&mut self, reply: &Reply) -> io::Result<()> {
         let bytes = reply.encode();
+        let mut out = Deadline::new(&self.stream, self.send_limit);
         match self.tls.as_mut() {
-            None => self.stream.write_all(&bytes),
+            None => out.write_all(&bytes),
             Some(conn) => {
                 conn.writer().write_all(&bytes)?;
                 while conn.wants_write() {
-                    conn.write_tls(&mut self.stream)?;
+                    conn.write_tls(&mut out)?;
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+/// Until `set_send_timeout`: Pure-FTPd's default idle time.
+const DEFAULT_SEND_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// Writes to the control socket that must all be done by one deadline. The socket's
+/// send timeout alone restarts with every partial write, and a client that reads
+/// nothing still lets a few bytes through now and then (its kernel compacts its
+/// buffers), so a reply could take for ever. The first write runs under the socket's
+/// standing timeout (no extra system call for the usual reply that fits at once); later
+/// ones get only what is left, and the standing timeout is put back afterwards.
+struct Deadline<'s> {
+    stream: &'s TcpStream,
+    limit: Duration,
+    deadline: std::time::Instant,
+    shortened: bool,
+    writes: u32,
+}
+
+impl<'s> Deadline<'s> {
+    fn new(stream: &'s TcpStream, limit: Duration) -> Self {
+        Self {
+            stream,
+            limit,
+            deadline: std::time::Instant::now() + limit,
+            shortened: false,
+            writes: 0,
+        }
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.writes > 0 {
+            let left = self
+                .deadline
+                .saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(ErrorKind::TimedOut.into());
+            }
+            self.stream.set_write_timeout(Some(left))?;
+            self.shortened = true;
+        }
+        self.writes += 1;
+        (&mut &*self.stream).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Deadline<'_> {
+    fn drop(&mut self) {
+        if self.shortened {
+            let _ = self.stream.set_write_timeout(Some(self.limit));
         }
     }
 }

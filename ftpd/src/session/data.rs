@@ -391,6 +391,9 @@ impl Session<'_> {
                 accepted?
             }
         };
+        // A client that stops reading makes every send wait: at most the idle time,
+        // then the transfer ends with 421 (see transfer.rs), as in Pure-FTPd.
+        let _ = stream.set_write_timeout(Some(self.idle.max(Duration::from_secs(1))));
         let socket = socket2::SockRef::from(&stream);
         let _ = socket.set_keepalive(true);
         if stream.local_addr().is_ok_and(|a| a.is_ipv4()) {

@@ -171,6 +171,7 @@ impl Session<'_> {
             return Reply::new(501, msg::VALUE_TOO_LARGE).into();
         }
         self.idle = std::time::Duration::from_secs(seconds);
+        self.control.set_send_timeout(self.idle);
         Reply::new(200, msg::idle_set(seconds)).into()
     }
 }

@@ -244,6 +244,7 @@ pub fn run(
         aliases: None,
         port20: None,
     };
+    session.control.set_send_timeout(session.idle);
     if config.implicit_tls {
         // Implicit FTPS: TLS from the first byte, data protected by default.
         if !session.begin_tls() {

@@ -455,7 +455,12 @@ impl Session<'_> {
                 (self.send_bytes(&mut stream, &bytes), Some(done), false)
             }
         };
-        stream.finish();
+        // A finished transfer closes gracefully (the client may still be sending its
+        // close_notify); an aborted, failed or stalled one is closed at once, as
+        // Pure-FTPd does: ABOR gets its reply without waiting for the client.
+        if matches!(ended, Ended::Complete(_)) {
+            stream.finish();
+        }
         drop(stream);
         self.board(Activity::Idle);
         let mut quota_lines = Vec::new();
@@ -599,7 +604,12 @@ impl Session<'_> {
             DataStream::Plain(socket) if self.binary => socket,
             _ => return self.send_copied(file, stream, offset, len),
         };
-        // Binary in clear: the kernel copies, a megabyte at a time.
+        // Binary in clear: the kernel copies, a megabyte at a time. The socket does not
+        // block: a client that stops reading leaves sendfile with nothing to do, and the
+        // session waits in poll, where ABOR and the idle time still reach it.
+        if socket.set_nonblocking(true).is_err() {
+            return self.broken(0);
+        }
         let mut position = i64::try_from(offset).unwrap_or(i64::MAX);
         let mut sent = 0u64;
         let mut pacer = self.policies().download_rate.map(Pacer::new);
@@ -614,6 +624,18 @@ impl Session<'_> {
                     Ok(0) => break,
                     Ok(n) => n as u64,
                     Err(nix::errno::Errno::EINTR) => continue,
+                    Err(nix::errno::Errno::EAGAIN) => {
+                        match self.wait_data(socket, PollFlags::POLLOUT) {
+                            Wait::Data => {}
+                            Wait::Control => {
+                                if let Some(stop) = self.check_control() {
+                                    return with_bytes(stop, sent);
+                                }
+                            }
+                            Wait::Timeout => return Ended::TimedOut,
+                        }
+                        continue;
+                    }
                     Err(_) => return self.broken(sent),
                 };
             sent += moved;
@@ -625,6 +647,7 @@ impl Session<'_> {
                 return with_bytes(stop, sent);
             }
         }
+        let _ = socket.set_nonblocking(false);
         Ended::Complete(sent)
     }
 
@@ -669,8 +692,8 @@ impl Session<'_> {
                 }
                 &out
             };
-            if stream.write_all(chunk).is_err() {
-                return self.broken(sent);
+            if let Err(e) = stream.write_all(chunk) {
+                return self.send_failed(&e, sent);
             }
             sent += chunk.len() as u64;
             self.progress(offset + read_total);
@@ -681,23 +704,23 @@ impl Session<'_> {
                 return with_bytes(stop, sent);
             }
         }
-        if stream.flush().is_err() {
-            return self.broken(sent);
+        if let Err(e) = stream.flush() {
+            return self.send_failed(&e, sent);
         }
         Ended::Complete(sent)
     }
 
     fn send_bytes(&mut self, stream: &mut DataStream, bytes: &[u8]) -> Ended {
         for chunk in bytes.chunks(SEND_CHUNK) {
-            if stream.write_all(chunk).is_err() {
-                return self.broken(0);
+            if let Err(e) = stream.write_all(chunk) {
+                return self.send_failed(&e, 0);
             }
             if let Some(stop) = self.check_control() {
                 return with_bytes(stop, 0);
             }
         }
-        if stream.flush().is_err() {
-            return self.broken(0);
+        if let Err(e) = stream.flush() {
+            return self.send_failed(&e, 0);
         }
         Ended::Complete(bytes.len() as u64)
     }
@@ -717,7 +740,7 @@ impl Session<'_> {
             let wait = if stream.buffered() {
                 Wait::Data
             } else {
-                self.wait_upload(stream.socket())
+                self.wait_data(stream.socket(), PollFlags::POLLIN)
             };
             match wait {
                 Wait::Data => {}
@@ -773,16 +796,17 @@ impl Session<'_> {
         Ended::Complete(received)
     }
 
-    /// Waits for upload data or a command, at most the idle time; writes progress that
-    /// is due meanwhile.
-    fn wait_upload(&mut self, stream: &TcpStream) -> Wait {
+    /// Waits until the data connection is ready for `ready` (POLLIN: upload data,
+    /// POLLOUT: room to send) or a command arrives, at most the idle time; writes
+    /// progress that is due meanwhile.
+    fn wait_data(&mut self, stream: &TcpStream, ready: PollFlags) -> Wait {
         let deadline = Instant::now() + self.idle;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let flush_in = self.scoreboard.as_ref().and_then(Scoreboard::flush_due_in);
             let wait = flush_in.map_or(left, |due| due.min(left));
             let mut fds = [
-                PollFd::new(stream.as_fd(), PollFlags::POLLIN),
+                PollFd::new(stream.as_fd(), ready),
                 PollFd::new(
                     self.control.stream().as_fd(),
                     PollFlags::POLLIN | PollFlags::POLLPRI,
@@ -804,6 +828,15 @@ impl Session<'_> {
                 _ if control => return Wait::Control,
                 _ => return Wait::Data,
             }
+        }
+    }
+
+    /// A send on the data connection failed: the client stopped reading for the idle
+    /// time (the socket's send timeout), or the connection broke.
+    fn send_failed(&self, error: &io::Error, bytes: u64) -> Ended {
+        match error.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => Ended::TimedOut,
+            _ => self.broken(bytes),
         }
     }
 
