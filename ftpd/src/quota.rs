@@ -84,16 +84,21 @@ impl Quota {
     }
 
     /// Adds `files` and `bytes` (negative to remove) to the counters; returns the new
-    /// usage.
+    /// usage. A counter that would go below zero means the file no longer matches the
+    /// tree (edited by hand, an old bug, a crash): the tree is counted again instead,
+    /// rather than clamping at zero and handing out room that is not there.
     ///
     /// # Errors
     /// The file cannot be read or written.
-    pub fn adjust(&self, files: i64, bytes: i64) -> io::Result<Usage> {
+    pub fn adjust(&self, vfs: &Vfs, files: i64, bytes: i64) -> io::Result<Usage> {
         locked(&self.file, |file| {
             let old = read_usage(file)?.unwrap_or_default();
-            let new = Usage {
-                files: old.files.saturating_add_signed(files),
-                size: old.size.saturating_add_signed(bytes),
+            let new = match (
+                old.files.checked_add_signed(files),
+                old.size.checked_add_signed(bytes),
+            ) {
+                (Some(files), Some(size)) => Usage { files, size },
+                _ => count_tree(vfs),
             };
             if new != old {
                 write_usage(file, new)?;
@@ -195,12 +200,20 @@ mod tests {
             }
         );
         assert_eq!(
-            quota.adjust(-1, -100).unwrap(),
+            quota.adjust(&vfs, -1, -100).unwrap(),
             Usage { files: 2, size: 20 }
         );
         assert_eq!(
             std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap(),
             "2 20\n"
+        );
+        // Below zero: the tree is counted again (3 entries, 120 bytes).
+        assert_eq!(
+            quota.adjust(&vfs, 0, -1_000_000).unwrap(),
+            Usage {
+                files: 3,
+                size: 120
+            }
         );
     }
 }

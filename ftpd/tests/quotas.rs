@@ -249,3 +249,100 @@ fn pure_quotacheck_runs_safely_beside_the_server_and_agrees_with_it() {
     assert_eq!(ftp.cmd("DELE u0-0.bin").code, 250);
     assert_eq!(counter(&site), "39 1950000\n");
 }
+
+/// The bypass found from outside: with 1 MB / 5 files, STOR A (900 KB), STOR B (10
+/// bytes), `REST 100000000` + STOR B (1 byte) left B at 100 MB while refusing it, then
+/// `REST 1` + STOR B drove the byte counter to 0 and STOR C (900 KB) got in. Debian's
+/// refuses C; so does ours now, with the counter equal to the tree. (Debian moves a
+/// start past the end back to the end; ours refuses it, see transfer.rs.)
+#[test]
+fn rest_past_the_end_cannot_bypass_the_quota() {
+    let script = r#"
+t("storbinary", "STOR A", io.BytesIO(b"a" * 900000))
+t("storbinary", "STOR B", io.BytesIO(b"b" * 10))
+t("sendcmd", "REST 100000000")
+t("storbinary", "STOR B", io.BytesIO(b"c"))
+t("sendcmd", "SIZE B")
+t("sendcmd", "REST 1")
+t("storbinary", "STOR B", io.BytesIO(b"d"))
+t("sendcmd", "SIZE B")
+t("storbinary", "STOR C", io.BytesIO(b"e" * 900000))
+t("sendcmd", "SIZE C")
+"#;
+    let mut theirs = None;
+    if let Some(debian) = oracle("pure-ftpd") {
+        let site = empty_site();
+        let server = site.start(&debian, &["-n", "5:1"]);
+        theirs = Some(transcript(server.port, script));
+    }
+    let site = empty_site();
+    let server = site.ours(&["-n", "5:1"]);
+    let ours = transcript(server.port, script);
+    assert!(
+        ours[4].starts_with("storbinary STOR B ERR 554-Restart offset 100000000 is too large"),
+        "{ours:#?}"
+    );
+    assert_eq!(ours[5], "sendcmd SIZE B 213 10");
+    assert_eq!(ours[8], "sendcmd SIZE B 213 2");
+    assert!(
+        ours[9].contains("552 Quota exceeded: [C] won't be saved"),
+        "{ours:#?}"
+    );
+    assert!(ours[10].starts_with("sendcmd SIZE C ERR 550"), "{ours:#?}");
+    assert_eq!(site.read("B"), b"bd");
+    assert_eq!(counter(&site), "2 900002\n");
+    assert_eq!(recount(&site.home), (2, 900_002));
+    if let Some(theirs) = theirs {
+        // Debian's: the same sizes, and C refused.
+        assert_eq!(theirs[8], "sendcmd SIZE B 213 2", "{theirs:#?}");
+        assert!(theirs[9].contains("552 Quota exceeded: [C]"), "{theirs:#?}");
+    }
+}
+
+/// A resume refused by the quota leaves the file as it was, and the count with it;
+/// without a quota, a start past the end makes no sparse file.
+#[test]
+fn a_refused_resume_puts_the_file_back() {
+    let site = empty_site();
+    let server = site.ours(&["-n", "5:1"]);
+    let replies = transcript(
+        server.port,
+        r#"
+t("storbinary", "STOR f.bin", io.BytesIO(b"0123456789"))
+t("sendcmd", "REST 5")
+t("storbinary", "STOR f.bin", io.BytesIO(b"x" * 2000000))
+t("sendcmd", "REST 3")
+t("storbinary", "STOR f.bin", io.BytesIO(b"ab"))
+"#,
+    );
+    assert!(replies[3].contains("552 Quota exceeded"), "{replies:#?}");
+    assert!(replies[5].contains("226"), "{replies:#?}");
+    assert_eq!(site.read("f.bin"), b"012ab");
+    assert_eq!(counter(&site), "1 5\n");
+
+    let plain = empty_site();
+    plain.put("g.bin", b"0123456789");
+    let server = plain.ours(&[]);
+    let replies = transcript(
+        server.port,
+        r#"
+t("sendcmd", "REST 1000000000000")
+t("storbinary", "STOR g.bin", io.BytesIO(b"x"))
+t("sendcmd", "REST 5")
+t("storbinary", "APPE g.bin", io.BytesIO(b"y"))
+t("sendcmd", "REST 4")
+t("storbinary", "STOR new.bin", io.BytesIO(b"z"))
+"#,
+    );
+    assert!(
+        replies[2].contains("554-Restart offset 1000000000000 is too large for file size 10."),
+        "{replies:#?}"
+    );
+    assert!(
+        replies[6].contains("554-Restart offset 4 is too large for file size 0."),
+        "{replies:#?}"
+    );
+    // APPE ignores REST and adds at the end, as in Pure-FTPd.
+    assert_eq!(plain.read("g.bin"), b"0123456789y");
+    assert!(!plain.home.join("new.bin").exists());
+}

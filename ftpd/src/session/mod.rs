@@ -80,7 +80,7 @@ impl LoggedIn {
         self.quota
             .as_ref()
             .and_then(|quota| {
-                let usage = quota.adjust(files, bytes).ok()?;
+                let usage = quota.adjust(&self.vfs, files, bytes).ok()?;
                 Some(crate::quota::status_lines(usage, quota.limits))
             })
             .unwrap_or_default()

@@ -55,6 +55,9 @@ pub(crate) enum Job {
         quota: Option<super::upload_plan::UploadPlan>,
         /// STOU's generated name, announced in the 150 reply.
         unique: Option<String>,
+        /// REST's offset, for a resume: the old tail after what arrives is cut when the
+        /// upload ends.
+        resumed_at: Option<u64>,
     },
     /// LIST, NLST, MLSD: the listing is ready; `done` is the final reply.
     Listing { bytes: Vec<u8>, done: Reply },
@@ -228,6 +231,16 @@ impl Session<'_> {
         if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
             return Reply::new(553, msg::cant_create("Is a directory")).into();
         }
+        // A resume starts inside the file or at its end, never past it: writing there
+        // would make a sparse file of any apparent size (and, under a quota, a count
+        // that no longer matches the tree). Pure-FTPd silently moves such a start back
+        // to the end of the file; ours refuses it, with RETR's reply.
+        let size = existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
+        if !append && restart > size {
+            return Reply::new(554, msg::restart_too_large(restart, size))
+                .line(msg::RESTART_RESET)
+                .into();
+        }
         let replaces_whole = !append && restart == 0;
         // -r: an upload never replaces a file; it takes the first free `name.N`.
         let auto_rename = self.config.auto_rename && replaces_whole && existing.is_some();
@@ -245,12 +258,7 @@ impl Session<'_> {
         } else {
             (path, existing)
         };
-        let start = if append {
-            existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0))
-        } else {
-            restart
-        };
-        let quota = match self.plan_upload(name, &path, existing.as_ref(), replaces_whole, start) {
+        let quota = match self.plan_upload(name, &path, existing.as_ref(), replaces_whole) {
             Ok(quota) => quota,
             Err(refusal) => return refusal,
         };
@@ -276,11 +284,12 @@ impl Session<'_> {
             Ok(file) => file,
             Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
         };
+        // Resuming: what was after the restart point goes, but only once the upload
+        // ends (see `cut_after`), so that a refused one leaves the file as it was.
         let positioned = if append {
             file.seek_end()
         } else if restart > 0 {
-            // Resuming: what was after the restart point goes.
-            file.set_len(restart).and_then(|()| file.seek_to(restart))
+            file.seek_to(restart)
         } else {
             Ok(())
         };
@@ -293,6 +302,7 @@ impl Session<'_> {
             path,
             quota,
             unique: None,
+            resumed_at: (!append && restart > 0).then_some(restart),
         }))
     }
 
@@ -332,7 +342,7 @@ impl Session<'_> {
                 return Reply::new(530, msg::NOT_LOGGED_IN).into();
             };
             let path = logged.vfs.resolve(unique.as_bytes());
-            let quota = match self.plan_upload(unique.as_bytes(), &path, None, true, 0) {
+            let quota = match self.plan_upload(unique.as_bytes(), &path, None, true) {
                 Ok(quota) => quota,
                 Err(refusal) => return refusal,
             };
@@ -350,6 +360,7 @@ impl Session<'_> {
                         path,
                         quota,
                         unique: Some(unique),
+                        resumed_at: None,
                     }));
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
@@ -442,11 +453,20 @@ impl Session<'_> {
                 mut file,
                 name,
                 quota,
+                resumed_at,
                 ..
             } => {
                 self.board(Activity::Upload { file: &name });
                 let limit = quota.as_ref().and_then(|q| q.limit);
                 let ended = self.receive_file(&mut file, &mut stream, limit);
+                if resumed_at.is_some() && !matches!(ended, Ended::OverQuota) {
+                    // A resume replaces the file from its start on: the old tail goes,
+                    // whether all of it came or not (what came is kept, as ever). One
+                    // over the quota is put back as it was instead (upload_plan.rs).
+                    if let Ok(end) = io::Seek::stream_position(&mut file) {
+                        let _ = file.set_len(end);
+                    }
+                }
                 drop(file);
                 upload_quota = quota.map(|q| (q, name));
                 (ended, None, true)

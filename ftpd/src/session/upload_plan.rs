@@ -29,8 +29,6 @@ pub(crate) struct UploadPlan {
     pub(crate) counted: u64,
     /// Whether the upload creates the file.
     pub(crate) creates: bool,
-    /// Size to cut the file back to on refusal (appends and resumes).
-    pub(crate) start: u64,
     /// `-0`: an incomplete replacement is dropped rather than kept.
     pub(crate) complete_only: bool,
 }
@@ -91,7 +89,6 @@ impl Session<'_> {
         path: &[u8],
         existing: Option<&FileStat>,
         replaces_whole: bool,
-        start: u64,
     ) -> Result<Option<UploadPlan>, Outcome> {
         let no_truncate = self.config.no_truncate;
         let Some(logged) = self.logged_in() else {
@@ -135,7 +132,6 @@ impl Session<'_> {
             temporary,
             counted,
             creates,
-            start,
             complete_only: no_truncate,
         }))
     }
@@ -156,11 +152,13 @@ impl Session<'_> {
                 let _ = logged.vfs.unlink(&plan.target);
             }
             None => {
+                // An append or resume: back to the size the file had (a resume only
+                // cuts the old tail once it completes, see transfer.rs).
                 if let Ok(file) = logged
                     .vfs
                     .open_write(&plan.target, nix::fcntl::OFlag::empty(), 0)
                 {
-                    let _ = file.set_len(plan.start);
+                    let _ = file.set_len(plan.counted);
                 }
             }
         };
@@ -179,10 +177,10 @@ impl Session<'_> {
             - i64::try_from(plan.counted).unwrap_or(i64::MAX);
         let mut lines = Vec::new();
         if let Some(quota) = &logged.quota {
-            let usage = quota.adjust(files, bytes).unwrap_or_default();
+            let usage = quota.adjust(&logged.vfs, files, bytes).unwrap_or_default();
             if usage.over(quota.limits) {
                 // Another session of the account got there first.
-                let _ = quota.adjust(-files, -bytes);
+                let _ = quota.adjust(&logged.vfs, -files, -bytes);
                 undo(logged);
                 return Settled::Refused;
             }
