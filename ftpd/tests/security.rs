@@ -396,3 +396,32 @@ fn a_vanishing_client_disturbs_nobody() {
     let (_, data, _) = watcher.download("RETR a.txt");
     assert!(!data.is_empty());
 }
+
+/// Beyond Pure-FTPd: a virtual user cannot make a file setuid or setgid (in both
+/// modes; the file keeps its mode), while ordinary modes still change.
+#[test]
+fn virtual_users_never_set_setuid_or_setgid() {
+    both_modes(|site, server| {
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = || {
+            std::fs::metadata(site.home.join("a.txt"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        let before = mode();
+        for bits in ["4755", "2755", "6755", "04711", "7777"] {
+            assert_eq!(
+                ftp.cmd(&format!("SITE CHMOD {bits} a.txt")).text(),
+                "550 Could not change perms on a.txt: Operation not permitted",
+                "{bits}"
+            );
+            assert_eq!(mode(), before, "{bits}");
+        }
+        assert_eq!(ftp.cmd("SITE CHMOD 1755 sub").code, 200);
+        assert_eq!(ftp.cmd("SITE CHMOD 0640 a.txt").code, 200);
+        assert_eq!(mode(), 0o640);
+    });
+}

@@ -402,6 +402,16 @@ impl Session<'_> {
         };
         let path = logged.vfs.resolve(name);
         let mode = u32::try_from(mode).unwrap_or(0);
+        // Beyond Pure-FTPd: a virtual user (from a .pdb, extauth, ...) never sets the
+        // setuid or setgid bit. Its files belong to a uid that may be shared with real
+        // programs, and a setuid file made over FTP is a way to run as that uid.
+        if mode & 0o6000 != 0 && !logged.user.system_account && logged.user.uid != 0 {
+            return Reply::new(
+                550,
+                msg::chmod_failed(name, Some(&"Operation not permitted")),
+            )
+            .into();
+        }
         // -Z: no mode that locks the owner out (no read and write on a file, no read,
         // write and search on a directory), the classic customer mistake.
         if customer_proof {
