@@ -3,8 +3,13 @@
 //! runtime, no logging thread), which is what makes `fork` safe; signals reach it
 //! through self-pipes (signal-hook), so its loop is one `poll`.
 //!
-//! SIGTERM or SIGINT stop it cleanly: no new connection, sessions are asked to end
-//! (SIGTERM) and given a few seconds, the pid file and scoreboard files are removed.
+//! SIGTERM or SIGINT stop it as they stop Pure-FTPd's: the listening sockets close and
+//! the master exits (removing its pid file), while the sessions go on and finish what
+//! they are doing, so that `systemctl restart` or an upgrade cuts no transfer. Their
+//! scoreboard records stay while they run; a new master removes the ones whose process
+//! is gone. With `--stopsessions` the sessions are ended too: each gets SIGTERM, tells
+//! its client `421` (in clear text only) and exits, and stragglers are killed after a
+//! few seconds.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -66,6 +71,10 @@ pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
     }
     let board_dir = scoreboard::directory();
     let boards = scoreboard::prepare_directory(&board_dir).is_ok();
+    if boards {
+        // Left by sessions that outlived an earlier master (or by a crash).
+        scoreboard::remove_stale(&board_dir);
+    }
     let code = match Master::new(config, tls, listeners, board_dir, boards) {
         Ok(mut master) => master.serve(),
         Err(e) => {
@@ -302,9 +311,13 @@ impl<'c> Master<'c> {
         }
     }
 
-    /// SIGTERM: ends the sessions, waits for them a little, cleans up.
+    /// SIGTERM: stops listening; with `--stopsessions`, ends the sessions, waits for
+    /// them a little and cleans up after them.
     fn stop(&mut self) {
         self.listeners.clear();
+        if !self.config.stop_sessions {
+            return;
+        }
         for pid in self.children.keys() {
             let _ = kill(*pid, Signal::SIGTERM);
         }

@@ -87,6 +87,10 @@ pub(crate) const ANON_NO_CHMOD: &str = "Anonymous users can not change perms";
 pub(crate) const ANON_NO_OVERWRITE: &str = "Anonymous users may not overwrite existing files";
 pub(crate) const FXP_SUPPORTED: &str = "This server supports FXP transfers";
 pub(crate) const TIMEOUT_DATA: &str = "Timeout";
+/// What each session says when `--stopsessions` ends it (a whole reply, for a signal
+/// handler that can only write bytes).
+pub(crate) const GOING_DOWN: &[u8] =
+    b"421 The server is shutting down - please reconnect later\r\n";
 pub(crate) const READ_ERROR: &str = "Error during read from data connection";
 pub(crate) const WRITE_ERROR: &str = "Error during write to file";
 pub(crate) const LOGOUT: &str = "Logout.";

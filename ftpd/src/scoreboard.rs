@@ -42,6 +42,15 @@ pub fn prepare_directory(dir: &Path) -> io::Result<()> {
     pureftpd_scoreboard::check_directory(dir)
 }
 
+/// Removes the records whose process is gone.
+pub fn remove_stale(dir: &Path) {
+    if let Ok(scan) = pureftpd_scoreboard::read_all(dir) {
+        for path in scan.stale {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// What a session is doing.
 #[derive(Debug, Clone, Copy)]
 pub enum Activity<'a> {

@@ -272,7 +272,7 @@ fn the_scoreboard_follows_the_session() {
 }
 
 #[test]
-fn sigterm_stops_cleanly() {
+fn sigterm_stops_the_master_and_sessions_finish() {
     let site = Site::new();
     let pid_file = site.dir.path().join("pure-ftpd.pid");
     let mut server = site.ours(&["-g", pid_file.to_str().unwrap()]);
@@ -282,10 +282,113 @@ fn sigterm_stops_cleanly() {
         server.pid().to_string()
     );
     let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    let session = session_pid(&site, USER);
     assert_eq!(server.terminate(), Some(0));
     assert!(!pid_file.exists(), "the pid file is removed");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "no longer listening"
+    );
+    // The session goes on, and still shows in the scoreboard.
+    assert_eq!(ftp.cmd("TYPE I").code, 200);
+    let (_, data, done) = ftp.download("RETR a.txt");
+    assert_eq!(data, b"hello\nworld\n");
+    assert_eq!(done.unwrap().code, 226);
+    assert!(
+        records(&site.scoreboard())
+            .iter()
+            .any(|(p, _)| *p == session)
+    );
+    assert_eq!(ftp.cmd("QUIT").code, 221);
+    // A new master on the same directory removes the record the session left.
+    assert!(wait_for(|| !pureftpd_scoreboard::alive(session)));
+    let _again = site.ours(&[]);
+    assert!(wait_for(|| records(&site.scoreboard()).is_empty()));
+}
+
+#[test]
+fn stopsessions_ends_the_sessions_with_a_421() {
+    let site = Site::new();
+    let mut server = site.ours(&["--stopsessions"]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("NOOP").code, 200);
+    assert_eq!(server.terminate(), Some(0));
+    assert_eq!(
+        ftp.reply().text(),
+        "421 The server is shutting down - please reconnect later"
+    );
     assert!(ftp.closed(), "sessions end with the server");
     assert!(records(&site.scoreboard()).is_empty());
+}
+
+/// The master killed with a download and an upload in flight (40 MB each, throttled
+/// to 8 MB/s, so both are still running): with Debian's and with ours, both transfers
+/// complete, whole, and the master is gone.
+#[test]
+fn transfers_in_flight_survive_sigterm_as_with_debian() {
+    let mut binaries = vec![std::path::PathBuf::from(common::OURS)];
+    binaries.extend(common::oracle("pure-ftpd"));
+    for binary in binaries {
+        let site = Site::new();
+        let blob: Vec<u8> = (0..40u32 << 20).map(|i| (i % 251) as u8).collect();
+        site.put("big.bin", &blob);
+        let mut server = site.start(&binary, &["-T", "8192"]);
+        let script = format!(
+            r#"
+import ftplib, hashlib, io, threading, time, sys
+blob = bytes(i % 251 for i in range(40 << 20))
+results = {{}}
+def down():
+    f = ftplib.FTP(); f.connect("127.0.0.1", {port}, timeout=60); f.login("{USER}", "{PASSWORD}")
+    h = hashlib.sha256(); n = [0]
+    def got(b): h.update(b); n[0] += len(b)
+    results["down"] = (f.retrbinary("RETR big.bin", got), n[0], h.hexdigest())
+def up():
+    f = ftplib.FTP(); f.connect("127.0.0.1", {port}, timeout=60); f.login("{USER}", "{PASSWORD}")
+    results["up"] = f.storbinary("STOR up.bin", io.BytesIO(blob))
+threads = [threading.Thread(target=down), threading.Thread(target=up)]
+[t.start() for t in threads]
+time.sleep(1.5)
+print("signal", flush=True)
+sys.stdin.readline()
+[t.join() for t in threads]
+print(results["down"][0].splitlines()[-2] if "\n" in results["down"][0] else results["down"][0])
+print(results["down"][1], results["down"][2] == hashlib.sha256(blob).hexdigest())
+print(results["up"].splitlines()[0])
+"#,
+            port = server.port
+        );
+        let mut child = std::process::Command::new("timeout")
+            .args(["120", "python3", "-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert_eq!(line, "signal\n");
+        assert_eq!(server.terminate(), Some(0), "{}", binary.display());
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        assert!(
+            child.wait().unwrap().success(),
+            "{}: {rest}",
+            binary.display()
+        );
+        let lines: Vec<&str> = rest.lines().collect();
+        assert!(lines[0].starts_with("226"), "{}: {rest}", binary.display());
+        assert_eq!(
+            lines[1],
+            format!("{} True", 40u32 << 20),
+            "{}",
+            binary.display()
+        );
+        assert!(lines[2].starts_with("226"), "{}: {rest}", binary.display());
+        assert_eq!(site.read("up.bin").len(), 40 << 20, "{}", binary.display());
+        assert!(site.read("up.bin") == blob, "{}", binary.display());
+    }
 }
 
 #[test]

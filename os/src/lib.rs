@@ -210,3 +210,49 @@ pub fn become_with_only_bind_capability(uid: u32, gid: u32) -> std::io::Result<(
     nix::sys::prctl::set_dumpable(false)?;
     Ok(())
 }
+
+static FAREWELL_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+static FAREWELL_TEXT: std::sync::atomic::AtomicPtr<u8> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+static FAREWELL_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Makes SIGTERM end the process at once with status 0, after writing `farewell` to
+/// the descriptor last given to [`farewell_to`] (none: nothing is written). For a
+/// session, so that a server stopped with `--stopsessions` tells its clients why.
+///
+/// # Errors
+/// The handler cannot be installed.
+pub fn exit_on_sigterm_saying(farewell: &'static [u8]) -> nix::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    use std::sync::atomic::Ordering;
+    extern "C" fn say_farewell_and_exit(_: nix::libc::c_int) {
+        let fd = FAREWELL_FD.load(Ordering::SeqCst);
+        let text = FAREWELL_TEXT.load(Ordering::SeqCst);
+        let len = FAREWELL_LEN.load(Ordering::SeqCst);
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; `text` and `len` describe
+        // a `&'static [u8]` (stored before the handler was installed), so the buffer is
+        // valid for the whole life of the process; a bad or closed `fd` only makes
+        // write fail.
+        unsafe {
+            if fd >= 0 && !text.is_null() {
+                nix::libc::write(fd, text.cast::<nix::libc::c_void>().cast_const(), len);
+            }
+            nix::libc::_exit(0);
+        }
+    }
+    FAREWELL_LEN.store(farewell.len(), Ordering::SeqCst);
+    FAREWELL_TEXT.store(farewell.as_ptr().cast_mut(), Ordering::SeqCst);
+    let action = SigAction::new(
+        SigHandler::Handler(say_farewell_and_exit),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only calls async-signal-safe functions and reads atomics.
+    unsafe { sigaction(Signal::SIGTERM, &action) }.map(drop)
+}
+
+/// Where the SIGTERM farewell goes: the control connection while it is in clear text,
+/// `None` while TLS protects it (clear text there would only be garbage to the client).
+pub fn farewell_to(fd: Option<std::os::fd::RawFd>) {
+    FAREWELL_FD.store(fd.unwrap_or(-1), std::sync::atomic::Ordering::SeqCst);
+}

@@ -100,10 +100,13 @@ const OPTIONS: &[(char, &str, bool)] = &[
     ('Z', "customerproof", false),
     // Long-only options of ours (no short letter).
     (IMPLICIT_TLS, "implicittls", false),
+    (STOP_SESSIONS, "stopsessions", false),
 ];
 
 /// Stand-in letter of `--implicittls`, which has no short form.
 const IMPLICIT_TLS: char = '\u{1}';
+/// Stand-in letter of `--stopsessions`.
+const STOP_SESSIONS: char = '\u{2}';
 
 /// The `-h` text: the version line, a blank line, one line per option.
 #[must_use]
@@ -298,6 +301,7 @@ fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
         'z' => c.allow_dot_files = true,
         'Z' => c.customer_proof = true,
         IMPLICIT_TLS => c.implicit_tls = true,
+        STOP_SESSIONS => c.stop_sessions = true,
         _ => return Err(bad("Unknown run-time option")),
     }
     Ok(())

@@ -155,6 +155,9 @@ pub struct Config {
     /// `--implicittls`: TLS from the first byte (FTPS on port 990), a run-time option
     /// here where Pure-FTPd only has it at compile time.
     pub implicit_tls: bool,
+    /// `--stopsessions`: SIGTERM ends the sessions too (each tells its client, 421),
+    /// where by default, as Pure-FTPd, only the master stops and sessions finish.
+    pub stop_sessions: bool,
 }
 
 impl Default for Config {
@@ -220,6 +223,7 @@ impl Default for Config {
             allow_dot_files: false,
             customer_proof: false,
             implicit_tls: false,
+            stop_sessions: false,
         }
     }
 }

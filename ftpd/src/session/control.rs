@@ -55,6 +55,7 @@ pub(crate) fn handshake(
 
 impl Control {
     pub(crate) fn new(stream: TcpStream) -> Self {
+        pureftpd_os::farewell_to(Some(std::os::fd::AsRawFd::as_raw_fd(&stream)));
         Self {
             stream,
             tls: None,
@@ -102,6 +103,8 @@ impl Control {
         choose: impl FnOnce(Option<&str>) -> Result<Arc<ServerConfig>, String>,
         timeout: Duration,
     ) -> io::Result<()> {
+        // From the first TLS byte on, clear text would be garbage to the client.
+        pureftpd_os::farewell_to(None);
         self.stream.set_read_timeout(Some(timeout))?;
         let accepted = self.read_client_hello();
         self.stream.set_read_timeout(None)?;
@@ -169,6 +172,10 @@ impl Control {
         self.stream.set_read_timeout(Some(timeout))?;
         let result = self.read_closing_records(&mut conn);
         self.stream.set_read_timeout(None)?;
+        if result.is_ok() {
+            // Clear text again: a farewell on SIGTERM may be written (see listener.rs).
+            pureftpd_os::farewell_to(Some(std::os::fd::AsRawFd::as_raw_fd(&self.stream)));
+        }
         result
     }
 

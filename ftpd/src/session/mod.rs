@@ -192,6 +192,9 @@ pub fn run(
     let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
+    if config.stop_sessions {
+        let _ = pureftpd_os::exit_on_sigterm_saying(msg::GOING_DOWN);
+    }
     configure_control_socket(&stream);
     let tz = local_time_zone();
     let mut log = Logger::new(
