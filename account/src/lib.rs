@@ -23,6 +23,6 @@ pub mod time_window;
 pub use account::{Account, Home};
 pub use fields::{Field, LineError};
 pub use lookup::{LookupError, find_account};
-pub use record::Record;
+pub use record::{Record, extra_fields};
 pub use secret::Password;
 pub use time_window::TimeWindow;

@@ -51,8 +51,10 @@ impl Record {
     /// Parses a whole line (without its line feed).
     ///
     /// Stricter than Pure-FTPd, which skips what it cannot read: every numeric field must
-    /// be digits only, ids above 0, the home absolute, the time window valid, and there
-    /// are at most 18 fields. Every line Pure-FTPd's `pure-pw` writes passes.
+    /// be digits only, ids above 0, the home absolute, the time window valid. Every line
+    /// Pure-FTPd's `pure-pw` writes passes. Fields after the 18th are ignored, as
+    /// Pure-FTPd ignores them (its mkdb keeps such a line and its server logs the user
+    /// in): see [`extra_fields`].
     ///
     /// # Errors
     /// The first faulty field.
@@ -112,6 +114,12 @@ impl Record {
 }
 
 /// The login, and the rest of the line.
+/// How many fields a whole line has beyond the 18 of the format (ignored when read).
+#[must_use]
+pub fn extra_fields(line: &[u8]) -> usize {
+    (line.iter().filter(|&&b| b == b':').count() + 1).saturating_sub(Field::ALL.len())
+}
+
 fn split_login(line: &[u8]) -> Result<(&[u8], &[u8]), LineError> {
     let colon = line
         .iter()
@@ -149,17 +157,8 @@ impl<'a> Fields<'a> {
         }
         // Fields 2 to 18, without allocating.
         let mut fields: [Option<&[u8]>; 17] = [None; 17];
-        for (i, field) in value.split(|&b| b == b':').enumerate() {
-            match fields.get_mut(i) {
-                Some(slot) => *slot = Some(field),
-                None => {
-                    let count = value.split(|&b| b == b':').count() + 1;
-                    return Err(LineError::line(format!(
-                        "has {count} fields, at most {} are allowed",
-                        Field::ALL.len()
-                    )));
-                }
-            }
+        for (slot, field) in fields.iter_mut().zip(value.split(|&b| b == b':')) {
+            *slot = Some(field);
         }
         let get = |field: Field| fields[field.number() - 2];
         let required = |field: Field| get(field).ok_or_else(|| LineError::new(field, "is missing"));
@@ -321,9 +320,20 @@ mod tests {
         );
     }
 
+    /// A 19th field (a trailing colon, say) is ignored, as Pure-FTPd ignores it.
+    #[test]
+    fn fields_after_the_eighteenth_are_ignored() {
+        let line = b"u:h:1:1::/h::::::::::::900-1800:";
+        let record = Record::parse(line).unwrap();
+        assert_eq!(record.time_window.unwrap().to_string(), "900-1800");
+        assert_eq!(extra_fields(line), 1);
+        assert_eq!(extra_fields(b"u:h:1:1::/h::::::::::::x:y:z"), 2);
+        assert_eq!(extra_fields(b"u:h:1:1::/h"), 0);
+    }
+
     #[test]
     fn broken_lines_name_the_field() {
-        let cases: [(&[u8], Option<Field>); 13] = [
+        let cases: [(&[u8], Option<Field>); 12] = [
             (b"nocolon", None),
             (b":h:1:1::/h", Some(Field::Login)),
             (b"u::1:1::/h", Some(Field::Password)),
@@ -336,7 +346,6 @@ mod tests {
             (b"u:h:1:1::home", Some(Field::Home)),
             (b"u:h:1:1::/h:1.5", Some(Field::UploadBandwidth)),
             (b"u:h:1:1::/h::::::::::::2500-1000", Some(Field::TimeWindow)),
-            (b"u:h:1:1::/h:::::::::::::", None),
         ];
         for (line, field) in cases {
             let err = Record::parse(line).unwrap_err();

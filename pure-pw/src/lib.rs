@@ -73,7 +73,7 @@ impl Session<'_, '_> {
             let lock = Lock::exclusive(&self.passwd_file).map_err(|e| {
                 self.io.error(format!(
                     "Unable to lock [{}]: {}",
-                    passwd_file::sibling(&self.passwd_file, ".lock").display(),
+                    passwd_file::lock_target(&self.passwd_file).display(),
                     cmd::strerror(&e)
                 ));
                 exit::UNEXPECTED
@@ -81,12 +81,6 @@ impl Session<'_, '_> {
             self.lock = Some(lock);
         }
         Ok(())
-    }
-
-    fn hold_shared_lock(&mut self) {
-        if self.lock.is_none() {
-            self.lock = Some(Lock::shared(&self.passwd_file));
-        }
     }
 }
 
@@ -144,7 +138,14 @@ fn mkdb_into(session: &mut Session<'_, '_>, target: Option<PathBuf>) -> i32 {
     let target = target
         .filter(|t| !t.as_os_str().is_empty())
         .unwrap_or_else(|| env_path("PURE_DBFILE", DEFAULT_PDB_FILE));
-    session.hold_shared_lock();
+    // Builds are serialized with edits; where the directory cannot be locked (it
+    // cannot be read), nothing can edit the file either, and the build goes on.
+    if session.lock.is_none() {
+        session.lock = Lock::exclusive(&session.passwd_file).ok();
+    }
+    if session.lock.is_some() {
+        passwd_file::remove_stale_database_temps(&target);
+    }
     cmd::mkdb::run(session, &target)
 }
 

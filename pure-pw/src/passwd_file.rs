@@ -1,10 +1,16 @@
 //! Reading and safely rewriting `pureftpd.passwd`.
 //!
-//! Every rewrite holds an exclusive lock on `<file>.lock` (waiting for it, so concurrent
-//! pure-pw runs queue instead of failing), writes `<file>.tmp` (created with O_EXCL and
+//! Every rewrite holds an exclusive lock (`flock`) on the directory that holds the file
+//! (waiting for it, so concurrent pure-pw runs queue instead of failing; a lock on the
+//! directory leaves no lock file behind), writes `<file>.tmp` (created with O_EXCL and
 //! O_NOFOLLOW, mode 0600, the name Pure-FTPd's own pure-pw uses, so the two tools also
 //! exclude each other), flushes it to disk and renames it over the file. A reader sees
 //! the old file or the new one; a killed pure-pw leaves the file untouched.
+//!
+//! A `<file>.tmp` found while the lock is held is not one of ours at work: either
+//! Pure-FTPd's pure-pw is writing it (a matter of milliseconds) or a killed edit left
+//! it. Once it has not changed for [`FOREIGN_TMP_WAIT`] it is stale and is removed,
+//! where Pure-FTPd's tool refuses every edit until someone removes it by hand.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -27,40 +33,26 @@ pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// A held lock on a passwd file; released when dropped.
+/// A held lock on a passwd file (on its directory); released when dropped.
 #[derive(Debug)]
 pub(crate) struct Lock {
-    _file: Option<File>,
+    _dir: File,
 }
 
 impl Lock {
-    /// Waits for the exclusive lock that serializes edits.
+    /// Waits for the exclusive lock that serializes edits and database builds.
     pub(crate) fn exclusive(path: &Path) -> io::Result<Self> {
-        let file = open_lock_file(path)?;
-        file.lock()?;
-        Ok(Self { _file: Some(file) })
-    }
-
-    /// Waits for a shared lock, so that a database is built from a file no edit is
-    /// half-way through. Without a lock file that can be created (a read-only
-    /// directory), nothing can edit the file either: no lock is needed.
-    pub(crate) fn shared(path: &Path) -> Self {
-        let file = open_lock_file(path)
-            .ok()
-            .filter(|f| f.lock_shared().is_ok());
-        Self { _file: file }
+        let dir = File::open(lock_target(path))?;
+        dir.lock()?;
+        Ok(Self { _dir: dir })
     }
 }
 
-fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-        .open(sibling(path, ".lock"))
+/// The directory whose lock guards `path`.
+pub(crate) fn lock_target(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// One line of the file, as read.
@@ -255,10 +247,11 @@ pub(crate) fn replace(path: &Path, contents: &[u8]) -> Result<(), ReplaceError> 
     Ok(())
 }
 
-/// Creates `<file>.tmp`; if Pure-FTPd's pure-pw holds it, waits a little for it to
-/// finish.
+/// Creates `<file>.tmp`. One that exists is Pure-FTPd's pure-pw at work, which is
+/// waited for, or stale (unchanged for [`FOREIGN_TMP_WAIT`]), which is removed.
 fn create_exclusive(tmp: &Path) -> Result<File, ReplaceError> {
     let started = Instant::now();
+    let mut removed_stale = false;
     loop {
         let opened = OpenOptions::new()
             .write(true)
@@ -268,15 +261,48 @@ fn create_exclusive(tmp: &Path) -> Result<File, ReplaceError> {
             .open(tmp);
         match opened {
             Ok(file) => return Ok(file),
-            Err(e)
-                if e.kind() == ErrorKind::AlreadyExists && started.elapsed() < FOREIGN_TMP_WAIT =>
-            {
-                sleep(Duration::from_millis(20));
-            }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                return Err(ReplaceError::TempExists(tmp.to_path_buf()));
+                let unchanged_for = fs::symlink_metadata(tmp)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .unwrap_or_default();
+                if unchanged_for >= FOREIGN_TMP_WAIT && !removed_stale {
+                    removed_stale = true;
+                    let _ = fs::remove_file(tmp);
+                } else if started.elapsed() < FOREIGN_TMP_WAIT * 2 {
+                    sleep(Duration::from_millis(20));
+                } else {
+                    return Err(ReplaceError::TempExists(tmp.to_path_buf()));
+                }
             }
             Err(e) => return Err(ReplaceError::Io(tmp.to_path_buf(), e)),
+        }
+    }
+}
+
+/// Removes the temporary files a killed `mkdb` left beside `pdb`
+/// (`.<name>.XXXXXX.tmp`, see `puredb::Builder::write_file`). Call with the exclusive
+/// [`Lock`] held: every database build of ours holds it, so none is at work.
+pub(crate) fn remove_stale_database_temps(pdb: &Path) {
+    let (Some(name), dir) = (pdb.file_name(), lock_target(pdb)) else {
+        return;
+    };
+    let prefix = [b".", name.as_encoded_bytes(), b"."].concat();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file_name = entry.file_name();
+        let bytes = file_name.as_encoded_bytes();
+        let stale = bytes.len() == prefix.len() + 6 + 4
+            && bytes.starts_with(&prefix)
+            && bytes.ends_with(b".tmp")
+            && bytes[prefix.len()..prefix.len() + 6]
+                .iter()
+                .all(u8::is_ascii_alphanumeric);
+        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }

@@ -238,6 +238,8 @@ fn mkdb_output_is_byte_identical() {
         ));
     }
     text.push_str("u18:duplicate:1:1::/dup\n");
+    // A 19th and a 20th field (trailing colons): Debian's mkdb keeps the line.
+    text.push_str("extra:$6$salt$hash:7:7::/srv/extra/./::::::::::::0900-1800::\n");
     s.write("pureftpd.passwd", &text);
     let c = s.run_with(
         &theirs_bin,
@@ -246,6 +248,11 @@ fn mkdb_output_is_byte_identical() {
     );
     let r = s.ours(&["mkdb", s.path("ours.pdb").to_str().unwrap()], "");
     assert_eq!((c.code, r.code), (0, 0), "{c:?} {r:?}");
+    assert!(
+        r.stderr
+            .contains("has 2 field(s) after the 18th; they are ignored"),
+        "{r:?}"
+    );
     let (theirs, ours) = (
         std::fs::read(s.path("theirs.pdb")).unwrap(),
         std::fs::read(s.path("ours.pdb")).unwrap(),

@@ -91,6 +91,10 @@ pub enum Verdict {
     Rejected(String),
     /// Logged in.
     Accepted(Box<LoggedUser>),
+    /// The backend cannot answer at all (its database is unreadable or damaged): the
+    /// session ends with `421` and this text, as Pure-FTPd's, rather than a `530`
+    /// that would make the user think the password is wrong.
+    Unavailable(String),
 }
 
 /// Where the client connects from and to, and how: for IP rules and extauth.

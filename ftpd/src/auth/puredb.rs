@@ -4,14 +4,21 @@
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::Path;
 
-use pureftpd_account::{Password, find_account, password};
+use pureftpd_account::{LookupError, Password, find_account, password};
 
 use super::{Endpoints, LoggedUser, Verdict};
+
+/// Pure-FTPd's reply when the database cannot be opened or read.
+const PDB_BROKEN: &str =
+    "Unable to read the indexed puredb file (or old format detected) - Try pure-pw mkdb";
 
 pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: &Endpoints) -> Verdict {
     let account = match find_account(pdb, login) {
         Ok(Some(account)) => account,
         Ok(None) => return Verdict::NotFound,
+        Err(LookupError::Database(_)) => {
+            return Verdict::Unavailable(PDB_BROKEN.to_string());
+        }
         Err(e) => return Verdict::Rejected(format!("puredb: {e}")),
     };
     match password::verify(pw, &account.password_hash) {

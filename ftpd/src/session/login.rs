@@ -91,6 +91,10 @@ impl Session<'_> {
                 return self.login_failed(&user);
             }
             Verdict::NotFound => return self.login_failed(&user),
+            Verdict::Unavailable(text) => {
+                self.log.log(Level::Error, &text);
+                return Outcome::Close(Reply::new(421, text));
+            }
         };
         if account.uid < self.config.min_uid {
             self.log.log(

@@ -566,9 +566,14 @@ impl Session<'_> {
                 }
                 ok
             }
-            Ended::Failed { bytes, reply } => {
+            Ended::Failed { bytes, mut reply } => {
                 if upload {
                     self.uploaded += bytes;
+                    // As Pure-FTPd: what failed, then "Transfer aborted" and the rate.
+                    reply.push(msg::TRANSFER_ABORTED);
+                    if let Some(rate) = rate(bytes) {
+                        reply.push(rate);
+                    }
                 } else {
                     self.downloaded += bytes;
                 }
@@ -796,15 +801,12 @@ impl Session<'_> {
                 let text: Vec<u8> = buf[..n].iter().copied().filter(|&b| b != b'\r').collect();
                 file.write_all(&text)
             };
-            if let Err(e) = written {
-                let reply = if e.raw_os_error() == Some(nix::errno::Errno::ENOSPC as i32) {
-                    Reply::new(552, msg::DISK_FULL)
-                } else {
-                    Reply::new(452, msg::WRITE_ERROR)
-                };
+            // As Pure-FTPd, a write error (a full disk included) is transient: 451, so
+            // that clients retry later (a 552 would make them give up for good).
+            if written.is_err() {
                 return Ended::Failed {
                     bytes: received,
-                    reply,
+                    reply: Reply::new(451, msg::WRITE_ERROR),
                 };
             }
             received += n as u64;

@@ -4,6 +4,8 @@
 //! its line, verbatim, in file order: the output is byte-identical to Pure-FTPd's. But
 //! where the C tool silently drops a line it cannot read (and with it a user), this
 //! refuses the whole file, naming the line, and leaves the existing database alone.
+//! Fields after the 18th are kept in the record, as Pure-FTPd's mkdb keeps them, and
+//! ignored by every reader; mkdb says which lines have them.
 
 use std::path::Path;
 
@@ -45,6 +47,14 @@ pub(crate) fn run(session: &mut Session<'_, '_>, target: &Path) -> i32 {
                 target.display()
             ));
             return exit::PASSWD_FILE;
+        }
+        let extra = pureftpd_account::extra_fields(text);
+        if extra > 0 {
+            session.io.error(format!(
+                "Warning: line {} of [{}] has {extra} field(s) after the 18th; they are ignored",
+                line.number,
+                session.passwd_file.display()
+            ));
         }
         // A checked line has a login before its first colon.
         let Some(colon) = text.iter().position(|&b| b == b':') else {

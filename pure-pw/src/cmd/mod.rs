@@ -73,13 +73,14 @@ pub(crate) fn save(
             ));
             Err(exit::USER_EXISTS)
         }
+        // Exit 4, as Pure-FTPd's pure-pw when the file cannot be written (a full disk).
         Err(ReplaceError::Io(tmp, e)) => {
             session.io.error(format!(
                 "Unable to write the passwd file [{}]: {}",
                 tmp.display(),
                 strerror(&e)
             ));
-            Err(exit::UNEXPECTED)
+            Err(exit::USER_EXISTS)
         }
     }
 }
