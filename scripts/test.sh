@@ -7,5 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
+# Every tool the tests start is built before any test runs, so that no test waits on a
+# build (tests/src/lib.rs builds a missing one on first use, which on a fresh machine
+# happens while other tests already run).
+cargo build --workspace --bins -q
 cargo test --workspace
 scripts/fuzz.sh "${FUZZ_SECONDS:-10}"

@@ -168,10 +168,22 @@ fn certificates_are_read_once_for_all_sessions() {
     let certd = Daemon::start(&our_certd(), &certs.handler(), &[]);
     let server = certs.server(Path::new(common::OURS), &certd, &["-f", "local5"]);
     syslog.clear();
-    for _ in 0..3 {
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        let cn = presented(server.port, Some("strict.example"));
+        // It failed once, on the first run on a fresh machine, after about 9 s (the
+        // time the server spends retrying an unreachable handler): say everything
+        // that could tell why, should it ever happen again.
         assert_eq!(
-            presented(server.port, Some("strict.example")).as_deref(),
-            Some("other")
+            cn.as_deref(),
+            Some("other"),
+            "round {round} after {:?}; handler asked for: {:?}; pure-certd: {:?}; \
+             pure-ftpd: {:?}; syslog: {:#?}",
+            started.elapsed(),
+            asked(&certd),
+            certd.stderr(),
+            server.stderr(),
+            syslog.until(|_| true)
         );
     }
     let notes = |lines: &[String]| -> Vec<String> {
