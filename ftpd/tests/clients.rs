@@ -4,17 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{PASSWORD, Site, USER};
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    if !found {
-        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-        assert!(!required, "{tool} is required (apt-get install {tool})");
-        eprintln!("SKIP: {tool} is not installed");
-    }
-    found
-}
+use common::{PASSWORD, Site, USER, have};
 
 fn url(port: u16, path: &str) -> String {
     format!("ftp://127.0.0.1:{port}/{path}")

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::tmpfs::Tmpfs;
 use common::{Ftp, PASSWORD, Site, USER, oracle, require_root};
 
 fn pure_pw() -> PathBuf {
@@ -156,45 +157,6 @@ fn mkdb_and_useradd_killed_at_random_moments() {
     }
 }
 
-/// A small file system of its own (tmpfs), unmounted when dropped.
-struct SmallDisk {
-    path: PathBuf,
-}
-
-impl SmallDisk {
-    fn mount(path: &Path, size: &str) -> Option<Self> {
-        std::fs::create_dir_all(path).unwrap();
-        let mounted = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "pureftpd-test",
-            ])
-            .arg(path)
-            .status();
-        if !mounted.is_ok_and(|s| s.success()) {
-            let required = std::env::var_os("PUREFTPD_REQUIRE_ROOT").is_some_and(|v| v == "1");
-            assert!(
-                !required,
-                "mounting a tmpfs failed although running as root"
-            );
-            eprintln!("SKIP: cannot mount a tmpfs here");
-            return None;
-        }
-        Some(Self {
-            path: path.to_path_buf(),
-        })
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).status();
-    }
-}
-
 /// STOR onto a full disk: a transient 451 (clients retry), as Debian's, and the
 /// session goes on.
 #[test]
@@ -208,7 +170,7 @@ fn a_full_disk_during_an_upload() {
     for binary in &binaries {
         let site = Site::new();
         let disk_dir = site.dir.path().join("disk");
-        let Some(_disk) = SmallDisk::mount(&disk_dir, "1m") else {
+        let Some(_disk) = Tmpfs::mount(&disk_dir, "1m") else {
             return;
         };
         // The account's home is the small disk.
@@ -258,7 +220,7 @@ fn a_full_disk_under_pure_pw() {
     let mut codes = Vec::new();
     for (i, tool) in tools.iter().enumerate() {
         let dir = work.path().join(format!("disk{i}"));
-        let Some(_disk) = SmallDisk::mount(&dir, "256k") else {
+        let Some(_disk) = Tmpfs::mount(&dir, "256k") else {
             return;
         };
         let passwd = dir.join("pureftpd.passwd");

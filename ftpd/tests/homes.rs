@@ -8,7 +8,6 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::bridge::{Daemon, our_authd};
 use common::{Ftp, PASSWORD, ROOT_UID, Server, USER, oracle, require_root};
@@ -178,28 +177,55 @@ fn homes_behind_a_link_and_on_another_file_system() {
 
     // On a file system of its own (a tmpfs mounted for the test, unmounted after).
     let mount = work.path().join("other-fs");
-    std::fs::create_dir(&mount).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m,mode=0755", "pureftpd-test"])
-        .arg(&mount)
-        .status();
-    if !mounted.is_ok_and(|s| s.success()) {
-        let required = std::env::var_os("PUREFTPD_REQUIRE_ROOT").is_some_and(|v| v == "1");
-        assert!(
-            !required,
-            "mounting a tmpfs failed although running as root"
-        );
-        eprintln!("SKIP: cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?)");
+    let Some(_mounted) = common::tmpfs::Tmpfs::mount(&mount, "8m") else {
         return;
-    }
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(mount.clone());
+    };
     let home = mount.join("alice");
     make_home(&home);
     every_backend_as_debian(&home, work.path(), "home on another file system");
+}
+
+/// `-j` with missing parents: parents 0755 owned by root, the home 0755 (0777 less the
+/// default umask) owned by the account, as Debian's makes them. (The server runs with
+/// umask 0, and the parents used to come out 0777.)
+#[test]
+fn j_creates_missing_parents_as_debian() {
+    if !require_root("-j creating homes for another user") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let mut binaries = vec![PathBuf::from(common::OURS)];
+    binaries.extend(oracle("pure-ftpd"));
+    let mut seen = Vec::new();
+    for binary in &binaries {
+        let work = tempfile::tempdir().unwrap();
+        set_mode(work.path(), 0o755);
+        let home = work.path().join("new/deeper/alice");
+        let pdb = pdb_for(work.path(), &format!("{}/./", home.display()));
+        let login = format!("puredb:{}", pdb.display());
+        let board = work.path().join("scoreboard");
+        let server = Server::start_with_env(
+            binary,
+            &["-l", &login, "-H", "-4", "-j"],
+            &[("PURE_FTPD_SCOREBOARD", board.as_path())],
+        );
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        assert_eq!(ftp.cmd("PWD").code, 257);
+        let described = |path: &Path| {
+            let meta = std::fs::symlink_metadata(path).unwrap();
+            (meta.mode() & 0o7777, meta.uid(), meta.gid())
+        };
+        seen.push([
+            described(&work.path().join("new")),
+            described(&work.path().join("new/deeper")),
+            described(&home),
+        ]);
+    }
+    assert_eq!(
+        seen[0],
+        [(0o755, 0, 0), (0o755, 0, 0), (0o755, ROOT_UID, ROOT_UID)]
+    );
+    if let Some(theirs) = seen.get(1) {
+        assert_eq!(&seen[0], theirs, "ours, Debian's");
+    }
 }

@@ -151,3 +151,34 @@ fn hostile_commands_against_debian_and_ours() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Whether the greeting says IPv6 clients are welcome, for a server on 127.0.0.1 with
+/// and without `-4`: Pure-FTPd says it whenever the kernel has IPv6 and `-4` is not
+/// given, whatever `-S` names.
+#[test]
+fn the_ipv6_welcome_line_as_debian() {
+    let Some(debian) = oracle("pure-ftpd") else {
+        return;
+    };
+    let site = Site::new();
+    let login = format!("puredb:{}", site.pdb.display());
+    let board = site.scoreboard();
+    let mut seen = Vec::new();
+    for binary in [Path::new(common::OURS), debian.as_path()] {
+        for ipv4_only in [false, true] {
+            let mut args = vec!["-l", login.as_str(), "-H"];
+            if ipv4_only {
+                args.push("-4");
+            }
+            let server = common::Server::start_with_env(
+                binary,
+                &args,
+                &[("PURE_FTPD_SCOREBOARD", board.as_path())],
+            );
+            let (_, greeting) = Ftp::connect(server.port);
+            seen.push(greeting.has("IPv6 connections are also welcome on this server."));
+        }
+    }
+    assert_eq!(seen[..2], seen[2..], "ours, Debian's");
+    assert!(!seen[1], "never with -4");
+}

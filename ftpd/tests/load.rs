@@ -8,17 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{PASSWORD, Site, USER, oracle};
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    if !found {
-        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-        assert!(!required, "{tool} is required (apt-get install {tool})");
-        eprintln!("SKIP: {tool} is not installed");
-    }
-    found
-}
+use common::{PASSWORD, Site, USER, have, oracle};
 
 /// Runs a Python script (with a time limit); returns its stdout, asserting success.
 fn python(script: &str, seconds: u32) -> String {

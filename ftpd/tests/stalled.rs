@@ -170,14 +170,18 @@ fn a_download_nobody_reads_ends_the_session() {
     }
 }
 
+/// Debian's 1.0.50 waits for ever here (seen: its session still there after 180 s);
+/// ours gives up after the idle time, as when nothing is read from a data connection.
 #[test]
 fn replies_nobody_reads_end_the_session() {
     let endings = on_every_server(stalled_control);
     eprintln!("ours, Debian's: {endings:?}");
+    let ours = &endings[0];
     assert!(
-        endings.iter().all(|e| e.after < NO_LATER_THAN),
-        "{endings:?}"
+        ours.last.is_empty() && ours.after < NO_LATER_THAN,
+        "{ours:?}"
     );
+    assert!(ours.after >= Duration::from_secs(50), "{ours:?}");
 }
 
 /// Python's ftplib.abort() sends ABOR as urgent data and keeps the data connection

@@ -66,6 +66,28 @@ impl Vfs {
     /// # Errors
     /// The root cannot be opened, or `start` is not a directory inside it.
     pub fn new(root: &Path, start: &[u8]) -> io::Result<Self> {
+        Self::with(root, start, |_| None)
+    }
+
+    /// A session whose root is the real `/` and whose home `start` was opened as `home`
+    /// (by root, before the session dropped its privileges): see [`Anchor`].
+    ///
+    /// # Errors
+    /// `/` cannot be opened, or the home is not a directory the session can read.
+    pub fn anchored(start: &[u8], home: OwnedFd) -> io::Result<Self> {
+        Self::with(Path::new("/"), start, |path| {
+            (path != b"/").then(|| Anchor {
+                path: path.to_vec(),
+                dir: home,
+            })
+        })
+    }
+
+    fn with(
+        root: &Path,
+        start: &[u8],
+        anchor: impl FnOnce(&[u8]) -> Option<Anchor>,
+    ) -> io::Result<Self> {
         let root = nix::fcntl::open(
             root,
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -76,31 +98,8 @@ impl Vfs {
         let vfs = Self {
             root,
             cwd: home.clone(),
+            anchor: anchor(&home),
             home,
-            anchor: None,
-        };
-        vfs.open_dir(&vfs.home.clone())?;
-        Ok(vfs)
-    }
-
-    /// A session whose root is the real `/` and whose home `start` was opened as `home`
-    /// (by root, before the session dropped its privileges): see [`Anchor`].
-    ///
-    /// # Errors
-    /// `/` cannot be opened, or the home is not a directory the session can read.
-    pub fn anchored(start: &[u8], home: OwnedFd) -> io::Result<Self> {
-        let root = nix::fcntl::open(
-            "/",
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(errno)?;
-        let path = normalize(b"/", b"/", start);
-        let vfs = Self {
-            root,
-            cwd: path.clone(),
-            home: path.clone(),
-            anchor: (path != b"/").then_some(Anchor { path, dir: home }),
         };
         vfs.open_dir(&vfs.home.clone())?;
         Ok(vfs)

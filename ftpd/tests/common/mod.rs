@@ -15,12 +15,28 @@ pub use pureftpd_tests::{is_root, oracle, require_root};
 pub mod anonymous;
 pub mod bridge;
 pub mod syslog;
+pub mod tmpfs;
 pub mod transcript;
 
 use pureftpd_account::password::{HashPolicy, create};
 use pureftpd_account::{Password, Record};
 
 pub const OURS: &str = env!("CARGO_BIN_EXE_pure-ftpd");
+
+/// Whether a client program is installed; without it the calling test skips, saying
+/// so, unless CI requires every tool (`PUREFTPD_REQUIRE_ORACLE=1`).
+pub fn have(tool: &str) -> bool {
+    let found = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
+        assert!(!required, "{tool} is required (apt-get install {tool})");
+        eprintln!("SKIP: {tool} is not installed");
+    }
+    found
+}
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "s3cret pw";
 /// The account's ids when the tests run as root (the session really switches to them).

@@ -1,0 +1,46 @@
+//! A small file system of the test's own: a tmpfs mounted (as root) for the test and
+//! unmounted when dropped. For homes on another file system and full disks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Tmpfs {
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`1m`, `256k`) at `path` (created), mode 0755. `None`,
+    /// after saying why, where mounting is not allowed (a container without
+    /// CAP_SYS_ADMIN) unless root tests are required.
+    pub fn mount(path: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(path).unwrap();
+        let mounted = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "pureftpd-test",
+            ])
+            .arg(path)
+            .status();
+        if !mounted.is_ok_and(|s| s.success()) {
+            let required = std::env::var_os("PUREFTPD_REQUIRE_ROOT").is_some_and(|v| v == "1");
+            assert!(
+                !required,
+                "mounting a tmpfs failed although running as root"
+            );
+            eprintln!("SKIP: cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?)");
+            return None;
+        }
+        Some(Self {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+    }
+}
