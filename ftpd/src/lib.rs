@@ -27,6 +27,7 @@ pub mod port20;
 pub mod privilege;
 pub mod quota;
 pub mod scoreboard;
+mod send_deadline;
 pub mod session;
 pub mod tls;
 pub mod tls_stream;

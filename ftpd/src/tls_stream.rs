@@ -135,10 +135,22 @@ impl Write for TlsStream {
         Ok(n)
     }
 
+    /// Sends what rustls holds; with a send timeout on the socket, all of it within
+    /// that time (see [`crate::send_deadline`]).
     fn flush(&mut self) -> io::Result<()> {
         self.conn.writer().flush()?;
-        while self.conn.wants_write() {
-            self.conn.write_tls(&mut self.sock)?;
+        match self.sock.write_timeout()? {
+            Some(limit) => {
+                let mut out = crate::send_deadline::Deadline::new(&self.sock, limit);
+                while self.conn.wants_write() {
+                    self.conn.write_tls(&mut out)?;
+                }
+            }
+            None => {
+                while self.conn.wants_write() {
+                    self.conn.write_tls(&mut self.sock)?;
+                }
+            }
         }
         Ok(())
     }

@@ -285,3 +285,49 @@ fn a_client_that_vanishes_mid_transfer() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The same under `PROT P`: the client finishes the data connection's TLS handshake,
+/// then reads nothing. The session ends after the idle time, as in clear text.
+#[test]
+fn a_tls_download_nobody_reads_ends_the_session() {
+    let site = Site::new();
+    big_file(&site);
+    let Some(cert) = common::certificate(site.dir.path(), "server") else {
+        return;
+    };
+    let cert = cert.display().to_string();
+    let server = site.ours(&["-I", "1", "-Y", "1", "-2", &cert]);
+    let script = format!(
+        r#"
+import ftplib, ssl, time
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ftp = ftplib.FTP_TLS(context=ctx)
+ftp.connect("127.0.0.1", {port}, timeout=200)
+ftp.login("{USER}", "{PASSWORD}")
+ftp.prot_p()
+ftp.voidcmd("TYPE I")
+conn = ftp.transfercmd("RETR big.bin")
+started = time.monotonic()
+try:
+    reply = ftp.getmultiline()
+except EOFError:
+    reply = "<closed>"
+print(reply, "%.0f" % (time.monotonic() - started))
+"#,
+        port = server.port
+    );
+    let out = std::process::Command::new("timeout")
+        .args(["200", "python3", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (reply, seconds) = stdout.trim().rsplit_once(' ').unwrap();
+    let seconds: u64 = seconds.parse().unwrap();
+    assert_eq!(reply, "421 Timeout", "{stdout}");
+    assert!((50..NO_LATER_THAN.as_secs()).contains(&seconds), "{stdout}");
+}

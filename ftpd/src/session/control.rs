@@ -299,10 +299,10 @@ impl Control {
         matches!(poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)), Ok(n) if n > 0)
     }
 
-    /// Sends a reply, all of it within the idle time (see [`Deadline`]).
+    /// Sends a reply, all of it within the idle time (see [`crate::send_deadline`]).
     pub(crate) fn send(&mut self, reply: &Reply) -> io::Result<()> {
         let bytes = reply.encode();
-        let mut out = Deadline::new(&self.stream, self.send_limit);
+        let mut out = crate::send_deadline::Deadline::new(&self.stream, self.send_limit);
         match self.tls.as_mut() {
             None => out.write_all(&bytes),
             Some(conn) => {
@@ -318,61 +318,6 @@ impl Control {
 
 /// Until `set_send_timeout`: Pure-FTPd's default idle time.
 const DEFAULT_SEND_LIMIT: Duration = Duration::from_secs(15 * 60);
-
-/// Writes to the control socket that must all be done by one deadline. The socket's
-/// send timeout alone restarts with every partial write, and a client that reads
-/// nothing still lets a few bytes through now and then (its kernel compacts its
-/// buffers), so a reply could take for ever. The first write runs under the socket's
-/// standing timeout (no extra system call for the usual reply that fits at once); later
-/// ones get only what is left, and the standing timeout is put back afterwards.
-struct Deadline<'s> {
-    stream: &'s TcpStream,
-    limit: Duration,
-    deadline: std::time::Instant,
-    shortened: bool,
-    writes: u32,
-}
-
-impl<'s> Deadline<'s> {
-    fn new(stream: &'s TcpStream, limit: Duration) -> Self {
-        Self {
-            stream,
-            limit,
-            deadline: std::time::Instant::now() + limit,
-            shortened: false,
-            writes: 0,
-        }
-    }
-}
-
-impl Write for Deadline<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.writes > 0 {
-            let left = self
-                .deadline
-                .saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(ErrorKind::TimedOut.into());
-            }
-            self.stream.set_write_timeout(Some(left))?;
-            self.shortened = true;
-        }
-        self.writes += 1;
-        (&mut &*self.stream).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for Deadline<'_> {
-    fn drop(&mut self) {
-        if self.shortened {
-            let _ = self.stream.set_write_timeout(Some(self.limit));
-        }
-    }
-}
 
 fn fill_plain(stream: &mut TcpStream, lines: &mut LineReader) -> Result<(), ReadError> {
     let mut buf = [0u8; 4096];

@@ -285,7 +285,7 @@ impl Session<'_> {
             Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
         };
         // Resuming: what was after the restart point goes, but only once the upload
-        // ends (see `cut_after`), so that a refused one leaves the file as it was.
+        // ends (see run_transfer), so that a refused one leaves the file as it was.
         let positioned = if append {
             file.seek_end()
         } else if restart > 0 {
