@@ -4,6 +4,9 @@
 //!
 //! Everything else (chroot, setuid, openat2, poll, sendfile, locks) goes through nix's
 //! safe functions and lives with the code that uses it.
+//!
+//! The workspace denies `unsafe_code`; this crate alone allows it.
+#![allow(unsafe_code)]
 
 use std::path::Path;
 
