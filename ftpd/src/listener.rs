@@ -100,6 +100,8 @@ struct Master<'c> {
     /// The signal handlers writing to the self-pipes (whose write ends they own).
     handlers: Vec<signal_hook::SigId>,
     max_clients: usize,
+    /// Whether the greeting welcomes IPv6 clients: asked of the kernel once, at start.
+    ipv6_available: bool,
     /// Certificate files sessions read for pure-certd (`-3`), to load once for all.
     cert_hints: Option<std::os::unix::net::UnixDatagram>,
 }
@@ -127,13 +129,7 @@ impl<'c> Master<'c> {
             )?,
             signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?,
         ];
-        // As Pure-FTPd: at most one session per two passive ports, so that they do not
-        // run out (the greeting's "of N allowed" says so too).
-        let (first, last) = config.passive_ports;
-        let by_ports = usize::from(last - first).div_ceil(2);
-        let max_clients = usize::try_from(config.max_clients)
-            .unwrap_or(usize::MAX)
-            .min(by_ports.max(1));
+        let max_clients = usize::try_from(config.max_sessions()).unwrap_or(usize::MAX);
         Ok(Self {
             config,
             tls,
@@ -144,6 +140,7 @@ impl<'c> Master<'c> {
             pipes: Some(SelfPipes { hup, chld, term }),
             handlers,
             max_clients,
+            ipv6_available: session::ipv6_available(config),
             cert_hints: if config.ext_cert.is_some() {
                 Some(crate::certd::open_hints()?)
             } else {
@@ -234,7 +231,7 @@ impl<'c> Master<'c> {
         let origin = Origin {
             number: self.children.len() + 1,
             max_clients: u32::try_from(self.max_clients).unwrap_or(u32::MAX),
-            ipv6_available: session::ipv6_available(self.config),
+            ipv6_available: self.ipv6_available,
         };
         match pureftpd_os::fork() {
             Ok(ForkResult::Child) => {
@@ -434,7 +431,7 @@ pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpS
     let boards = scoreboard::prepare_directory(&dir).is_ok();
     let origin = Origin {
         number: 1,
-        max_clients: config.max_clients,
+        max_clients: config.max_sessions(),
         ipv6_available: session::ipv6_available(config),
     };
     if !nix::unistd::geteuid().is_root() {

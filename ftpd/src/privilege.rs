@@ -10,15 +10,13 @@
 //! started it, confined to the account's home by the virtual chroot of [`crate::vfs`].
 
 use std::collections::HashMap;
-use std::ffi::CString;
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use std::path::{Path, PathBuf};
-
 use nix::unistd::{Gid, Uid};
 
 use crate::auth::LoggedUser;

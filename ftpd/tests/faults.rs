@@ -164,8 +164,7 @@ fn a_full_disk_during_an_upload() {
     if !require_root("a full file system (a tmpfs mount)") {
         return;
     }
-    let mut binaries = vec![PathBuf::from(common::OURS)];
-    binaries.extend(oracle("pure-ftpd"));
+    let binaries = common::ours_and_debians();
     let mut seen = Vec::new();
     for binary in &binaries {
         let site = Site::new();

@@ -194,8 +194,7 @@ fn j_creates_missing_parents_as_debian() {
         return;
     }
     use std::os::unix::fs::MetadataExt;
-    let mut binaries = vec![PathBuf::from(common::OURS)];
-    binaries.extend(oracle("pure-ftpd"));
+    let binaries = common::ours_and_debians();
     let mut seen = Vec::new();
     for binary in &binaries {
         let work = tempfile::tempdir().unwrap();

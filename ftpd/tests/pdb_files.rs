@@ -54,8 +54,7 @@ fn login_outcome(port: u16) -> (String, bool) {
 
 #[test]
 fn an_unreadable_database_is_a_421_as_with_debian() {
-    let mut binaries = vec![std::path::PathBuf::from(common::OURS)];
-    binaries.extend(oracle("pure-ftpd"));
+    let binaries = common::ours_and_debians();
     let mut seen = Vec::new();
     for binary in &binaries {
         let site = Site::new();

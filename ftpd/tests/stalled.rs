@@ -11,21 +11,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Ftp, PASSWORD, Site, USER, oracle};
+use common::{Ftp, PASSWORD, Site, USER};
 
 /// Far more than either server needs with `-I 1`; a session still there after this has
 /// no end.
 const NO_LATER_THAN: Duration = Duration::from_secs(180);
-
-/// The servers to compare: ours, and Debian's when installed.
-fn binaries() -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from(common::OURS)];
-    out.extend(oracle("pure-ftpd"));
-    out
-}
 
 /// A sparse file far larger than every socket buffer between server and client.
 fn big_file(site: &Site) {
@@ -141,7 +134,7 @@ fn stalled_control(binary: &Path) -> Ending {
 /// Runs `scenario` on every server at once; a server whose session never ended is a
 /// panic naming it.
 fn on_every_server(scenario: fn(&Path) -> Ending) -> Vec<Ending> {
-    let runs: Vec<_> = binaries()
+    let runs: Vec<_> = common::ours_and_debians()
         .into_iter()
         .map(|binary| {
             (

@@ -144,7 +144,8 @@ fn mkdb_into(session: &mut Session<'_, '_>, target: Option<PathBuf>) -> i32 {
         session.lock = Lock::exclusive(&session.passwd_file).ok();
     }
     if session.lock.is_some() {
-        passwd_file::remove_stale_database_temps(&target);
+        // Every build of ours holds that lock: no temporary file is being written.
+        puredb::remove_stale_temporaries(&target);
     }
     cmd::mkdb::run(session, &target)
 }

@@ -280,29 +280,3 @@ fn create_exclusive(tmp: &Path) -> Result<File, ReplaceError> {
         }
     }
 }
-
-/// Removes the temporary files a killed `mkdb` left beside `pdb`
-/// (`.<name>.XXXXXX.tmp`, see `puredb::Builder::write_file`). Call with the exclusive
-/// [`Lock`] held: every database build of ours holds it, so none is at work.
-pub(crate) fn remove_stale_database_temps(pdb: &Path) {
-    let (Some(name), dir) = (pdb.file_name(), lock_target(pdb)) else {
-        return;
-    };
-    let prefix = [b".", name.as_encoded_bytes(), b"."].concat();
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let file_name = entry.file_name();
-        let bytes = file_name.as_encoded_bytes();
-        let stale = bytes.len() == prefix.len() + 6 + 4
-            && bytes.starts_with(&prefix)
-            && bytes.ends_with(b".tmp")
-            && bytes[prefix.len()..prefix.len() + 6]
-                .iter()
-                .all(u8::is_ascii_alphanumeric);
-        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}

@@ -139,20 +139,11 @@ impl Builder {
     /// Any I/O error; `path` is then unchanged.
     pub fn write_file(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = path.file_name().map_or_else(
-            || std::ffi::OsString::from("pdb"),
-            std::ffi::OsStr::to_os_string,
-        );
-        let mut prefix = std::ffi::OsString::from(".");
-        prefix.push(&name);
-        prefix.push(".");
+        let (dir, prefix) = temporary_place(path);
         let mut tmp = tempfile::Builder::new()
             .prefix(&prefix)
-            .suffix(".tmp")
+            .suffix(TEMPORARY_SUFFIX)
+            .rand_bytes(TEMPORARY_RANDOM)
             .tempfile_in(dir)
             .map_err(|e| {
                 Error::io("cannot create a temporary file beside the database", e).at(path)
@@ -170,5 +161,48 @@ impl Builder {
         File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io("cannot sync the database's directory", e).at(path))
+    }
+}
+
+/// `.tmp`: the end of the temporary file's name.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+/// Random characters in the temporary file's name.
+const TEMPORARY_RANDOM: usize = 6;
+
+/// Where [`Builder::write_file`] writes before renaming: the database's directory, and
+/// the name's start, `.<name>.`.
+fn temporary_place(path: &Path) -> (&Path, std::ffi::OsString) {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(path.file_name().unwrap_or(std::ffi::OsStr::new("pdb")));
+    prefix.push(".");
+    (dir, prefix)
+}
+
+/// Removes the temporary files that writers of `path` killed half-way left behind
+/// (`.<name>.XXXXXX.tmp`, see [`Builder::write_file`]). Only for a caller that knows no
+/// other writer of `path` is at work (pure-pw holds its lock), or it would remove a
+/// file being written.
+pub fn remove_stale_temporaries(path: &Path) {
+    let (dir, prefix) = temporary_place(path);
+    let prefix = prefix.as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file_name = entry.file_name();
+        let bytes = file_name.as_encoded_bytes();
+        let random = bytes
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(TEMPORARY_SUFFIX.as_bytes()));
+        let stale = random.is_some_and(|r| {
+            r.len() == TEMPORARY_RANDOM && r.iter().all(u8::is_ascii_alphanumeric)
+        });
+        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }

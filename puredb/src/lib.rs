@@ -20,7 +20,7 @@ pub mod format;
 mod lookup;
 mod read;
 
-pub use build::Builder;
+pub use build::{Builder, remove_stale_temporaries};
 pub use error::{Error, ErrorKind};
 pub use file::FileReader;
 pub use format::hash;

@@ -160,6 +160,17 @@ pub struct Config {
     pub stop_sessions: bool,
 }
 
+impl Config {
+    /// `-c`, capped as Pure-FTPd caps it: at most one session per two passive ports,
+    /// so that they do not run out (the greeting's "of N allowed" says so too).
+    #[must_use]
+    pub fn max_sessions(&self) -> u32 {
+        let (first, last) = self.passive_ports;
+        let by_ports = u32::from(last - first).div_ceil(2);
+        self.max_clients.min(by_ports.max(1))
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {

@@ -23,6 +23,13 @@ use pureftpd_account::{Password, Record};
 
 pub const OURS: &str = env!("CARGO_BIN_EXE_pure-ftpd");
 
+/// Our pure-ftpd, then Debian's when installed (see [`oracle`]).
+pub fn ours_and_debians() -> Vec<PathBuf> {
+    let mut binaries = vec![PathBuf::from(OURS)];
+    binaries.extend(oracle("pure-ftpd"));
+    binaries
+}
+
 /// Whether a client program is installed; without it the calling test skips, saying
 /// so, unless CI requires every tool (`PUREFTPD_REQUIRE_ORACLE=1`).
 pub fn have(tool: &str) -> bool {
