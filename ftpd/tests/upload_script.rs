@@ -15,7 +15,9 @@ fn our_uploadscript() -> PathBuf {
     pureftpd_tests::workspace_binary("pure-uploadscript", "pure-uploadscript")
 }
 
-/// A running pure-uploadscript whose program appends what it got to `ran.txt`.
+/// A running pure-uploadscript whose program appends what it got to `ran.txt`, each
+/// run ending with a line `end` (the shell writes a run in several writes: a run is
+/// read only once whole).
 struct Reader {
     child: Child,
     dir: tempfile::TempDir,
@@ -31,7 +33,7 @@ impl Reader {
         std::fs::write(
             &script,
             format!(
-                "#!/bin/sh\n{{ echo \"file=$1\"; env | grep '^UPLOAD_' | sort; echo; }} >> '{}'\n",
+                "#!/bin/sh\n{{ echo \"file=$1\"; env | grep '^UPLOAD_' | sort; echo end; echo; }} >> '{}'\n",
                 ran.display()
             ),
         )
@@ -53,7 +55,7 @@ impl Reader {
         Self { child, dir }
     }
 
-    /// The runs so far, once there are `count` (at most 15 s).
+    /// The whole runs so far, once there are `count` (at most 15 s).
     fn runs(&self, count: usize) -> Vec<String> {
         let path = self.dir.path().join("ran.txt");
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -61,7 +63,7 @@ impl Reader {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             let runs: Vec<String> = text
                 .split("\n\n")
-                .filter(|r| !r.trim().is_empty())
+                .filter_map(|r| r.trim().strip_suffix("\nend"))
                 .map(str::to_string)
                 .collect();
             if runs.len() >= count || Instant::now() > deadline {
@@ -341,7 +343,8 @@ fn daemonized_reader_runs_the_program_as_the_given_uid_and_gid() {
     let deadline = Instant::now() + Duration::from_secs(15);
     let line = loop {
         let text = std::fs::read_to_string(&ran).unwrap();
-        if !text.is_empty() {
+        // A whole line: written in one write, but read only once it ends.
+        if text.ends_with('\n') {
             break text;
         }
         assert!(Instant::now() < deadline, "the program never ran");
