@@ -19,12 +19,18 @@ macro_rules! with_limits {
     }};
 }
 
+mod conf_file;
 mod extauth;
+mod mysql;
+mod pgsql;
 mod puredb;
+pub mod sql;
 mod unix;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use pureftpd_account::{Home, Password};
 
@@ -126,6 +132,28 @@ pub fn authenticate(
             AuthMethod::PureDb(path) => puredb::check(path, login, password, at),
             AuthMethod::Unix | AuthMethod::Pam => unix::check(login, password),
             AuthMethod::ExtAuth(socket) => extauth::check(socket, login, password, at, notes),
+            AuthMethod::MySql(config) => {
+                let config = Arc::clone(config);
+                within_deadline(
+                    "The MySQL server",
+                    login,
+                    password,
+                    at,
+                    notes,
+                    move |l, p, a, n| sql::check(&config, mysql::connect, l, p, a, n),
+                )
+            }
+            AuthMethod::PgSql(config) => {
+                let config = Arc::clone(config);
+                within_deadline(
+                    "The PostgreSQL server",
+                    login,
+                    password,
+                    at,
+                    notes,
+                    move |l, p, a, n| sql::check(&config, pgsql::connect, l, p, a, n),
+                )
+            }
         };
         if !matches!(verdict, Verdict::NotFound) {
             return verdict;
@@ -135,6 +163,49 @@ pub fn authenticate(
     // cannot tell existing logins from missing ones by the delay.
     let _ = pureftpd_account::password::verify(password, dummy_hash());
     Verdict::NotFound
+}
+
+/// How long a backend over the network may take for one login, connecting included.
+const NETWORK_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs `check` on a thread of its own and waits at most [`NETWORK_DEADLINE`]: a
+/// database that stops answering in the middle of a login costs the client that much,
+/// and the login passes to the next backend. (The session is its own process: a thread
+/// left waiting ends with it.)
+fn within_deadline(
+    what: &str,
+    login: &[u8],
+    password: &Password,
+    at: &Endpoints,
+    notes: &mut Vec<String>,
+    check: impl FnOnce(&[u8], &Password, &Endpoints, &mut Vec<String>) -> Verdict + Send + 'static,
+) -> Verdict {
+    let (login, password, at) = (login.to_vec(), password.clone(), at.clone());
+    let (done, outcome) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("auth".into())
+        .spawn(move || {
+            let mut notes = Vec::new();
+            let verdict = check(&login, &password, &at, &mut notes);
+            let _ = done.send((verdict, notes));
+        });
+    if let Err(e) = spawned {
+        notes.push(format!("{what}: cannot start the lookup: {e}"));
+        return Verdict::NotFound;
+    }
+    match outcome.recv_timeout(NETWORK_DEADLINE) {
+        Ok((verdict, more)) => {
+            notes.extend(more);
+            verdict
+        }
+        Err(_) => {
+            notes.push(format!(
+                "{what} did not answer within {} s",
+                NETWORK_DEADLINE.as_secs()
+            ));
+            Verdict::NotFound
+        }
+    }
 }
 
 /// A hash of the default cost, verified for unknown logins.

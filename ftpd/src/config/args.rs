@@ -12,6 +12,8 @@ use std::time::Duration;
 use lexopt::{Arg, Parser};
 
 use super::{AuthMethod, Config, UpDown};
+use crate::auth::sql::{Dialect, SqlConfig};
+use std::sync::Arc;
 
 /// Syslog's `ftp` facility (LOG_FTP is 11 << 3).
 pub const FACILITY_FTP: u8 = 11;
@@ -448,6 +450,18 @@ fn auth_method(value: &str) -> Result<AuthMethod, ConfigError> {
         Ok(AuthMethod::PureDb(path()?))
     } else if is("extauth") {
         Ok(AuthMethod::ExtAuth(path()?))
+    } else if is("mysql") || is("pgsql") {
+        let dialect = if is("mysql") {
+            Dialect::MySql
+        } else {
+            Dialect::PgSql
+        };
+        let config = SqlConfig::read(dialect, &path()?).map_err(bad)?;
+        Ok(if is("mysql") {
+            AuthMethod::MySql(Arc::new(config))
+        } else {
+            AuthMethod::PgSql(Arc::new(config))
+        })
     } else {
         Err(bad(format!("Unknown authentication method: {value}")))
     }

@@ -17,8 +17,12 @@ pub enum AuthMethod {
     Pam,
     /// `-l puredb:/path/file.pdb`.
     PureDb(PathBuf),
-    /// `-l extauth:/path/socket` (another issue).
+    /// `-l extauth:/path/socket`.
     ExtAuth(PathBuf),
+    /// `-l mysql:/path/file.conf`, read at start.
+    MySql(std::sync::Arc<crate::auth::sql::SqlConfig>),
+    /// `-l pgsql:/path/file.conf`, read at start.
+    PgSql(std::sync::Arc<crate::auth::sql::SqlConfig>),
 }
 
 /// An upload:download pair, either side optional (`-t 100`, `-t 100:`, `-t :200`).
