@@ -9,6 +9,12 @@ missing=()
 command -v curl >/dev/null || missing+=(curl)
 command -v lftp >/dev/null || missing+=(lftp)
 command -v bc >/dev/null || missing+=(bc)
+# Account directories (issue 11): real servers the tests start in temporary directories.
+command -v mariadbd >/dev/null || missing+=(mariadb-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v slapd >/dev/null || missing+=(slapd)
+command -v ldapadd >/dev/null || missing+=(ldap-utils)
+command -v haproxy >/dev/null || missing+=(haproxy)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -26,6 +32,23 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
   fi
+fi
+
+# Debian's MySQL, PostgreSQL and LDAP builds of Pure-FTPd, the oracle for those backends.
+# They conflict with the pure-ftpd package: unpacked, not installed.
+oracle=/opt/pureftpd-rs-oracle
+if [ "$(id -u)" = 0 ]; then
+  for flavour in mysql postgresql ldap; do
+    if [ ! -x "$oracle/usr/sbin/pure-ftpd-$flavour" ]; then
+      scratch=$(mktemp -d)
+      (cd "$scratch" && apt-get download -qq "pure-ftpd-$flavour" >/dev/null 2>&1) || {
+        apt-get update -qq && (cd "$scratch" && apt-get download -qq "pure-ftpd-$flavour")
+      }
+      mkdir -p "$oracle"
+      dpkg -x "$scratch"/pure-ftpd-"$flavour"_*.deb "$oracle"
+      rm -rf "$scratch"
+    fi
+  done
 fi
 
 # System accounts the server tests log in with: anonymous FTP needs `ftp` (Debian's

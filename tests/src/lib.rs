@@ -15,8 +15,10 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Where Debian's package installs each tool.
-const ORACLE_DIRS: [&str; 2] = ["/usr/sbin", "/usr/bin"];
+/// Where Debian's package installs each tool; then where `scripts/install-test-deps.sh`
+/// unpacks Debian's MySQL, PostgreSQL and LDAP builds (`pure-ftpd-mysql`, ...), which
+/// conflict with the `pure-ftpd` package and so are not installed.
+const ORACLE_DIRS: [&str; 3] = ["/usr/sbin", "/usr/bin", "/opt/pureftpd-rs-oracle/usr/sbin"];
 
 /// The path of Debian's `tool` (`pure-pw`, `pure-ftpd`, ...), or `None` after printing
 /// why the calling test skips.

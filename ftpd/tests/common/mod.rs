@@ -14,6 +14,7 @@ pub use pureftpd_tests::{is_root, oracle, require_root};
 
 pub mod anonymous;
 pub mod bridge;
+pub mod dbservers;
 pub mod syslog;
 pub mod tmpfs;
 pub mod transcript;

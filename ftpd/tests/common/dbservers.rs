@@ -1,0 +1,354 @@
+//! Real MariaDB and PostgreSQL servers for the account-directory tests, each started once
+//! per test binary in a temporary directory, on a Unix socket there and a free loopback
+//! port, and seeded through the servers' own command-line clients.
+//!
+//! Each server runs under a small `sh` watchdog that holds the server's PID and reads
+//! its standard input: when the test binary ends (however it ends), that pipe closes and
+//! the watchdog stops the server and removes its directory. Tests share one server and
+//! keep apart by database name.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The user that owns the database servers' files when the tests run as root
+/// (PostgreSQL refuses to run as root; MariaDB is told `--user`).
+const SERVICE_USER: &str = "nobody";
+
+/// A server under its watchdog.
+struct Watched {
+    _watchdog: Child,
+    _stdin: ChildStdin,
+}
+
+/// Starts `command` under a watchdog that kills it and removes `dir` when our end of
+/// its stdin closes.
+fn watched(command: &str, dir: &Path, log: &Path) -> Watched {
+    let script = format!(
+        "{command} >'{log}' 2>&1 &\npid=$!\nread _ignored\nkill $pid 2>/dev/null\nwait $pid\nrm -rf '{dir}'\n",
+        log = log.display(),
+        dir = dir.display()
+    );
+    let mut watchdog = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sh");
+    let stdin = watchdog.stdin.take().expect("stdin");
+    Watched {
+        _watchdog: watchdog,
+        _stdin: stdin,
+    }
+}
+
+fn wait_for(what: &str, log: &Path, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A temporary directory the service user can use (left to the watchdog to remove).
+fn service_dir(prefix: &str) -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("tempdir")
+        .keep();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if pureftpd_tests::is_root() {
+        let user = nix::unistd::User::from_name(SERVICE_USER).unwrap().unwrap();
+        nix::unistd::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
+    }
+    dir
+}
+
+/// `program args...` as the service user when root; its output, or a panic.
+fn run_as_service(program: &str, args: &[&str], stdin: &str) -> String {
+    let mut command = if pureftpd_tests::is_root() {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid",
+            SERVICE_USER,
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            "--",
+            program,
+        ]);
+        c
+    } else {
+        Command::new(program)
+    };
+    let mut child = command
+        .args(args)
+        .current_dir("/")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn as_service_prefix() -> String {
+    if pureftpd_tests::is_root() {
+        format!("setpriv --reuid {SERVICE_USER} --regid nogroup --clear-groups --")
+    } else {
+        String::new()
+    }
+}
+
+/// Whether the server programs are installed; says why not otherwise (and fails when
+/// the oracle is required, as CI requires it).
+fn installed(what: &str, program: &Path) -> bool {
+    if program.exists() {
+        return true;
+    }
+    let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
+    assert!(
+        !required,
+        "{what} is required: scripts/install-test-deps.sh installs it"
+    );
+    eprintln!("SKIP: {what} is not installed (scripts/install-test-deps.sh)");
+    false
+}
+
+/// A MariaDB server: root over the socket, no password.
+pub struct MariaDb {
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+    pub port: u16,
+    _watched: Mutex<Watched>,
+}
+
+impl MariaDb {
+    /// The binary's shared server, started on first use.
+    pub fn shared() -> Option<&'static MariaDb> {
+        static SERVER: std::sync::OnceLock<Option<MariaDb>> = std::sync::OnceLock::new();
+        SERVER.get_or_init(Self::start).as_ref()
+    }
+
+    fn start() -> Option<Self> {
+        let daemon = Path::new("/usr/sbin/mariadbd");
+        if !installed("MariaDB (mariadb-server)", daemon) {
+            return None;
+        }
+        let dir = service_dir("mariadb-");
+        let data = dir.join("data");
+        let user = if pureftpd_tests::is_root() {
+            SERVICE_USER.to_string()
+        } else {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .unwrap()
+                .unwrap()
+                .name
+        };
+        let out = Command::new("mariadb-install-db")
+            .args([
+                "--no-defaults",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--user={user}"))
+            .output()
+            .expect("mariadb-install-db");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let socket = dir.join("mysqld.sock");
+        let port = pureftpd_tests::free_port();
+        let log = dir.join("server.log");
+        let command = format!(
+            "exec {daemon} --no-defaults --datadir='{data}' --socket='{socket}' --port={port} \
+             --bind-address=127.0.0.1 --user={user} --pid-file='{dir}/pid' --skip-log-bin \
+             --innodb-buffer-pool-size=16M --max-connections=500",
+            daemon = daemon.display(),
+            data = data.display(),
+            socket = socket.display(),
+            dir = dir.display(),
+        );
+        let watched = watched(&command, &dir, &log);
+        let server = Self {
+            dir,
+            socket,
+            port,
+            _watched: Mutex::new(watched),
+        };
+        wait_for("MariaDB", &log, || {
+            server.socket.exists() && server.try_sql("", "SELECT 1").is_ok()
+        });
+        Some(server)
+    }
+
+    fn try_sql(&self, database: &str, statements: &str) -> Result<String, String> {
+        let mut command = Command::new("mariadb");
+        command
+            .args(["--no-defaults", "-uroot", "-N", "-B"])
+            .arg(format!("--socket={}", self.socket.display()));
+        if !database.is_empty() {
+            command.arg(database);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(statements.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Runs `statements` as root in `database` ("" for none); panics on an error.
+    pub fn sql(&self, database: &str, statements: &str) -> String {
+        self.try_sql(database, statements)
+            .unwrap_or_else(|e| panic!("{statements}: {e}"))
+    }
+}
+
+/// A PostgreSQL server: the superuser `postgres` trusted over the socket, passwords
+/// (SCRAM) over TCP.
+pub struct Postgres {
+    pub dir: PathBuf,
+    pub port: u16,
+    _watched: Mutex<Watched>,
+}
+
+impl Postgres {
+    pub fn shared() -> Option<&'static Postgres> {
+        static SERVER: std::sync::OnceLock<Option<Postgres>> = std::sync::OnceLock::new();
+        SERVER.get_or_init(Self::start).as_ref()
+    }
+
+    fn bin(program: &str) -> Option<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin").join(program))
+            .filter(|p| p.exists())
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    fn start() -> Option<Self> {
+        let initdb = Self::bin("initdb").unwrap_or_else(|| PathBuf::from("/nonexistent/initdb"));
+        if !installed("PostgreSQL (postgresql)", &initdb) {
+            return None;
+        }
+        let daemon = Self::bin("postgres").unwrap();
+        let dir = service_dir("postgres-");
+        let data = dir.join("data");
+        let data_s = data.to_str().unwrap().to_string();
+        run_as_service(
+            initdb.to_str().unwrap(),
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            "",
+        );
+        let port = pureftpd_tests::free_port();
+        let log = dir.join("server.log");
+        let command = format!(
+            "exec {prefix} {daemon} -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
+             -c fsync=off -c max_connections=300 -c shared_buffers=16MB",
+            prefix = as_service_prefix(),
+            daemon = daemon.display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        let watched = watched(&command, &dir, &log);
+        let server = Self {
+            dir,
+            port,
+            _watched: Mutex::new(watched),
+        };
+        wait_for("PostgreSQL", &log, || {
+            server.try_sql("postgres", "SELECT 1").is_ok()
+        });
+        Some(server)
+    }
+
+    fn try_sql(&self, database: &str, statements: &str) -> Result<String, String> {
+        let psql = Self::bin("psql").unwrap_or_else(|| PathBuf::from("psql"));
+        let out = Command::new(psql)
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                "postgres",
+            ])
+            .arg("-h")
+            .arg(&self.dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-d")
+            .arg(database)
+            .arg("-c")
+            .arg(statements)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Runs `statements` as the superuser in `database`; panics on an error.
+    pub fn sql(&self, database: &str, statements: &str) -> String {
+        self.try_sql(database, statements)
+            .unwrap_or_else(|e| panic!("{statements}: {e}"))
+    }
+}
