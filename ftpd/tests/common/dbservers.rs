@@ -191,7 +191,8 @@ impl MariaDb {
         let command = format!(
             "exec {daemon} --no-defaults --datadir='{data}' --socket='{socket}' --port={port} \
              --bind-address=127.0.0.1 --user={user} --pid-file='{dir}/pid' --skip-log-bin \
-             --innodb-buffer-pool-size=16M --max-connections=500",
+             --innodb-buffer-pool-size=16M --max-connections=500 \
+             --max-connect-errors=1000000 --skip-name-resolve",
             daemon = daemon.display(),
             data = data.display(),
             socket = socket.display(),
