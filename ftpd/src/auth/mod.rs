@@ -21,7 +21,9 @@ macro_rules! with_limits {
 
 mod conf_file;
 mod extauth;
+pub mod ldap;
 mod mysql;
+mod pam;
 mod pgsql;
 mod puredb;
 pub mod sql;
@@ -130,7 +132,8 @@ pub fn authenticate(
     for method in chain {
         let verdict = match method {
             AuthMethod::PureDb(path) => puredb::check(path, login, password, at),
-            AuthMethod::Unix | AuthMethod::Pam => unix::check(login, password),
+            AuthMethod::Unix => unix::check(login, password),
+            AuthMethod::Pam => pam::check(login, password, notes),
             AuthMethod::ExtAuth(socket) => extauth::check(socket, login, password, at, notes),
             AuthMethod::MySql(config) => {
                 let config = Arc::clone(config);
@@ -141,6 +144,17 @@ pub fn authenticate(
                     at,
                     notes,
                     move |l, p, a, n| sql::check(&config, mysql::connect, l, p, a, n),
+                )
+            }
+            AuthMethod::Ldap(config) => {
+                let config = Arc::clone(config);
+                within_deadline(
+                    "The LDAP directory",
+                    login,
+                    password,
+                    at,
+                    notes,
+                    move |l, p, a, n| ldap::check(&config, l, p, a, n),
                 )
             }
             AuthMethod::PgSql(config) => {
@@ -168,10 +182,11 @@ pub fn authenticate(
 /// How long a backend over the network may take for one login, connecting included.
 const NETWORK_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Runs `check` on a thread of its own and waits at most [`NETWORK_DEADLINE`]: a
-/// database that stops answering in the middle of a login costs the client that much,
-/// and the login passes to the next backend. (The session is its own process: a thread
-/// left waiting ends with it.)
+/// Runs `check` on a thread of its own and waits at most [`NETWORK_DEADLINE`]. The
+/// clients' own timeouts (connecting, each query) end a lookup well before; past the
+/// deadline the database hangs in a way they cannot see, and the session ends with
+/// `421` rather than go on with a thread it cannot stop (the session forks later, which
+/// must happen with one thread).
 fn within_deadline(
     what: &str,
     login: &[u8],
@@ -189,22 +204,50 @@ fn within_deadline(
             let verdict = check(&login, &password, &at, &mut notes);
             let _ = done.send((verdict, notes));
         });
-    if let Err(e) = spawned {
-        notes.push(format!("{what}: cannot start the lookup: {e}"));
-        return Verdict::NotFound;
-    }
+    let thread = match spawned {
+        Ok(thread) => thread,
+        Err(e) => {
+            notes.push(format!("{what}: cannot start the lookup: {e}"));
+            return Verdict::NotFound;
+        }
+    };
     match outcome.recv_timeout(NETWORK_DEADLINE) {
         Ok((verdict, more)) => {
+            // The thread has sent its last word: wait until it is gone, and with it the
+            // threads the clients' runtimes started (tokio's blocking pool, for name
+            // lookups, winds down on its own a moment after the runtime is dropped).
+            let _ = thread.join();
             notes.extend(more);
-            verdict
+            if single_threaded_within(Duration::from_secs(5)) {
+                verdict
+            } else {
+                let text = format!("{what}: the lookup left threads running");
+                notes.push(text.clone());
+                Verdict::Unavailable(text)
+            }
         }
         Err(_) => {
-            notes.push(format!(
+            let text = format!(
                 "{what} did not answer within {} s",
                 NETWORK_DEADLINE.as_secs()
-            ));
-            Verdict::NotFound
+            );
+            notes.push(text.clone());
+            Verdict::Unavailable(text)
         }
+    }
+}
+
+/// Whether the process is down to one thread within `limit` (checked every millisecond).
+fn single_threaded_within(limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if pureftpd_os::thread_count().is_none_or(|n| n <= 1) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

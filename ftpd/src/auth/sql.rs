@@ -149,7 +149,7 @@ impl Crypt {
 }
 
 /// Compares without stopping at the first difference (the length still shows).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -366,7 +366,7 @@ impl Placeholders {
 }
 
 /// A C `strtoul`/`strtoull` of `text`: leading blanks, a sign, digits; 0 when none.
-fn c_strtoul(text: &str) -> u64 {
+pub(super) fn c_strtoul(text: &str) -> u64 {
     let text = text.trim_start();
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),

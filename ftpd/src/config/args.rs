@@ -450,6 +450,9 @@ fn auth_method(value: &str) -> Result<AuthMethod, ConfigError> {
         Ok(AuthMethod::PureDb(path()?))
     } else if is("extauth") {
         Ok(AuthMethod::ExtAuth(path()?))
+    } else if is("ldap") {
+        let config = crate::auth::ldap::LdapConfig::read(&path()?).map_err(bad)?;
+        Ok(AuthMethod::Ldap(Arc::new(config)))
     } else if is("mysql") || is("pgsql") {
         let dialect = if is("mysql") {
             Dialect::MySql

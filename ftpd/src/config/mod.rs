@@ -13,7 +13,7 @@ use std::time::Duration;
 pub enum AuthMethod {
     /// `-l unix`: system accounts (`/etc/passwd`, `/etc/shadow`).
     Unix,
-    /// `-l pam`: not built here; treated as `unix` with a warning.
+    /// `-l pam`: the PAM service `pure-ftpd`.
     Pam,
     /// `-l puredb:/path/file.pdb`.
     PureDb(PathBuf),
@@ -21,6 +21,8 @@ pub enum AuthMethod {
     ExtAuth(PathBuf),
     /// `-l mysql:/path/file.conf`, read at start.
     MySql(std::sync::Arc<crate::auth::sql::SqlConfig>),
+    /// `-l ldap:/path/file.conf`, read at start.
+    Ldap(std::sync::Arc<crate::auth::ldap::LdapConfig>),
     /// `-l pgsql:/path/file.conf`, read at start.
     PgSql(std::sync::Arc<crate::auth::sql::SqlConfig>),
 }

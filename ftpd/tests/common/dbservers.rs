@@ -353,3 +353,130 @@ impl Postgres {
             .unwrap_or_else(|e| panic!("{statements}: {e}"))
     }
 }
+
+/// An OpenLDAP slapd with Pure-FTPd's schema: the suffix `dc=example,dc=com`, its
+/// manager `cn=admin,dc=example,dc=com` (password [`Slapd::ADMIN_PASSWORD`]); anyone
+/// may read entries, `userPassword` only the manager (others may bind with it).
+pub struct Slapd {
+    pub dir: PathBuf,
+    pub port: u16,
+    _watched: Mutex<Watched>,
+}
+
+impl Slapd {
+    pub const SUFFIX: &'static str = "dc=example,dc=com";
+    pub const ADMIN: &'static str = "cn=admin,dc=example,dc=com";
+    pub const ADMIN_PASSWORD: &'static str = "admin pw";
+
+    pub fn shared() -> Option<&'static Slapd> {
+        static SERVER: std::sync::OnceLock<Option<Slapd>> = std::sync::OnceLock::new();
+        SERVER.get_or_init(Self::start).as_ref()
+    }
+
+    fn start() -> Option<Self> {
+        let daemon = Path::new("/usr/sbin/slapd");
+        if !installed("OpenLDAP's slapd (slapd)", daemon) {
+            return None;
+        }
+        let schema = Path::new("/usr/share/doc/pure-ftpd/pureftpd.schema");
+        if !installed(
+            "Pure-FTPd's LDAP schema (pure-ftpd's documentation)",
+            schema,
+        ) {
+            return None;
+        }
+        let dir = service_dir("slapd-");
+        let db = dir.join("db");
+        std::fs::create_dir(&db).unwrap();
+        let conf = dir.join("slapd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n\
+                 include /etc/ldap/schema/nis.schema\ninclude {schema}\npidfile {dir}/slapd.pid\n\
+                 modulepath /usr/lib/ldap\nmoduleload back_mdb\ndatabase mdb\nmaxsize 104857600\n\
+                 suffix \"{suffix}\"\nrootdn \"{admin}\"\nrootpw \"{password}\"\ndirectory {db}\n\
+                 access to attrs=userPassword by anonymous auth by * none\n\
+                 access to * by * read\n",
+                schema = schema.display(),
+                dir = dir.display(),
+                suffix = Self::SUFFIX,
+                admin = Self::ADMIN,
+                password = Self::ADMIN_PASSWORD,
+                db = db.display(),
+            ),
+        )
+        .unwrap();
+        let port = pureftpd_tests::free_port();
+        let log = dir.join("server.log");
+        let command = format!(
+            "exec {daemon} -f '{conf}' -h ldap://127.0.0.1:{port}/ -d 0",
+            daemon = daemon.display(),
+            conf = conf.display(),
+        );
+        let watched = watched(&command, &dir, &log);
+        let server = Self {
+            dir,
+            port,
+            _watched: Mutex::new(watched),
+        };
+        let suffix = format!(
+            "dn: {}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n",
+            Self::SUFFIX
+        );
+        wait_for("slapd", &log, || server.try_add(&suffix).is_ok());
+        Some(server)
+    }
+
+    fn try_add(&self, ldif: &str) -> Result<(), String> {
+        let mut child = Command::new("ldapadd")
+            .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", self.port)])
+            .args(["-D", Self::ADMIN, "-w", Self::ADMIN_PASSWORD])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Adds the entries of `ldif`; panics on an error.
+    pub fn add(&self, ldif: &str) {
+        self.try_add(ldif).unwrap_or_else(|e| panic!("{ldif}: {e}"));
+    }
+
+    /// Applies the changes of `ldif` (ldapmodify); panics on an error.
+    pub fn modify(&self, ldif: &str) {
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", self.port)])
+            .args(["-D", Self::ADMIN, "-w", Self::ADMIN_PASSWORD])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{ldif}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
