@@ -5,6 +5,9 @@
 //! ftpbench retr <port> <user> <pass> <path>      one binary RETR, MB/s
 //! ftpbench stor <port> <user> <pass> <path> <MiB> one binary STOR from memory, MB/s
 //! ftpbench logins <port> <user> <pass> <clients> <seconds>   full logins per second
+//! ftpbench login-latency <port> <user> <pass> <clients> <seconds>
+//!                                                logins per second, then the p50 and p99
+//!                                                of one login (connect to 230), in ms
 //! ftpbench idle <port> <user> <pass> <sessions>  hold logged-in sessions until stdin closes
 //! ftpbench list <port> <user> <pass> <dir>       one LIST, seconds and lines
 //! ftpbench ftps-retr <port> <user> <pass> <path>  RETR under AUTH TLS + PROT P, MB/s
@@ -428,6 +431,42 @@ fn main() -> Result<()> {
                 .collect();
             let total: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
             println!("{:.1}", total as f64 / started.elapsed().as_secs_f64());
+        }
+        "login-latency" => {
+            let port: u16 = arg(1)?.parse()?;
+            let (user, pass) = (arg(2)?, arg(3)?);
+            let clients: usize = arg(4)?.parse()?;
+            let seconds: u64 = arg(5)?.parse()?;
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let started = Instant::now();
+            let workers: Vec<_> = (0..clients)
+                .map(|_| {
+                    let (user, pass) = (user.clone(), pass.clone());
+                    std::thread::spawn(move || {
+                        let mut took = Vec::new();
+                        // Bounded by time and by count.
+                        while Instant::now() < deadline && took.len() < 100_000 {
+                            let one = Instant::now();
+                            if let Ok(mut c) = Control::login(port, &user, &pass) {
+                                took.push(one.elapsed());
+                                let _ = c.cmd("QUIT");
+                            }
+                        }
+                        took
+                    })
+                })
+                .collect();
+            let mut took: Vec<Duration> = workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect();
+            let rate = took.len() as f64 / started.elapsed().as_secs_f64();
+            took.sort();
+            let at = |q: f64| {
+                took.get(((took.len() as f64 - 1.0) * q).round() as usize)
+                    .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+            };
+            println!("{rate:.1} {:.2} {:.2}", at(0.5), at(0.99));
         }
         "idle" => {
             let port: u16 = arg(1)?.parse()?;

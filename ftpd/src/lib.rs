@@ -25,6 +25,7 @@ pub mod log;
 mod messages;
 pub mod port20;
 pub mod privilege;
+pub mod proxy_protocol;
 pub mod quota;
 pub mod scoreboard;
 mod send_deadline;

@@ -216,12 +216,15 @@ impl<'c> Master<'c> {
     /// Applies the limits, then forks a session.
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
         let peer_ip = session::canonical_ip(peer.ip());
+        // A load balancer's connections carry the client's address in a header the
+        // session reads; -C counts them there (see proxied_client).
+        let proxied = self.config.proxy_from.contains(&peer_ip);
         if self.children.len() >= self.max_clients {
             let max = u32::try_from(self.max_clients).unwrap_or(u32::MAX);
             let _ = stream.write_all(&Reply::new(421, msg::too_many_users(max)).encode());
             return;
         }
-        if let Some(per_ip) = self.config.max_clients_per_ip {
+        if let Some(per_ip) = self.config.max_clients_per_ip.filter(|_| !proxied) {
             let from_peer = self.children.values().filter(|c| c.peer == peer_ip).count();
             if from_peer >= usize::try_from(per_ip).unwrap_or(usize::MAX) {
                 let _ = stream.write_all(&Reply::new(421, msg::too_many_from_ip(per_ip)).encode());
@@ -236,12 +239,21 @@ impl<'c> Master<'c> {
         match pureftpd_os::fork() {
             Ok(ForkResult::Child) => {
                 self.become_session();
+                let peer = if proxied {
+                    match self.proxied_client(&mut stream, peer) {
+                        Some(client) => client,
+                        None => std::process::exit(0),
+                    }
+                } else {
+                    peer
+                };
                 let board = self.boards.then(|| {
                     let local = stream.local_addr().unwrap_or(peer);
                     Scoreboard::create(&self.board_dir, peer, local).ok()
                 });
                 session::run(
                     stream,
+                    peer,
                     self.config,
                     self.tls.clone(),
                     origin,
@@ -257,6 +269,29 @@ impl<'c> Master<'c> {
                     .write_all(&Reply::new(421, "Unable to fork, please try again later").encode());
             }
         }
+    }
+
+    /// In the session of a connection from a `--proxyprotocol` balancer: the client's
+    /// address from the header (the balancer's for a health check), or `None` when the
+    /// session must end (no valid header, or `-C` reached for that client, counted on
+    /// the scoreboard since the master only knows the balancer).
+    fn proxied_client(&self, stream: &mut TcpStream, balancer: SocketAddr) -> Option<SocketAddr> {
+        let client = match crate::proxy_protocol::read_header(stream) {
+            Ok(client) => client.unwrap_or(balancer),
+            Err(e) => {
+                eprintln!("pure-ftpd: connection from the load balancer {balancer}: {e}");
+                return None;
+            }
+        };
+        if let Some(per_ip) = self.config.max_clients_per_ip.filter(|_| self.boards) {
+            let ip = session::canonical_ip(client.ip());
+            let others = scoreboard::sessions_from(&self.board_dir, ip, std::process::id());
+            if others >= usize::try_from(per_ip).unwrap_or(usize::MAX) {
+                let _ = stream.write_all(&Reply::new(421, msg::too_many_from_ip(per_ip)).encode());
+                return None;
+            }
+        }
+        Some(client)
     }
 
     fn pipes(&self) -> &SelfPipes {
@@ -438,7 +473,7 @@ pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpS
         let board = boards
             .then(|| Scoreboard::create(&dir, peer, local).ok())
             .flatten();
-        session::run(stream, config, tls, origin, board);
+        session::run(stream, peer, config, tls, origin, board);
         let _ = std::fs::remove_file(dir.join(scoreboard::file_name(std::process::id())));
         return 0;
     }
@@ -447,7 +482,7 @@ pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpS
             let board = boards
                 .then(|| Scoreboard::create(&dir, peer, local).ok())
                 .flatten();
-            session::run(stream, config, tls, origin, board);
+            session::run(stream, peer, config, tls, origin, board);
             std::process::exit(0);
         }
         Ok(ForkResult::Parent { child }) => {

@@ -5,6 +5,9 @@ use std::fmt::Display;
 
 pub(crate) const NOT_LOGGED_IN: &str = "You aren't logged in";
 pub(crate) const UNKNOWN_COMMAND: &str = "Unknown command";
+/// `--proxyprotocol`: a client sent a PROXY header itself.
+pub(crate) const PROXY_HEADER_REFUSED: &str =
+    "PROXY header refused: this address is not a listed load balancer";
 pub(crate) const LINE_TOO_LONG: &str = "Line too long";
 pub(crate) const TIMEOUT: &str = "Timeout - try typing a little faster next time";
 pub(crate) const NOOP: &str = "Zzz...";

@@ -199,6 +199,18 @@ pub fn sessions_of(dir: &Path, account: &[u8], except_pid: u32) -> usize {
         .count()
 }
 
+/// How many sessions other than `except_pid` serve a client at `ip`.
+#[must_use]
+pub fn sessions_from(dir: &Path, ip: std::net::IpAddr, except_pid: u32) -> usize {
+    let Ok(scan) = pureftpd_scoreboard::read_all(dir) else {
+        return 0;
+    };
+    scan.records
+        .iter()
+        .filter(|r| r.pid != except_pid && crate::session::canonical_ip(r.peer) == ip)
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,12 +103,15 @@ const OPTIONS: &[(char, &str, bool)] = &[
     // Long-only options of ours (no short letter).
     (IMPLICIT_TLS, "implicittls", false),
     (STOP_SESSIONS, "stopsessions", false),
+    (PROXY_PROTOCOL, "proxyprotocol", true),
 ];
 
 /// Stand-in letter of `--implicittls`, which has no short form.
 const IMPLICIT_TLS: char = '\u{1}';
 /// Stand-in letter of `--stopsessions`.
 const STOP_SESSIONS: char = '\u{2}';
+/// Stand-in letter of `--proxyprotocol`.
+const PROXY_PROTOCOL: char = '\u{3}';
 
 /// The `-h` text: the version line, a blank line, one line per option.
 #[must_use]
@@ -304,6 +307,22 @@ fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
         'Z' => c.customer_proof = true,
         IMPLICIT_TLS => c.implicit_tls = true,
         STOP_SESSIONS => c.stop_sessions = true,
+        PROXY_PROTOCOL => {
+            for address in value.split(',').filter(|a| !a.is_empty()) {
+                let ip = address
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .parse::<IpAddr>()
+                    .map_err(|_| {
+                        bad(format!(
+                            "--proxyprotocol: {address} is not an IP address (list the load balancers' addresses, separated by commas)"
+                        ))
+                    })?;
+                c.proxy_from.push(crate::session::canonical_ip(ip));
+            }
+            if c.proxy_from.is_empty() {
+                return Err(bad("--proxyprotocol needs the load balancers' addresses"));
+            }
+        }
         _ => return Err(bad("Unknown run-time option")),
     }
     Ok(())

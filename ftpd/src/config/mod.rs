@@ -164,6 +164,9 @@ pub struct Config {
     /// `--stopsessions`: SIGTERM ends the sessions too (each tells its client, 421),
     /// where by default, as Pure-FTPd, only the master stops and sessions finish.
     pub stop_sessions: bool,
+    /// `--proxyprotocol=<addresses>`: the load balancers whose connections start with a
+    /// PROXY protocol header (ours; see `proxy_protocol.rs`).
+    pub proxy_from: Vec<IpAddr>,
 }
 
 impl Config {
@@ -241,6 +244,7 @@ impl Default for Config {
             customer_proof: false,
             implicit_tls: false,
             stop_sessions: false,
+            proxy_from: Vec::new(),
         }
     }
 }

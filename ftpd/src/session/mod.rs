@@ -184,12 +184,13 @@ pub(crate) struct Session<'c> {
 /// Serves one client until it leaves.
 pub fn run(
     stream: TcpStream,
+    peer: SocketAddr,
     config: &Config,
     tls: Option<Arc<ServerConfig>>,
     origin: Origin,
     scoreboard: Option<Scoreboard>,
 ) {
-    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+    let Ok(local) = stream.local_addr() else {
         return;
     };
     if config.stop_sessions {
@@ -279,6 +280,16 @@ impl Session<'_> {
                 }
                 Err(ReadError::Closed) => return,
             };
+            if !self.config.proxy_from.is_empty() && crate::proxy_protocol::looks_like_header(&line)
+            {
+                // Only the listed balancers' headers count, read before the greeting.
+                self.log.log(
+                    Level::Warning,
+                    "A PROXY header from an address not listed in --proxyprotocol",
+                );
+                let _ = self.send_reply(&Reply::new(421, msg::PROXY_HEADER_REFUSED));
+                return;
+            }
             let Parsed::Command(command) = command::parse(&line) else {
                 continue;
             };
