@@ -101,10 +101,11 @@ run() { # server login-method user password -> "rate p50 p99"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 }
-mean() { awk '{ r += $1; p += $2; q += $3; n++ } END { printf "%.1f %.2f %.2f", r/n, p/n, q/n }'; }
+# Means of the rounds, as table cells: logins/s | p50 / p99 ms
+mean() { awk '{ r += $1; p += $2; q += $3; n++ } END { printf "%.1f | %.1f / %.1f", r/n, p/n, q/n }'; }
 
-echo "| backend | Debian 1.0.50: logins/s, p50, p99 (ms) | pureftpd-rs: logins/s, p50, p99 (ms) | ratio (logins/s) |"
-echo "|---|---|---|---|"
+echo "| backend | Debian 1.0.50 logins/s | p50 / p99 (ms) | pureftpd-rs logins/s | p50 / p99 (ms) | ratio (logins/s) |"
+echo "|---|---|---|---|---|---|"
 row() { # name debian-binary method user password
   local debian="" ours="" r
   for _ in 1 2; do
@@ -117,7 +118,7 @@ row() { # name debian-binary method user password
     r=$(awk -v a="${ours%% *}" -v b="${debian%% *}" 'BEGIN { printf "%.2f", a / b }')
     printf '| %s | %s | %s | %s |\n' "$1" "$debian" "$ours" "$r"
   else
-    printf '| %s | (cannot log in) | %s | |\n' "$1" "$ours"
+    printf '| %s | (cannot log in) | | %s | |\n' "$1" "$ours"
   fi
 }
 row "MySQL (MariaDB, Unix socket)" "$oracle/pure-ftpd-mysql" "mysql:$work/mysql.conf" bench pw

@@ -27,7 +27,10 @@ pub(super) fn connect(config: &SqlConfig) -> Result<Box<dyn SqlServer>, String> 
         .tcp_connect_timeout(Some(TIMEOUT))
         .read_timeout(Some(TIMEOUT))
         .write_timeout(Some(TIMEOUT))
-        .stmt_cache_size(0);
+        .stmt_cache_size(0)
+        // Known here, the crate does not ask the server for it: one round trip less
+        // per login (the answers are a few bytes).
+        .max_allowed_packet(Some(16 * 1024 * 1024));
     options = match &config.address {
         Address::Tcp(host, port) => options.ip_or_hostname(Some(host.clone())).tcp_port(*port),
         Address::Socket(path) => options.socket(Some(path.clone())),
