@@ -135,11 +135,12 @@ impl Directory {
              {p}GetBandwidthDL SELECT dl_kb FROM users WHERE login='\\L'\n{extra}",
             name = self.name
         );
-        let path = self
-            .site
-            .dir
-            .path()
-            .join(format!("{}-{crypt}.conf", self.name));
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = self.site.dir.path().join(format!(
+            "{}-{crypt}-{}.conf",
+            self.name,
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -681,5 +682,50 @@ fn several_servers_share_one_directory() {
         for node in &nodes {
             assert!(!logged_in(node.port, "newcomer", "pw"), "{kind:?}");
         }
+    }
+}
+
+#[test]
+fn mysql_over_tls() {
+    let Some(directory) = Directory::new(Kind::MySql) else {
+        return;
+    };
+    directory.add("alice", "pw");
+    // The role may only connect under TLS.
+    directory.sql(&format!(
+        "ALTER USER 'r{0}'@'127.0.0.1' REQUIRE SSL; ALTER USER 'r{0}'@'localhost' REQUIRE SSL",
+        directory.name
+    ));
+    let ca = MariaDb::shared().unwrap().ca.display().to_string();
+    let verified = directory.config("cleartext", &format!("MYSQLTLS On\nMYSQLTLSCA {ca}\n"));
+    let ours = directory.server(Path::new(OURS), &verified, &[]);
+    assert!(logged_in(ours.port, "alice", "pw"));
+    // In the clear the role cannot connect; with TLS but a CA that did not sign the
+    // server's certificate (the Mozilla roots), the connection is refused too.
+    let clear = directory.config("cleartext", "");
+    let unverified = directory.config("cleartext", "MYSQLTLS On\n");
+    for conf in [clear, unverified] {
+        let server = directory.server(Path::new(OURS), &conf, &[]);
+        assert!(!logged_in(server.port, "alice", "pw"), "{}", conf.display());
+    }
+}
+
+#[test]
+fn pgsql_over_tls() {
+    let Some(directory) = Directory::new(Kind::PgSql) else {
+        return;
+    };
+    directory.add("alice", "pw");
+    // The role may only connect under TLS (pg_hba.conf rejects it otherwise).
+    directory.sql(&format!("GRANT tlsonly TO r{}", directory.name));
+    let ca = Postgres::shared().unwrap().ca.display().to_string();
+    let verified = directory.config("cleartext", &format!("PGSQLTLS On\nPGSQLTLSCA {ca}\n"));
+    let ours = directory.server(Path::new(OURS), &verified, &[]);
+    assert!(logged_in(ours.port, "alice", "pw"));
+    let clear = directory.config("cleartext", "");
+    let unverified = directory.config("cleartext", "PGSQLTLS On\n");
+    for conf in [clear, unverified] {
+        let server = directory.server(Path::new(OURS), &conf, &[]);
+        assert!(!logged_in(server.port, "alice", "pw"), "{}", conf.display());
     }
 }

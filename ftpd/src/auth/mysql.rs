@@ -1,7 +1,12 @@
 //! `-l mysql:FILE`: MySQL and MariaDB, through the `mysql` crate. One connection per
 //! login, as Pure-FTPd's (the session is its own process); see [`super::sql`] for the
 //! keys, the queries and the verdicts.
+//!
+//! Ours: `MYSQLTLS On` (with `MYSQLTLSCA /path/ca.pem`, else the Mozilla roots) puts the
+//! connection under TLS (rustls) and checks the server's certificate; Pure-FTPd has no
+//! such keys (its libmysqlclient never asks for TLS).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
@@ -31,6 +36,10 @@ pub(super) fn connect(config: &SqlConfig) -> Result<Box<dyn SqlServer>, String> 
         // Known here, the crate does not ask the server for it: one round trip less
         // per login (the answers are a few bytes).
         .max_allowed_packet(Some(16 * 1024 * 1024));
+    if let Some(ca) = &config.tls {
+        let ssl = mysql::SslOpts::default().with_root_cert_path(ca.clone().map(PathBuf::from));
+        options = options.ssl_opts(ssl);
+    }
     options = match &config.address {
         Address::Tcp(host, port) => options.ip_or_hostname(Some(host.clone())).tcp_port(*port),
         Address::Socket(path) => options.socket(Some(path.clone())),

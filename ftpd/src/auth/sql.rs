@@ -78,6 +78,9 @@ impl Dialect {
                 "MYSQLGetRatioDL",
                 "MYSQLGetBandwidthUL",
                 "MYSQLGetBandwidthDL",
+                // Ours (TLS to the server); CA first: keywords match as prefixes.
+                "MYSQLTLSCA",
+                "MYSQLTLS",
             ],
             Self::PgSql => &[
                 "PGSQLServer",
@@ -98,6 +101,9 @@ impl Dialect {
                 "PGSQLGetRatioDL",
                 "PGSQLGetBandwidthUL",
                 "PGSQLGetBandwidthDL",
+                // Ours (TLS to the server); CA first: keywords match as prefixes.
+                "PGSQLTLSCA",
+                "PGSQLTLS",
             ],
         }
     }
@@ -183,6 +189,9 @@ pub struct SqlConfig {
     pub crypt: Crypt,
     /// MySQL: `MYSQLTransactions On`; PostgreSQL: always.
     pub transactions: bool,
+    /// Ours: `…TLS On` encrypts the connection and checks the server's certificate
+    /// against `…TLSCA` (a PEM file), else the Mozilla roots.
+    pub tls: Option<Option<String>>,
     queries: Queries,
     default_uid: Option<String>,
     default_gid: Option<String>,
@@ -257,9 +266,18 @@ impl SqlConfig {
             Dialect::MySql => get("Transactions").is_some_and(|t| t.eq_ignore_ascii_case("on")),
             Dialect::PgSql => true,
         };
+        let tls = match get("TLS") {
+            None => None,
+            Some(v) if v.eq_ignore_ascii_case("on") => Some(get("TLSCA")),
+            Some(v) if v.eq_ignore_ascii_case("off") => None,
+            Some(v) => {
+                return Err(format!("{}: {prefix}TLS {v}: say On or Off", settings.file));
+            }
+        };
         Ok(Self {
             dialect,
             file: settings.file.clone(),
+            tls,
             address,
             port,
             user: get("User"),

@@ -140,11 +140,48 @@ fn installed(what: &str, program: &Path) -> bool {
     false
 }
 
-/// A MariaDB server: root over the socket, no password.
+/// A test CA (`ca.pem`, returned) and a server certificate for 127.0.0.1 and localhost
+/// (`server.pem`, `server.key`) in `dir`, readable by the service user.
+fn tls_certificates(dir: &Path) -> PathBuf {
+    let sh = |script: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca \
+        -keyout ca.key -out ca.pem 2>/dev/null",
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    sh(
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key \
+        -out server.csr 2>/dev/null && openssl x509 -req -in server.csr -CA ca.pem \
+        -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem 2>/dev/null \
+        && chmod 644 server.key ca.pem server.pem",
+    );
+    dir.join("ca.pem")
+}
+
+/// A MariaDB server: root over the socket, no password; TLS with a certificate for
+/// 127.0.0.1 signed by the test CA `ca`.
 pub struct MariaDb {
     pub dir: PathBuf,
     pub socket: PathBuf,
     pub port: u16,
+    pub ca: PathBuf,
     _watched: Mutex<Watched>,
 }
 
@@ -188,11 +225,13 @@ impl MariaDb {
         let socket = dir.join("mysqld.sock");
         let port = pureftpd_tests::free_port();
         let log = dir.join("server.log");
+        let ca = tls_certificates(&dir);
         let command = format!(
             "exec {daemon} --no-defaults --datadir='{data}' --socket='{socket}' --port={port} \
              --bind-address=127.0.0.1 --user={user} --pid-file='{dir}/pid' --skip-log-bin \
              --innodb-buffer-pool-size=16M --max-connections=500 \
-             --max-connect-errors=1000000 --skip-name-resolve",
+             --max-connect-errors=1000000 --skip-name-resolve \
+             --ssl-ca='{dir}/ca.pem' --ssl-cert='{dir}/server.pem' --ssl-key='{dir}/server.key'",
             daemon = daemon.display(),
             data = data.display(),
             socket = socket.display(),
@@ -203,6 +242,7 @@ impl MariaDb {
             dir,
             socket,
             port,
+            ca,
             _watched: Mutex::new(watched),
         };
         wait_for("MariaDB", &log, || {
@@ -247,10 +287,12 @@ impl MariaDb {
 }
 
 /// A PostgreSQL server: the superuser `postgres` trusted over the socket, passwords
-/// (SCRAM) over TCP.
+/// (SCRAM) over TCP, TLS with a certificate for 127.0.0.1 signed by the test CA `ca`;
+/// members of the role `tlsonly` may only connect under TLS.
 pub struct Postgres {
     pub dir: PathBuf,
     pub port: u16,
+    pub ca: PathBuf,
     _watched: Mutex<Watched>,
 }
 
@@ -297,9 +339,25 @@ impl Postgres {
         );
         let port = pureftpd_tests::free_port();
         let log = dir.join("server.log");
+        let ca = tls_certificates(&dir);
+        // PostgreSQL wants its key private to the user it runs as.
+        let key = dir.join("server.key");
+        if pureftpd_tests::is_root() {
+            let user = nix::unistd::User::from_name(SERVICE_USER).unwrap().unwrap();
+            nix::unistd::chown(&key, Some(user.uid), Some(user.gid)).unwrap();
+        }
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let hba = data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(
+            &hba,
+            format!("hostnossl all +tlsonly 0.0.0.0/0 reject\n{rules}"),
+        )
+        .unwrap();
         let command = format!(
             "exec {prefix} {daemon} -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
-             -c fsync=off -c max_connections=300 -c shared_buffers=16MB",
+             -c fsync=off -c max_connections=300 -c shared_buffers=16MB -c ssl=on \
+             -c ssl_cert_file='{dir}/server.pem' -c ssl_key_file='{dir}/server.key'",
             prefix = as_service_prefix(),
             daemon = daemon.display(),
             data = data.display(),
@@ -309,11 +367,13 @@ impl Postgres {
         let server = Self {
             dir,
             port,
+            ca,
             _watched: Mutex::new(watched),
         };
         wait_for("PostgreSQL", &log, || {
             server.try_sql("postgres", "SELECT 1").is_ok()
         });
+        server.sql("postgres", "CREATE ROLE tlsonly NOLOGIN");
         Some(server)
     }
 
