@@ -311,3 +311,45 @@ fn several_servers_share_one_directory() {
         assert!(!logged_in(node.port, "newcomer", "pw"));
     }
 }
+
+#[test]
+fn starttls_and_ldaps_check_the_directorys_certificate() {
+    let Some(branch) = Branch::new() else { return };
+    branch.add("joe", "joe pw", "");
+    let slapd = Slapd::shared().unwrap();
+    let board = branch.site.scoreboard();
+    let start_tls = branch.config("BIND", "LDAPUseTLS True\n");
+    let ldaps = branch.config("BIND", "").display().to_string();
+    let text = std::fs::read_to_string(&ldaps).unwrap().replace(
+        &format!("LDAPPort {}", slapd.port),
+        &format!("LDAPScheme ldaps\nLDAPPort {}", slapd.tls_port),
+    );
+    std::fs::write(&ldaps, text).unwrap();
+    let ldaps = PathBuf::from(ldaps);
+    // The test CA as OpenLDAP's clients take it (LDAPTLS_CACERT): both log in.
+    for conf in [&start_tls, &ldaps] {
+        let login = format!("ldap:{}", conf.display());
+        let server = Server::start_with_env(
+            Path::new(OURS),
+            &["-l", &login, "-H", "-4"],
+            &[
+                ("PURE_FTPD_SCOREBOARD", &board),
+                ("LDAPTLS_CACERT", &slapd.ca),
+            ],
+        );
+        assert!(
+            logged_in(server.port, "joe", "joe pw"),
+            "{}",
+            conf.display()
+        );
+    }
+    // Without it the system's authorities do not know the directory's: refused.
+    for conf in [&start_tls, &ldaps] {
+        let server = branch.server(Path::new(OURS), conf, &[], &board);
+        assert!(
+            !logged_in(server.port, "joe", "joe pw"),
+            "{}",
+            conf.display()
+        );
+    }
+}

@@ -18,8 +18,9 @@
 //! (Pure-FTPd 1.0.50 takes the first; later versions refuse too); a search that finds no
 //! entry passes the login on even with `LDAPDefaultHomeDirectory` (1.0.50 then refuses
 //! it); `ldapi://` takes the socket path as `LDAPServer` (1.0.50 appends a port to it);
-//! TLS (`ldaps` or `LDAPUseTLS True`) verifies the server against the system's
-//! certificate authorities; an invalid `LDAPPort` stops the start instead of meaning 389;
+//! TLS (`ldaps` or `LDAPUseTLS True`) is rustls, verifying the server against the
+//! authorities OpenLDAP's library would use (`LDAPTLS_CACERT`, else `TLS_CACERT` in
+//! `/etc/ldap/ldap.conf`, else the system's store); an invalid `LDAPPort` stops the start instead of meaning 389;
 //! `LDAPVersion` other than 3 stops it (only version 3 is spoken).
 
 use std::path::Path;
@@ -171,18 +172,22 @@ impl LdapConfig {
         })
     }
 
-    fn connect(&self) -> Result<LdapConn, ldap3::LdapError> {
-        let settings = LdapConnSettings::new()
+    fn connect(&self) -> Result<LdapConn, String> {
+        let mut settings = LdapConnSettings::new()
             .set_conn_timeout(TIMEOUT)
             .set_starttls(self.starttls);
-        let mut conn = LdapConn::with_settings(settings, &self.url)?;
+        if let Some(ca) = openldap_ca_file() {
+            let config = super::tls_client::config(Some(&ca))?;
+            settings = settings.set_config(std::sync::Arc::new(config));
+        }
+        let mut conn = LdapConn::with_settings(settings, &self.url).map_err(|e| e.to_string())?;
         conn.with_timeout(TIMEOUT);
         Ok(conn)
     }
 
     /// Binds as `dn` (anonymously when `None`).
     fn bound(&self, dn: Option<&str>, password: &[u8]) -> Result<LdapConn, String> {
-        let mut conn = self.connect().map_err(|e| e.to_string())?;
+        let mut conn = self.connect()?;
         let password = String::from_utf8_lossy(password);
         conn.with_timeout(TIMEOUT)
             .simple_bind(dn.unwrap_or(""), &password)
@@ -197,6 +202,23 @@ impl LdapConfig {
             (before, Some(after)) => format!("{before}{}{after}", ldap3::ldap_escape(login)),
         }
     }
+}
+
+/// The certificate authorities OpenLDAP's library would trust, as Pure-FTPd's libldap
+/// finds them: `LDAPTLS_CACERT` in the environment, else `TLS_CACERT` in
+/// `/etc/ldap/ldap.conf`; `None` leaves the system's store (ldap3's default).
+fn openldap_ca_file() -> Option<String> {
+    if let Some(file) = std::env::var_os("LDAPTLS_CACERT") {
+        return Some(file.to_string_lossy().into_owned());
+    }
+    let text = std::fs::read_to_string("/etc/ldap/ldap.conf").ok()?;
+    text.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        let key = words.next()?;
+        key.eq_ignore_ascii_case("TLS_CACERT")
+            .then(|| words.next().map(str::to_string))
+            .flatten()
+    })
 }
 
 /// Pure-FTPd's `pw_ldap_validate_name`: letters, digits and ` -@_'.`.

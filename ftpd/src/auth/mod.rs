@@ -27,6 +27,7 @@ mod pam;
 mod pgsql;
 mod puredb;
 pub mod sql;
+mod tls_client;
 mod unix;
 
 use std::net::IpAddr;

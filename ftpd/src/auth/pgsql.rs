@@ -42,39 +42,13 @@ pub(super) fn connect(config: &SqlConfig) -> Result<Box<dyn SqlServer>, String> 
         None => options.connect(postgres::NoTls),
         Some(ca) => {
             options.ssl_mode(postgres::config::SslMode::Require);
-            options.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(
-                ca.as_deref(),
-            )?))
+            options.connect(tokio_postgres_rustls::MakeRustlsConnect::new(
+                super::tls_client::config(ca.as_deref())?,
+            ))
         }
     }
     .map_err(|e| e.to_string())?;
     Ok(Box::new(PgSql(client)))
-}
-
-/// Server certificates checked against the PEM file `ca`, else the Mozilla roots.
-fn tls_config(ca: Option<&str>) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca {
-        Some(path) => {
-            let certificates = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("PGSQLTLSCA {path}: {e}"))?;
-            for certificate in certificates {
-                let certificate = certificate.map_err(|e| format!("PGSQLTLSCA {path}: {e}"))?;
-                roots
-                    .add(certificate)
-                    .map_err(|e| format!("PGSQLTLSCA {path}: {e}"))?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 impl SqlServer for PgSql {

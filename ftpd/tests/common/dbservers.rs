@@ -420,6 +420,9 @@ impl Postgres {
 pub struct Slapd {
     pub dir: PathBuf,
     pub port: u16,
+    /// `ldaps://` (StartTLS also works on `port`), with a certificate signed by `ca`.
+    pub tls_port: u16,
+    pub ca: PathBuf,
     _watched: Mutex<Watched>,
 }
 
@@ -449,11 +452,14 @@ impl Slapd {
         let db = dir.join("db");
         std::fs::create_dir(&db).unwrap();
         let conf = dir.join("slapd.conf");
+        let ca = tls_certificates(&dir);
         std::fs::write(
             &conf,
             format!(
                 "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n\
                  include /etc/ldap/schema/nis.schema\ninclude {schema}\npidfile {dir}/slapd.pid\n\
+                 TLSCACertificateFile {dir}/ca.pem\nTLSCertificateFile {dir}/server.pem\n\
+                 TLSCertificateKeyFile {dir}/server.key\n\
                  modulepath /usr/lib/ldap\nmoduleload back_mdb\ndatabase mdb\nmaxsize 104857600\n\
                  suffix \"{suffix}\"\nrootdn \"{admin}\"\nrootpw \"{password}\"\ndirectory {db}\n\
                  access to attrs=userPassword by anonymous auth by * none\n\
@@ -468,9 +474,10 @@ impl Slapd {
         )
         .unwrap();
         let port = pureftpd_tests::free_port();
+        let tls_port = pureftpd_tests::free_port();
         let log = dir.join("server.log");
         let command = format!(
-            "exec {daemon} -f '{conf}' -h ldap://127.0.0.1:{port}/ -d 0",
+            "exec {daemon} -f '{conf}' -h 'ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/' -d 0",
             daemon = daemon.display(),
             conf = conf.display(),
         );
@@ -478,6 +485,8 @@ impl Slapd {
         let server = Self {
             dir,
             port,
+            tls_port,
+            ca,
             _watched: Mutex::new(watched),
         };
         let suffix = format!(
