@@ -116,3 +116,30 @@ fn the_session_runs_as_the_pam_account() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(owner, account.uid.as_raw());
 }
+
+#[test]
+fn without_l_the_chain_is_pam_as_debians() {
+    if !ready() {
+        return;
+    }
+    let Some(theirs) = common::oracle("pure-ftpd") else {
+        return;
+    };
+    let site = Site::new();
+    let board = site.scoreboard();
+    let env = [("PURE_FTPD_SCOREBOARD", board.as_path())];
+    let ours = Server::start_with_env(Path::new(OURS), &["-H", "-4"], &env);
+    let debian = Server::start_with_env(&theirs, &["-H", "-4"], &env);
+    let cases = [
+        (SYSTEM_USER, SYSTEM_PASSWORD),
+        ("root", "x"),
+        (USER, PASSWORD),
+    ];
+    let run = |port: u16| -> Vec<Vec<String>> {
+        cases.iter().map(|(l, p)| attempt(port, l, p)).collect()
+    };
+    let ours_replies = run(ours.port);
+    assert_eq!(ours_replies, run(debian.port));
+    assert!(ours_replies[0].iter().any(|l| l.starts_with("230")));
+    assert!(ours_replies[2].iter().all(|l| !l.starts_with("230")));
+}

@@ -551,7 +551,7 @@ mod tests {
         assert_eq!(c.passive_ports, (1024, 65535));
         assert_eq!((c.file_umask, c.dir_umask), (0o133, 0o022));
         assert_eq!((c.max_list_entries, c.max_list_depth), (10_000, 5));
-        assert_eq!(c.auth_chain(), vec![AuthMethod::Unix]);
+        assert_eq!(c.auth_chain(), vec![AuthMethod::Pam]);
     }
 
     #[test]

@@ -250,11 +250,12 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The authentication chain, defaulting to system accounts as Pure-FTPd without PAM.
+    /// The authentication chain, defaulting to PAM as Debian's Pure-FTPd.
     #[must_use]
     pub fn auth_chain(&self) -> Vec<AuthMethod> {
         if self.auth.is_empty() {
-            vec![AuthMethod::Unix]
+            // Debian's pure-ftpd (built with PAM) defaults to PAM.
+            vec![AuthMethod::Pam]
         } else {
             self.auth.clone()
         }
