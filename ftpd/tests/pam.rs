@@ -143,3 +143,48 @@ fn without_l_the_chain_is_pam_as_debians() {
     assert!(ours_replies[0].iter().any(|l| l.starts_with("230")));
     assert!(ours_replies[2].iter().all(|l| !l.starts_with("230")));
 }
+
+#[test]
+fn credentials_and_a_session_as_debians() {
+    if !ready() {
+        return;
+    }
+    let Some(syslog) = common::syslog::Syslog::listen() else {
+        return;
+    };
+    let mut binaries = vec![std::path::PathBuf::from(OURS)];
+    binaries.extend(common::oracle("pure-ftpd"));
+    let mut seen = vec![];
+    for binary in binaries {
+        let site = Site::new();
+        let board = site.scoreboard();
+        let server = Server::start_with_env(
+            &binary,
+            &["-l", "pam", "-H", "-4"],
+            &[("PURE_FTPD_SCOREBOARD", board.as_path())],
+        );
+        syslog.clear();
+        let mut ftp = Ftp::login(server.port, SYSTEM_USER, SYSTEM_PASSWORD);
+        assert_eq!(ftp.cmd("NOOP").code, 200);
+        // pam_unix's session module says when the session opens and closes, which
+        // only happens if the server opens one.
+        let said = |lines: &[String], what: &str| {
+            lines.iter().any(|l| {
+                l.contains("pam_unix(pure-ftpd:session)")
+                    && l.contains(what)
+                    && l.contains(SYSTEM_USER)
+            })
+        };
+        let lines = syslog.until(|l| said(l, "session opened") && said(l, "session closed"));
+        seen.push((
+            said(&lines, "session opened"),
+            said(&lines, "session closed"),
+        ));
+        assert_eq!(
+            seen.last(),
+            Some(&(true, true)),
+            "{}: {lines:#?}",
+            binary.display()
+        );
+    }
+}

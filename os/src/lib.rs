@@ -8,6 +8,8 @@
 //! The workspace denies `unsafe_code`; this crate alone allows it.
 #![allow(unsafe_code)]
 
+pub mod pam;
+
 use std::path::Path;
 
 pub use nix::unistd::{ForkResult, Pid};

@@ -1,4 +1,4 @@
-//! PAM is linked with `-lpam` (by `libpam-sys`), which needs the development symlink
+//! PAM (`pam.rs`) is linked with `-lpam` (by `libpam-sys`), which needs the development symlink
 //! `libpam.so` from Debian's `libpam0g-dev`. Every Debian system has the library itself
 //! (`libpam.so.0`, from `libpam0g`), so on a machine without the development package the
 //! link goes through a symlink of our own to it, and building needs no extra package.
