@@ -353,3 +353,26 @@ fn starttls_and_ldaps_check_the_directorys_certificate() {
         );
     }
 }
+
+#[test]
+fn ratio_from_the_entry_as_debians() {
+    let Some(branch) = Branch::new() else { return };
+    let Some(theirs) = common::oracle("pure-ftpd-ldap") else {
+        return;
+    };
+    branch.add("ratio", "pw", "FTPUploadRatio: 1\nFTPDownloadRatio: 1\n");
+    std::fs::write(branch.site.home.join("big.bin"), vec![b'b'; 5000]).unwrap();
+    let conf = branch.config("PASSWORD", "");
+    let board = branch.site.scoreboard();
+    let mut codes = vec![];
+    for binary in [PathBuf::from(OURS), theirs] {
+        let server = branch.server(&binary, &conf, &[], &board);
+        let mut ftp = Ftp::login(server.port, "ratio", "pw");
+        ftp.cmd("TYPE I");
+        let (first, _, _) = ftp.download("RETR big.bin");
+        codes.push(first.text());
+    }
+    // A 1:1 ratio and nothing uploaded yet: no download, in the same words.
+    assert_eq!(codes[0], codes[1]);
+    assert!(!codes[0].starts_with("150"), "{codes:?}");
+}

@@ -729,3 +729,35 @@ fn pgsql_over_tls() {
         assert!(!logged_in(server.port, "alice", "pw"), "{}", conf.display());
     }
 }
+
+#[test]
+fn the_database_password_never_reaches_the_log() {
+    let Some(directory) = Directory::new(Kind::MySql) else {
+        return;
+    };
+    let Some(syslog) = common::syslog::Syslog::listen() else {
+        return;
+    };
+    directory.add("alice", "pw");
+    // A wrong database password: the server says the database is down, and how,
+    // but never with the password it tried.
+    let conf = directory.config("cleartext", "");
+    let text = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace(DB_PASSWORD, "Wrong-DB-secret 77");
+    std::fs::write(&conf, text).unwrap();
+    let ours = directory.server(Path::new(OURS), &conf, &["-d", "-d"]);
+    syslog.clear();
+    assert!(!logged_in(ours.port, "alice", "pw"));
+    let lines = syslog.until(|l| l.iter().any(|l| l.contains("seems to be down")));
+    assert!(
+        lines.iter().any(|l| l.contains("seems to be down")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains("Wrong-DB-secret") && !l.contains("pw")),
+        "{lines:#?}"
+    );
+}
