@@ -31,13 +31,16 @@ setpriv --reuid nobody --regid nogroup --clear-groups -- "$pgbin/initdb" -D "$wo
 setpriv --reuid nobody --regid nogroup --clear-groups -- "$pgbin/postgres" -D "$work/pg" \
   -k "$work" -c listen_addresses= -c fsync=off -c max_connections=300 >"$work/pg.log" 2>&1 &
 pids+=($!)
-# slapd with Pure-FTPd's schema.
+# slapd with Pure-FTPd's schema (pure-ftpd-common's documentation, or the copy
+# install-test-deps.sh unpacks).
+schema=/usr/share/doc/pure-ftpd/pureftpd.schema
+[ -f "$schema" ] || schema=$oracle/../share/doc/pure-ftpd/pureftpd.schema
 mkdir "$work/ldap"
 cat >"$work/slapd.conf" <<EOF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/nis.schema
-include /usr/share/doc/pure-ftpd/pureftpd.schema
+include $schema
 pidfile $work/slapd.pid
 modulepath /usr/lib/ldap
 moduleload back_mdb

@@ -49,6 +49,15 @@ if [ "$(id -u)" = 0 ]; then
       rm -rf "$scratch"
     fi
   done
+  # Pure-FTPd's LDAP schema, for the slapd the tests start: in pure-ftpd-common's
+  # documentation, which a system may be set to leave out.
+  if [ ! -f /usr/share/doc/pure-ftpd/pureftpd.schema ] &&
+    [ ! -f "$oracle/usr/share/doc/pure-ftpd/pureftpd.schema" ]; then
+    scratch=$(mktemp -d)
+    (cd "$scratch" && apt-get download -qq pure-ftpd-common)
+    dpkg -x "$scratch"/pure-ftpd-common_*.deb "$oracle"
+    rm -rf "$scratch"
+  fi
 fi
 
 # System accounts the server tests log in with: anonymous FTP needs `ftp` (Debian's
