@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::dbservers::Slapd;
-use common::{Ftp, OURS, PASSWORD, Server, Site, USER};
+use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt, logs_in};
 
 /// An `ou` of its own under the shared directory, and a site for homes and a `.pdb`.
 struct Branch {
@@ -95,28 +95,6 @@ impl Branch {
     }
 }
 
-/// USER and PASS replies, then PWD's when logged in.
-fn attempt(port: u16, login: &str, password: &str) -> Vec<String> {
-    let (mut ftp, _) = Ftp::connect(port);
-    let mut seen = vec![];
-    let user = ftp.cmd(&format!("USER {login}"));
-    seen.push(user.text());
-    if user.code == 331 {
-        let pass = ftp.cmd(&format!("PASS {password}"));
-        seen.push(pass.text());
-        if pass.code == 230 {
-            seen.push(ftp.cmd("PWD").text());
-        }
-    }
-    seen
-}
-
-fn logged_in(port: u16, login: &str, password: &str) -> bool {
-    attempt(port, login, password)
-        .iter()
-        .any(|r| r.starts_with("230"))
-}
-
 fn slappasswd(password: &str) -> String {
     let out = std::process::Command::new("slappasswd")
         .args(["-h", "{SSHA}", "-s", password])
@@ -183,7 +161,10 @@ fn logins_and_refusals_as_debians() {
         let ours = branch.server(Path::new(OURS), &conf, &[], &board);
         let debian = branch.server(&theirs, &conf, &[], &board);
         let run = |port: u16| -> Vec<Vec<String>> {
-            CASES.iter().map(|(l, p)| attempt(port, l, p)).collect()
+            CASES
+                .iter()
+                .map(|(l, p)| login_attempt(port, l, p))
+                .collect()
         };
         let ours_replies = run(ours.port);
         assert_eq!(ours_replies, run(debian.port), "{method}");
@@ -222,17 +203,13 @@ fn a_directory_that_is_down_fails_over() {
         let server = branch.server(&binary, &conf, &["-l", &pdb], &board);
         let started = std::time::Instant::now();
         assert_eq!(
-            attempt(server.port, "joe", "joe pw").last().unwrap(),
+            login_attempt(server.port, "joe", "joe pw").last().unwrap(),
             "530 Login authentication failed",
             "{}",
             binary.display()
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(15));
-        assert!(
-            logged_in(server.port, USER, PASSWORD),
-            "{}",
-            binary.display()
-        );
+        assert!(logs_in(server.port, USER, PASSWORD), "{}", binary.display());
     }
 }
 
@@ -254,10 +231,10 @@ fn quota_from_the_entry_and_defaults() {
     assert_eq!(code, 552, "the home already holds more than one file");
     // No uid in the entry: LDAPDefaultUID, and without it root, refused.
     branch.add("zero", "pw", "uidNumber: 0\n");
-    assert!(!logged_in(ours.port, "zero", "pw"));
+    assert!(!logs_in(ours.port, "zero", "pw"));
     let conf = branch.config("PASSWORD", &format!("LDAPDefaultUID {}\n", branch.site.uid));
     let ours = branch.server(Path::new(OURS), &conf, &[], &board);
-    assert!(logged_in(ours.port, "zero", "pw"));
+    assert!(logs_in(ours.port, "zero", "pw"));
 }
 
 #[test]
@@ -298,17 +275,17 @@ fn several_servers_share_one_directory() {
         branch.server(Path::new(OURS), &conf, &[], &boards.path().join("a")),
         branch.server(Path::new(OURS), &conf, &[], &boards.path().join("b")),
     ];
-    assert!(!logged_in(nodes[0].port, "newcomer", "pw"));
+    assert!(!logs_in(nodes[0].port, "newcomer", "pw"));
     branch.add("newcomer", "pw", "FTPStatus: enabled\n");
     for node in &nodes {
-        assert!(logged_in(node.port, "newcomer", "pw"));
+        assert!(logs_in(node.port, "newcomer", "pw"));
     }
     Slapd::shared().unwrap().modify(&format!(
         "dn: uid=newcomer,{}\nchangetype: modify\nreplace: FTPStatus\nFTPStatus: disabled\n",
         branch.ou
     ));
     for node in &nodes {
-        assert!(!logged_in(node.port, "newcomer", "pw"));
+        assert!(!logs_in(node.port, "newcomer", "pw"));
     }
 }
 
@@ -337,20 +314,12 @@ fn starttls_and_ldaps_check_the_directorys_certificate() {
                 ("LDAPTLS_CACERT", &slapd.ca),
             ],
         );
-        assert!(
-            logged_in(server.port, "joe", "joe pw"),
-            "{}",
-            conf.display()
-        );
+        assert!(logs_in(server.port, "joe", "joe pw"), "{}", conf.display());
     }
     // Without it the system's authorities do not know the directory's: refused.
     for conf in [&start_tls, &ldaps] {
         let server = branch.server(Path::new(OURS), conf, &[], &board);
-        assert!(
-            !logged_in(server.port, "joe", "joe pw"),
-            "{}",
-            conf.display()
-        );
+        assert!(!logs_in(server.port, "joe", "joe pw"), "{}", conf.display());
     }
 }
 

@@ -7,26 +7,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{Ftp, OURS, PASSWORD, Server, Site, USER};
+use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt};
 
 /// The account `scripts/install-test-deps.sh` creates, with a shadow password.
 const SYSTEM_USER: &str = "pureftpd-tester";
 const SYSTEM_PASSWORD: &str = "Tester pw 1";
-
-fn attempt(port: u16, login: &str, password: &str) -> Vec<String> {
-    let (mut ftp, _) = Ftp::connect(port);
-    let mut seen = vec![];
-    let user = ftp.cmd(&format!("USER {login}"));
-    seen.push(user.text());
-    if user.code == 331 {
-        let pass = ftp.cmd(&format!("PASS {password}"));
-        seen.push(pass.text());
-        if pass.code == 230 {
-            seen.push(ftp.cmd("PWD").text());
-        }
-    }
-    seen
-}
 
 fn ready() -> bool {
     if !common::require_root("PAM's pam_unix reads /etc/shadow") {
@@ -76,7 +61,10 @@ fn logins_through_pam_as_debians() {
         (USER, PASSWORD),
     ];
     let run = |port: u16| -> Vec<Vec<String>> {
-        cases.iter().map(|(l, p)| attempt(port, l, p)).collect()
+        cases
+            .iter()
+            .map(|(l, p)| login_attempt(port, l, p))
+            .collect()
     };
     let ours_replies = run(ours.port);
     assert_eq!(ours_replies, run(debian.port));
@@ -136,7 +124,10 @@ fn without_l_the_chain_is_pam_as_debians() {
         (USER, PASSWORD),
     ];
     let run = |port: u16| -> Vec<Vec<String>> {
-        cases.iter().map(|(l, p)| attempt(port, l, p)).collect()
+        cases
+            .iter()
+            .map(|(l, p)| login_attempt(port, l, p))
+            .collect()
     };
     let ours_replies = run(ours.port);
     assert_eq!(ours_replies, run(debian.port));

@@ -49,16 +49,7 @@ impl Drop for HaProxy {
 
 fn haproxy() -> Option<PathBuf> {
     let path = PathBuf::from("/usr/sbin/haproxy");
-    if path.exists() {
-        return Some(path);
-    }
-    let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-    assert!(
-        !required,
-        "HAProxy is required: scripts/install-test-deps.sh installs it"
-    );
-    eprintln!("SKIP: HAProxy is not installed (scripts/install-test-deps.sh)");
-    None
+    common::dbservers::installed("HAProxy (haproxy)", &path).then_some(path)
 }
 
 /// HAProxy with a frontend per `(port, [(node, send-proxy keyword)])`.

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::dbservers::{MariaDb, Postgres};
-use common::{Ftp, OURS, PASSWORD, Server, Site, USER};
+use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt, logs_in};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -164,29 +164,6 @@ impl Directory {
     }
 }
 
-/// USER and PASS replies (code and text), then PWD's when logged in.
-fn attempt(port: u16, login: &str, password: &str) -> Vec<String> {
-    let (mut ftp, _) = Ftp::connect(port);
-    let mut seen = vec![];
-    let user = ftp.cmd(&format!("USER {login}"));
-    seen.push(user.text());
-    if user.code == 331 {
-        let pass = ftp.cmd(&format!("PASS {password}"));
-        seen.push(pass.text());
-        if pass.code == 230 {
-            let pwd = ftp.cmd("PWD");
-            seen.push(pwd.text());
-        }
-    }
-    seen
-}
-
-fn logged_in(port: u16, login: &str, password: &str) -> bool {
-    attempt(port, login, password)
-        .iter()
-        .any(|r| r.starts_with("230"))
-}
-
 fn debians_mysql_build() -> Option<PathBuf> {
     common::oracle("pure-ftpd-mysql")
 }
@@ -220,7 +197,7 @@ fn seed_cases(directory: &Directory) {
 fn replies(port: u16) -> Vec<Vec<String>> {
     CASES
         .iter()
-        .map(|(login, _, typed)| attempt(port, login, typed))
+        .map(|(login, _, typed)| login_attempt(port, login, typed))
         .collect()
 }
 
@@ -333,8 +310,8 @@ fn password_methods_as_debians() {
         let ours = directory.server(Path::new(OURS), &conf, &[]);
         let debian = directory.server(&theirs, &conf, &[]);
         for login in ["sha", "md5", "argon", "plain"] {
-            let ours_in = logged_in(ours.port, login, "pw");
-            let debian_in = logged_in(debian.port, login, "pw");
+            let ours_in = logs_in(ours.port, login, "pw");
+            let debian_in = logs_in(debian.port, login, "pw");
             assert_eq!(ours_in, debian_in, "{crypt} {login}: {}", ours.stderr());
             table.push((crypt, login, ours_in));
         }
@@ -400,15 +377,15 @@ fn ids_by_number_name_or_default_never_root() {
                 assert_eq!(owner, nobody.uid.as_raw());
             }
             for refused in ["rootuid", "rootname", "rootgid"] {
-                assert!(!logged_in(binary_port, refused, "pw"), "{kind:?} {refused}");
+                assert!(!logs_in(binary_port, refused, "pw"), "{kind:?} {refused}");
             }
         }
         if let Some(theirs) = theirs {
             let debian = directory.server(&theirs, &conf, &[]);
             for login in ["byname", "rootuid", "rootname", "rootgid"] {
                 assert_eq!(
-                    attempt(ours.port, login, "pw").len(),
-                    attempt(debian.port, login, "pw").len(),
+                    login_attempt(ours.port, login, "pw").len(),
+                    login_attempt(debian.port, login, "pw").len(),
                     "{login}: {}",
                     ours.stderr()
                 );
@@ -430,7 +407,7 @@ fn ids_by_number_name_or_default_never_root() {
         );
         directory.set("defaults", "uid = '0', gid = '0'");
         let ours = directory.server(Path::new(OURS), &conf, &[]);
-        assert!(logged_in(ours.port, "defaults", "pw"), "{kind:?}");
+        assert!(logs_in(ours.port, "defaults", "pw"), "{kind:?}");
     }
 }
 
@@ -527,7 +504,7 @@ fn a_database_that_is_down_or_slow_fails_over_and_comes_back() {
         let ours = directory.server(Path::new(OURS), &conf, &["-l", &pdb]);
         let started = Instant::now();
         assert_eq!(
-            attempt(ours.port, "sqluser", "pw").last().unwrap(),
+            login_attempt(ours.port, "sqluser", "pw").last().unwrap(),
             "530 Login authentication failed",
             "{kind:?}"
         );
@@ -538,20 +515,20 @@ fn a_database_that_is_down_or_slow_fails_over_and_comes_back() {
             started.elapsed()
         );
         // The chain's next backend still serves its users.
-        assert!(logged_in(ours.port, USER, PASSWORD), "{kind:?}");
+        assert!(logs_in(ours.port, USER, PASSWORD), "{kind:?}");
         // The database is back: logins work without a restart.
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(logged_in(ours.port, "sqluser", "pw"), "{kind:?}");
+        assert!(logs_in(ours.port, "sqluser", "pw"), "{kind:?}");
         if kind == Kind::MySql
             && let Some(theirs) = debians_mysql_build()
         {
             std::fs::remove_file(&link).unwrap();
             let debian = directory.server(&theirs, &conf, &["-l", &pdb]);
             assert_eq!(
-                attempt(debian.port, "sqluser", "pw").last().unwrap(),
+                login_attempt(debian.port, "sqluser", "pw").last().unwrap(),
                 "530 Login authentication failed"
             );
-            assert!(logged_in(debian.port, USER, PASSWORD));
+            assert!(logs_in(debian.port, USER, PASSWORD));
         }
     }
 }
@@ -588,7 +565,7 @@ fn a_slow_query_is_cut() {
         std::fs::write(&conf, text).unwrap();
         let ours = directory.server(Path::new(OURS), &conf, &[]);
         let started = Instant::now();
-        let seen = attempt(ours.port, "slow", "pw");
+        let seen = login_attempt(ours.port, "slow", "pw");
         let took = started.elapsed();
         assert_eq!(
             seen.last().unwrap(),
@@ -666,21 +643,21 @@ fn several_servers_share_one_directory() {
                 &boards.path().join("b"),
             ),
         ];
-        assert!(!logged_in(nodes[0].port, "newcomer", "pw"));
+        assert!(!logs_in(nodes[0].port, "newcomer", "pw"));
         // Inserted with SQL: every node lets it in at once.
         directory.add("newcomer", "pw");
         for node in &nodes {
-            assert!(logged_in(node.port, "newcomer", "pw"), "{kind:?}");
+            assert!(logs_in(node.port, "newcomer", "pw"), "{kind:?}");
         }
         // -y 1 holds per node: a second session on the same node is refused, one on
         // the other node is not.
         let _first = Ftp::login(nodes[0].port, "newcomer", "pw");
-        assert!(!logged_in(nodes[0].port, "newcomer", "pw"), "{kind:?}");
-        assert!(logged_in(nodes[1].port, "newcomer", "pw"), "{kind:?}");
+        assert!(!logs_in(nodes[0].port, "newcomer", "pw"), "{kind:?}");
+        assert!(logs_in(nodes[1].port, "newcomer", "pw"), "{kind:?}");
         // Disabled with SQL: refused everywhere at once.
         directory.set("newcomer", "status = 0");
         for node in &nodes {
-            assert!(!logged_in(node.port, "newcomer", "pw"), "{kind:?}");
+            assert!(!logs_in(node.port, "newcomer", "pw"), "{kind:?}");
         }
     }
 }
@@ -699,14 +676,14 @@ fn mysql_over_tls() {
     let ca = MariaDb::shared().unwrap().ca.display().to_string();
     let verified = directory.config("cleartext", &format!("MYSQLTLS On\nMYSQLTLSCA {ca}\n"));
     let ours = directory.server(Path::new(OURS), &verified, &[]);
-    assert!(logged_in(ours.port, "alice", "pw"));
+    assert!(logs_in(ours.port, "alice", "pw"));
     // In the clear the role cannot connect; with TLS but a CA that did not sign the
     // server's certificate (the Mozilla roots), the connection is refused too.
     let clear = directory.config("cleartext", "");
     let unverified = directory.config("cleartext", "MYSQLTLS On\n");
     for conf in [clear, unverified] {
         let server = directory.server(Path::new(OURS), &conf, &[]);
-        assert!(!logged_in(server.port, "alice", "pw"), "{}", conf.display());
+        assert!(!logs_in(server.port, "alice", "pw"), "{}", conf.display());
     }
 }
 
@@ -721,12 +698,12 @@ fn pgsql_over_tls() {
     let ca = Postgres::shared().unwrap().ca.display().to_string();
     let verified = directory.config("cleartext", &format!("PGSQLTLS On\nPGSQLTLSCA {ca}\n"));
     let ours = directory.server(Path::new(OURS), &verified, &[]);
-    assert!(logged_in(ours.port, "alice", "pw"));
+    assert!(logs_in(ours.port, "alice", "pw"));
     let clear = directory.config("cleartext", "");
     let unverified = directory.config("cleartext", "PGSQLTLS On\n");
     for conf in [clear, unverified] {
         let server = directory.server(Path::new(OURS), &conf, &[]);
-        assert!(!logged_in(server.port, "alice", "pw"), "{}", conf.display());
+        assert!(!logs_in(server.port, "alice", "pw"), "{}", conf.display());
     }
 }
 
@@ -748,7 +725,7 @@ fn the_database_password_never_reaches_the_log() {
     std::fs::write(&conf, text).unwrap();
     let ours = directory.server(Path::new(OURS), &conf, &["-d", "-d"]);
     syslog.clear();
-    assert!(!logged_in(ours.port, "alice", "pw"));
+    assert!(!logs_in(ours.port, "alice", "pw"));
     let lines = syslog.until(|l| l.iter().any(|l| l.contains("seems to be down")));
     assert!(
         lines.iter().any(|l| l.contains("seems to be down")),

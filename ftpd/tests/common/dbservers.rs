@@ -78,9 +78,9 @@ fn service_dir(prefix: &str) -> PathBuf {
 
 /// `program args...` as the service user when root; its output, or a panic.
 fn run_as_service(program: &str, args: &[&str], stdin: &str) -> String {
-    let mut command = if pureftpd_tests::is_root() {
-        let mut c = Command::new("setpriv");
-        c.args([
+    let mut full: Vec<&str> = Vec::new();
+    let runner = if pureftpd_tests::is_root() {
+        full.extend([
             "--reuid",
             SERVICE_USER,
             "--regid",
@@ -89,32 +89,22 @@ fn run_as_service(program: &str, args: &[&str], stdin: &str) -> String {
             "--",
             program,
         ]);
-        c
+        "setpriv"
     } else {
-        Command::new(program)
+        program
     };
-    let mut child = command
-        .args(args)
-        .current_dir("/")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    full.extend_from_slice(args);
+    succeeded(pureftpd_tests::run(Path::new(runner), &full, &[], stdin))
+        .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"))
+}
+
+/// A finished client's standard output, or its error output when it failed.
+fn succeeded(outcome: pureftpd_tests::Outcome) -> Result<String, String> {
+    if outcome.code == 0 {
+        Ok(outcome.stdout)
+    } else {
+        Err(format!("{}{}", outcome.stdout, outcome.stderr))
+    }
 }
 
 fn as_service_prefix() -> String {
@@ -127,7 +117,7 @@ fn as_service_prefix() -> String {
 
 /// Whether the server programs are installed; says why not otherwise (and fails when
 /// the oracle is required, as CI requires it).
-fn installed(what: &str, program: &Path) -> bool {
+pub fn installed(what: &str, program: &Path) -> bool {
     if program.exists() {
         return true;
     }
@@ -252,31 +242,17 @@ impl MariaDb {
     }
 
     fn try_sql(&self, database: &str, statements: &str) -> Result<String, String> {
-        let mut command = Command::new("mariadb");
-        command
-            .args(["--no-defaults", "-uroot", "-N", "-B"])
-            .arg(format!("--socket={}", self.socket.display()));
+        let socket = format!("--socket={}", self.socket.display());
+        let mut args = vec!["--no-defaults", "-uroot", "-N", "-B", &socket];
         if !database.is_empty() {
-            command.arg(database);
+            args.push(database);
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(statements.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+        succeeded(pureftpd_tests::run(
+            Path::new("mariadb"),
+            &args,
+            &[],
+            statements,
+        ))
     }
 
     /// Runs `statements` as root in `database` ("" for none); panics on an error.
@@ -497,27 +473,23 @@ impl Slapd {
         Some(server)
     }
 
-    fn try_add(&self, ldif: &str) -> Result<(), String> {
-        let mut child = Command::new("ldapadd")
-            .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", self.port)])
-            .args(["-D", Self::ADMIN, "-w", Self::ADMIN_PASSWORD])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ldif.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+    /// `tool` (ldapadd, ldapmodify) as the manager with `ldif` as its input.
+    fn as_manager(&self, tool: &str, ldif: &str) -> Result<String, String> {
+        let url = format!("ldap://127.0.0.1:{}", self.port);
+        let args = [
+            "-x",
+            "-H",
+            &url,
+            "-D",
+            Self::ADMIN,
+            "-w",
+            Self::ADMIN_PASSWORD,
+        ];
+        succeeded(pureftpd_tests::run(Path::new(tool), args, &[], ldif))
+    }
+
+    fn try_add(&self, ldif: &str) -> Result<String, String> {
+        self.as_manager("ldapadd", ldif)
     }
 
     /// Adds the entries of `ldif`; panics on an error.
@@ -527,25 +499,7 @@ impl Slapd {
 
     /// Applies the changes of `ldif` (ldapmodify); panics on an error.
     pub fn modify(&self, ldif: &str) {
-        let mut child = Command::new("ldapmodify")
-            .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", self.port)])
-            .args(["-D", Self::ADMIN, "-w", Self::ADMIN_PASSWORD])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ldif.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{ldif}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.as_manager("ldapmodify", ldif)
+            .unwrap_or_else(|e| panic!("{ldif}: {e}"));
     }
 }

@@ -269,3 +269,27 @@ pub fn certificate(dir: &Path, name: &str) -> Option<PathBuf> {
     std::fs::write(&both, pem).unwrap();
     Some(both)
 }
+
+/// A login attempt as a client sees it: USER's and PASS's replies (all their text),
+/// then PWD's when logged in; for comparing servers reply by reply.
+pub fn login_attempt(port: u16, login: &str, password: &str) -> Vec<String> {
+    let (mut ftp, _) = Ftp::connect(port);
+    let mut seen = vec![];
+    let user = ftp.cmd(&format!("USER {login}"));
+    seen.push(user.text());
+    if user.code == 331 {
+        let pass = ftp.cmd(&format!("PASS {password}"));
+        seen.push(pass.text());
+        if pass.code == 230 {
+            seen.push(ftp.cmd("PWD").text());
+        }
+    }
+    seen
+}
+
+/// Whether `login` gets in with `password`.
+pub fn logs_in(port: u16, login: &str, password: &str) -> bool {
+    login_attempt(port, login, password)
+        .iter()
+        .any(|r| r.starts_with("230"))
+}
