@@ -292,6 +292,40 @@ fn shown(rate: f64) -> String {
     }
 }
 
+/// `<port> <user> <pass> <clients> <seconds>`: full logins (then QUIT) from that many
+/// clients for that long; logins per second, and the time of each (connect to 230).
+fn timed_logins(args: &[String]) -> Result<(f64, Vec<Duration>)> {
+    let arg = |i: usize| args.get(i).cloned().ok_or("missing argument");
+    let port: u16 = arg(1)?.parse()?;
+    let (user, pass) = (arg(2)?, arg(3)?);
+    let clients: usize = arg(4)?.parse()?;
+    let seconds: u64 = arg(5)?.parse()?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (user, pass) = (user.clone(), pass.clone());
+            std::thread::spawn(move || {
+                let mut took = Vec::new();
+                // Bounded by time and by count.
+                while Instant::now() < deadline && took.len() < 100_000 {
+                    let one = Instant::now();
+                    if let Ok(mut c) = Control::login(port, &user, &pass) {
+                        took.push(one.elapsed());
+                        let _ = c.cmd("QUIT");
+                    }
+                }
+                took
+            })
+        })
+        .collect();
+    let took: Vec<Duration> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap_or_default())
+        .collect();
+    Ok((took.len() as f64 / started.elapsed().as_secs_f64(), took))
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().ok_or("missing argument");
@@ -407,60 +441,11 @@ fn main() -> Result<()> {
             println!("{:.1}", total as f64 / started.elapsed().as_secs_f64());
         }
         "logins" => {
-            let port: u16 = arg(1)?.parse()?;
-            let (user, pass) = (arg(2)?, arg(3)?);
-            let clients: usize = arg(4)?.parse()?;
-            let seconds: u64 = arg(5)?.parse()?;
-            let deadline = Instant::now() + Duration::from_secs(seconds);
-            let started = Instant::now();
-            let workers: Vec<_> = (0..clients)
-                .map(|_| {
-                    let (user, pass) = (user.clone(), pass.clone());
-                    std::thread::spawn(move || {
-                        let mut done = 0u64;
-                        // Bounded by time and by count.
-                        while Instant::now() < deadline && done < 100_000 {
-                            if let Ok(mut c) = Control::login(port, &user, &pass) {
-                                let _ = c.cmd("QUIT");
-                                done += 1;
-                            }
-                        }
-                        done
-                    })
-                })
-                .collect();
-            let total: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
-            println!("{:.1}", total as f64 / started.elapsed().as_secs_f64());
+            let (rate, _) = timed_logins(&args)?;
+            println!("{rate:.1}");
         }
         "login-latency" => {
-            let port: u16 = arg(1)?.parse()?;
-            let (user, pass) = (arg(2)?, arg(3)?);
-            let clients: usize = arg(4)?.parse()?;
-            let seconds: u64 = arg(5)?.parse()?;
-            let deadline = Instant::now() + Duration::from_secs(seconds);
-            let started = Instant::now();
-            let workers: Vec<_> = (0..clients)
-                .map(|_| {
-                    let (user, pass) = (user.clone(), pass.clone());
-                    std::thread::spawn(move || {
-                        let mut took = Vec::new();
-                        // Bounded by time and by count.
-                        while Instant::now() < deadline && took.len() < 100_000 {
-                            let one = Instant::now();
-                            if let Ok(mut c) = Control::login(port, &user, &pass) {
-                                took.push(one.elapsed());
-                                let _ = c.cmd("QUIT");
-                            }
-                        }
-                        took
-                    })
-                })
-                .collect();
-            let mut took: Vec<Duration> = workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect();
-            let rate = took.len() as f64 / started.elapsed().as_secs_f64();
+            let (rate, mut took) = timed_logins(&args)?;
             took.sort();
             let at = |q: f64| {
                 took.get(((took.len() as f64 - 1.0) * q).round() as usize)

@@ -31,7 +31,7 @@ use pureftpd_account::password::{self, Scheme};
 use pureftpd_account::{Home, Password};
 
 use super::conf_file;
-use super::{Endpoints, LoggedUser, Verdict};
+use super::{DirectoryField, Endpoints, LoggedUser, Verdict};
 
 /// How long connecting, and each operation, may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -90,6 +90,8 @@ pub struct LdapConfig {
     default_gid: u32,
     force_default_gid: bool,
     bind_method: bool,
+    /// The authorities TLS trusts, found at start (see [`openldap_ca_file`]).
+    ca_file: Option<String>,
 }
 
 impl LdapConfig {
@@ -169,6 +171,7 @@ impl LdapConfig {
             default_gid: id("LDAPDefaultGID"),
             force_default_gid: is_true("LDAPForceDefaultGID"),
             bind_method,
+            ca_file: openldap_ca_file(),
         })
     }
 
@@ -176,8 +179,8 @@ impl LdapConfig {
         let mut settings = LdapConnSettings::new()
             .set_conn_timeout(TIMEOUT)
             .set_starttls(self.starttls);
-        if let Some(ca) = openldap_ca_file() {
-            let config = super::tls_client::config(Some(&ca))?;
+        if let Some(ca) = &self.ca_file {
+            let config = super::tls_client::config(Some(ca))?;
             settings = settings.set_config(std::sync::Arc::new(config));
         }
         let mut conn = LdapConn::with_settings(settings, &self.url).map_err(|e| e.to_string())?;
@@ -245,12 +248,6 @@ fn value(entry: &SearchEntry, attribute: &str) -> Option<String> {
             .and_then(|(_, values)| values.first())
             .map(|v| String::from_utf8_lossy(v).into_owned())
     })
-}
-
-fn positive(entry: &SearchEntry, attribute: &str) -> Option<u64> {
-    value(entry, attribute)
-        .map(|v| super::sql::c_strtoul(&v))
-        .filter(|&n| n > 0)
 }
 
 /// The id from `own` (FTPuid), else `posix` (uidNumber), else `default`; `forced`
@@ -403,16 +400,19 @@ pub(super) fn check(
         return Verdict::Rejected(format!("uid {uid} or gid {gid} is root"));
     }
     let mut user = LoggedUser::new(login.as_bytes(), uid, gid, Home::parse(dir.as_bytes()));
-    user.quota_files = positive(&entry, "FTPQuotaFiles");
-    user.quota_size = positive(&entry, "FTPQuotaMBytes").map(|mb| mb.saturating_mul(1024 * 1024));
-    #[allow(clippy::cast_possible_truncation)] // unsigned int, as Pure-FTPd's cast
-    let ratio = |n: u64| Some(n as u32).filter(|&r| r > 0);
-    user.upload_ratio = positive(&entry, "FTPUploadRatio").and_then(ratio);
-    user.download_ratio = positive(&entry, "FTPDownloadRatio").and_then(ratio);
-    user.upload_bandwidth =
-        positive(&entry, "FTPUploadBandwidth").map(|kb| kb.saturating_mul(1024));
-    user.download_bandwidth =
-        positive(&entry, "FTPDownloadBandwidth").map(|kb| kb.saturating_mul(1024));
+    user.set_directory_limits(|field| {
+        value(
+            &entry,
+            match field {
+                DirectoryField::QuotaFiles => "FTPQuotaFiles",
+                DirectoryField::QuotaMegabytes => "FTPQuotaMBytes",
+                DirectoryField::UploadRatio => "FTPUploadRatio",
+                DirectoryField::DownloadRatio => "FTPDownloadRatio",
+                DirectoryField::UploadKilobytesPerSecond => "FTPUploadBandwidth",
+                DirectoryField::DownloadKilobytesPerSecond => "FTPDownloadBandwidth",
+            },
+        )
+    });
     Verdict::Accepted(Box::new(user))
 }
 

@@ -91,6 +91,37 @@ impl LoggedUser {
     }
 }
 
+/// A per-user field of the SQL and LDAP directories.
+#[derive(Debug, Clone, Copy)]
+enum DirectoryField {
+    QuotaFiles,
+    QuotaMegabytes,
+    UploadRatio,
+    DownloadRatio,
+    UploadKilobytesPerSecond,
+    DownloadKilobytesPerSecond,
+}
+
+impl LoggedUser {
+    /// Sets the limits a SQL row or an LDAP entry gives, reading each field's text as
+    /// Pure-FTPd does (`strtoul`, 0 for none, the quota in MB, bandwidths in KB/s);
+    /// `field` is asked in Pure-FTPd's order.
+    fn set_directory_limits(&mut self, mut field: impl FnMut(DirectoryField) -> Option<String>) {
+        let mut positive = |which| field(which).map(|v| sql::c_strtoul(&v)).filter(|&n| n > 0);
+        #[allow(clippy::cast_possible_truncation)] // unsigned int, as Pure-FTPd's cast
+        let ratio = |n: u64| Some(n as u32).filter(|&r| r > 0);
+        self.quota_files = positive(DirectoryField::QuotaFiles);
+        self.quota_size =
+            positive(DirectoryField::QuotaMegabytes).map(|mb| mb.saturating_mul(1024 * 1024));
+        self.upload_ratio = positive(DirectoryField::UploadRatio).and_then(ratio);
+        self.download_ratio = positive(DirectoryField::DownloadRatio).and_then(ratio);
+        self.upload_bandwidth =
+            positive(DirectoryField::UploadKilobytesPerSecond).map(|kb| kb.saturating_mul(1024));
+        self.download_bandwidth =
+            positive(DirectoryField::DownloadKilobytesPerSecond).map(|kb| kb.saturating_mul(1024));
+    }
+}
+
 /// A backend's answer.
 #[derive(Debug)]
 pub enum Verdict {

@@ -23,7 +23,7 @@ use pureftpd_account::password::{self, Scheme};
 use pureftpd_account::{Home, Password};
 
 use super::conf_file::{self, Settings};
-use super::{Endpoints, LoggedUser, Verdict};
+use super::{DirectoryField, Endpoints, LoggedUser, Verdict};
 
 /// Pure-FTPd's limit on a query once its placeholders are filled in.
 const MAX_QUERY: usize = 8192;
@@ -508,17 +508,16 @@ fn run_queries(
         return Verdict::Rejected(format!("gid {gid} is root or unknown"));
     };
     let mut user = LoggedUser::new(login.as_bytes(), uid, gid, Home::parse(dir.as_bytes()));
-    let mut positive =
-        |template: &Option<String>| value(template).map(|v| c_strtoul(&v)).filter(|&n| n > 0);
-    user.quota_files = positive(&queries.quota_files);
-    user.quota_size = positive(&queries.quota_size).map(|mb| mb.saturating_mul(1024 * 1024));
-    #[allow(clippy::cast_possible_truncation)] // unsigned int, as Pure-FTPd's cast
-    let ratio = |n: u64| Some(n as u32).filter(|&r| r > 0);
-    user.upload_ratio = positive(&queries.ratio_upload).and_then(ratio);
-    user.download_ratio = positive(&queries.ratio_download).and_then(ratio);
-    user.upload_bandwidth = positive(&queries.bandwidth_upload).map(|kb| kb.saturating_mul(1024));
-    user.download_bandwidth =
-        positive(&queries.bandwidth_download).map(|kb| kb.saturating_mul(1024));
+    user.set_directory_limits(|field| {
+        value(match field {
+            DirectoryField::QuotaFiles => &queries.quota_files,
+            DirectoryField::QuotaMegabytes => &queries.quota_size,
+            DirectoryField::UploadRatio => &queries.ratio_upload,
+            DirectoryField::DownloadRatio => &queries.ratio_download,
+            DirectoryField::UploadKilobytesPerSecond => &queries.bandwidth_upload,
+            DirectoryField::DownloadKilobytesPerSecond => &queries.bandwidth_download,
+        })
+    });
     Verdict::Accepted(Box::new(user))
 }
 
