@@ -1,8 +1,9 @@
 //! `-l ldap:FILE` against a real slapd the tests start, with Pure-FTPd's schema: the same
 //! configuration and entries through Debian's `pure-ftpd-ldap` and ours (both password
 //! methods, the userPassword formats, filter injection attempts, disabled accounts, root
-//! ids), a directory that is down, configuration errors, per-user quota, and two of our
-//! servers sharing the directory.
+//! ids), a directory that is down or killed between logins (behind a relay), configuration
+//! errors, per-user quota and measured bandwidth, and two of our servers sharing the
+//! directory.
 
 mod common;
 
@@ -10,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::dbservers::Slapd;
+use common::relay::Relay;
+use common::throughput::{timed_download, timed_upload, within_20_percent};
 use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt, logs_in};
 
 /// An `ou` of its own under the shared directory, and a site for homes and a `.pdb`.
@@ -210,6 +213,69 @@ fn a_directory_that_is_down_fails_over() {
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(15));
         assert!(logs_in(server.port, USER, PASSWORD), "{}", binary.display());
+    }
+}
+
+#[test]
+fn a_directory_killed_between_logins_fails_over_and_comes_back() {
+    let Some(branch) = Branch::new() else { return };
+    branch.add("joe", "joe pw", "");
+    let slapd_port = Slapd::shared().unwrap().port;
+    let mut relay = Relay::to(std::net::SocketAddr::from(([127, 0, 0, 1], slapd_port)));
+    let conf = branch.config("BIND", "");
+    let text = std::fs::read_to_string(&conf).unwrap().replace(
+        &format!("LDAPPort {slapd_port}\n"),
+        &format!("LDAPPort {}\n", relay.port),
+    );
+    std::fs::write(&conf, text).unwrap();
+    let pdb = format!("puredb:{}", branch.site.pdb.display());
+    let board = branch.site.scoreboard();
+    let ours = branch.server(Path::new(OURS), &conf, &["-l", &pdb], &board);
+    assert!(logs_in(ours.port, "joe", "joe pw"));
+    let mut established = Ftp::login(ours.port, "joe", "joe pw");
+    relay.down();
+    assert_eq!(
+        login_attempt(ours.port, "joe", "joe pw").last().unwrap(),
+        "530 Login authentication failed"
+    );
+    assert!(logs_in(ours.port, USER, PASSWORD));
+    assert_eq!(established.cmd("PWD").code, 257);
+    // slapd is back: the same server logs joe in again, without a restart.
+    relay.up();
+    assert!(logs_in(ours.port, "joe", "joe pw"));
+    assert_eq!(established.cmd("QUIT").code, 221);
+}
+
+#[test]
+fn bandwidth_from_the_entry() {
+    let Some(branch) = Branch::new() else { return };
+    // KB/s, as in Pure-FTPd's schema; the server's own -T is higher.
+    branch.add(
+        "slow",
+        "pw",
+        "FTPDownloadBandwidth: 400\nFTPUploadBandwidth: 200\n",
+    );
+    std::fs::write(branch.site.home.join("big.bin"), vec![b'b'; 1024 * 1024]).unwrap();
+    let conf = branch.config("PASSWORD", "");
+    let board = branch.site.scoreboard();
+    let ours = branch.server(Path::new(OURS), &conf, &["-T", "5000"], &board);
+    let down = within_20_percent(400.0 * 1024.0, || {
+        timed_download(ours.port, "slow", "pw", "big.bin").0
+    });
+    let up = within_20_percent(200.0 * 1024.0, || {
+        timed_upload(ours.port, "slow", "pw", 512 * 1024)
+    });
+    eprintln!(
+        "entry limited to 400/200 KB/s: {:.0} KB/s down, {:.0} KB/s up",
+        down / 1024.0,
+        up / 1024.0
+    );
+    if let Some(theirs) = common::oracle("pure-ftpd-ldap") {
+        let debian = branch.server(&theirs, &conf, &["-T", "5000"], &board);
+        assert_eq!(
+            login_attempt(ours.port, "slow", "pw"),
+            login_attempt(debian.port, "slow", "pw")
+        );
     }
 }
 

@@ -1,7 +1,8 @@
 //! `-l mysql:FILE` and `-l pgsql:FILE` against real MariaDB and PostgreSQL servers the
 //! tests start: the same configuration and data through Debian's `pure-ftpd-mysql` and
-//! ours (logins, refusals, injection attempts, per-user fields), a database that is down
-//! or slow, configuration errors, and several of our servers sharing one directory.
+//! ours (logins, refusals, injection attempts, per-user fields, measured bandwidth), a
+//! database that is down, killed between logins (behind a relay) or slow, configuration
+//! errors, and several of our servers sharing one directory.
 //!
 //! Debian's `pure-ftpd-postgresql` 1.0.50 cannot serve as the oracle (its sessions crash
 //! with `PGSQLPort` and it never connects without it): the PostgreSQL tests hold ours to
@@ -14,6 +15,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::dbservers::{MariaDb, Postgres};
+use common::relay::Relay;
+use common::throughput::{timed_download, timed_upload, within_20_percent};
 use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt, logs_in};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -530,6 +533,86 @@ fn a_database_that_is_down_or_slow_fails_over_and_comes_back() {
             );
             assert!(logs_in(debian.port, USER, PASSWORD));
         }
+    }
+}
+
+#[test]
+fn per_user_bandwidth_columns() {
+    for kind in [Kind::MySql, Kind::PgSql] {
+        let Some(directory) = Directory::new(kind) else {
+            return;
+        };
+        directory.add("slow", "pw");
+        // KB/s, as Pure-FTPd reads them; the server's own -T is higher.
+        directory.set("slow", "ul_kb = 200, dl_kb = 400");
+        std::fs::write(directory.site.home.join("big.bin"), vec![b'b'; 1024 * 1024]).unwrap();
+        let conf = directory.config("cleartext", "");
+        let ours = directory.server(Path::new(OURS), &conf, &["-T", "5000"]);
+        let down = within_20_percent(400.0 * 1024.0, || {
+            timed_download(ours.port, "slow", "pw", "big.bin").0
+        });
+        let up = within_20_percent(200.0 * 1024.0, || {
+            timed_upload(ours.port, "slow", "pw", 512 * 1024)
+        });
+        eprintln!(
+            "{kind:?}: account limited to 400/200 KB/s: {:.0} KB/s down, {:.0} KB/s up",
+            down / 1024.0,
+            up / 1024.0
+        );
+        // The login says so, as Debian's does for the same row.
+        if kind == Kind::MySql
+            && let Some(theirs) = debians_mysql_build()
+        {
+            let debian = directory.server(&theirs, &conf, &["-T", "5000"]);
+            assert_eq!(
+                login_attempt(ours.port, "slow", "pw"),
+                login_attempt(debian.port, "slow", "pw")
+            );
+        }
+    }
+}
+
+/// The MySQL or PostgreSQL server's TCP address, for a relay in front of it.
+fn database_address(kind: Kind) -> std::net::SocketAddr {
+    let port = match kind {
+        Kind::MySql => MariaDb::shared().unwrap().port,
+        Kind::PgSql => Postgres::shared().unwrap().port,
+    };
+    std::net::SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+#[test]
+fn a_database_killed_between_logins_fails_over_and_comes_back() {
+    for kind in [Kind::MySql, Kind::PgSql] {
+        let Some(directory) = Directory::new(kind) else {
+            return;
+        };
+        directory.add("sqluser", "pw");
+        let mut relay = Relay::to(database_address(kind));
+        let conf = directory.config("cleartext", "");
+        let text = std::fs::read_to_string(&conf).unwrap().replace(
+            &format!("Port {}\n", database_address(kind).port()),
+            &format!("Port {}\n", relay.port),
+        );
+        std::fs::write(&conf, text).unwrap();
+        let pdb = format!("puredb:{}", directory.site.pdb.display());
+        let ours = directory.server(Path::new(OURS), &conf, &["-l", &pdb]);
+        assert!(logs_in(ours.port, "sqluser", "pw"), "{kind:?}");
+        let mut established = Ftp::login(ours.port, "sqluser", "pw");
+        // The database dies: new logins of its users fail, the chain's next backend
+        // and the sessions already in serve on.
+        relay.down();
+        assert_eq!(
+            login_attempt(ours.port, "sqluser", "pw").last().unwrap(),
+            "530 Login authentication failed",
+            "{kind:?}"
+        );
+        assert!(logs_in(ours.port, USER, PASSWORD), "{kind:?}");
+        assert_eq!(established.cmd("PWD").code, 257, "{kind:?}");
+        // It is back: the same server logs its users in again.
+        relay.up();
+        assert!(logs_in(ours.port, "sqluser", "pw"), "{kind:?}");
+        assert_eq!(established.cmd("QUIT").code, 221);
     }
 }
 

@@ -15,7 +15,9 @@ pub use pureftpd_tests::{is_root, oracle, require_root};
 pub mod anonymous;
 pub mod bridge;
 pub mod dbservers;
+pub mod relay;
 pub mod syslog;
+pub mod throughput;
 pub mod tmpfs;
 pub mod transcript;
 
