@@ -1,9 +1,9 @@
 //! `--proxyprotocol`: two of our servers (127.0.0.2 and 127.0.0.3) behind Debian's
 //! HAProxy in TCP mode (127.0.0.1, connecting from 127.0.0.9 with PROXY v1 to one node
 //! and v2 to the other), clients on their own loopback addresses. The sessions see the
-//! clients' addresses (scoreboard, `-C`, passive data from the client itself), health
-//! checks and garbage from the balancer's address are handled, and a header a client
-//! forges is refused.
+//! clients' addresses (scoreboard, `-C`, passive data from the client itself, the
+//! accounts' IP rules, syslog and the transfer log), health checks and garbage from the
+//! balancer's address are handled, and a header a client forges is refused.
 
 mod common;
 
@@ -241,4 +241,131 @@ fn headers_are_believed_only_from_the_balancer() {
     assert_eq!(greeting.code, 220);
     assert_eq!(ftp.cmd(&format!("USER {USER}")).code, 331);
     assert_eq!(wait_for_clients(&board, &["192.0.2.44"]), ["192.0.2.44"]);
+}
+
+/// Whether `login` with its pure-pw password logs in from `from` through `to`.
+fn logs_in_from(from: &str, to: SocketAddr, login: &str) -> bool {
+    let (mut ftp, greeting) = Ftp::over(connect_from(from, to));
+    assert_eq!(greeting.code, 220, "{greeting:?}");
+    assert_eq!(ftp.cmd(&format!("USER {login}")).code, 331);
+    ftp.cmd(&format!("PASS {login} pw")).code == 230
+}
+
+#[test]
+fn account_rules_and_logs_see_the_client_not_the_balancer() {
+    let Some(binary) = haproxy() else { return };
+    let Some(syslog) = common::syslog::Syslog::listen() else {
+        return;
+    };
+    let site = Site::new();
+    // pure-pw -r: the only client address allowed; -R: an address refused.
+    site.pure_pw_account("near", &["-r", "127.0.0.5"]);
+    let pdb = site.pure_pw_account("far", &["-R", "127.0.0.5"]);
+    let login = format!("puredb:{}", pdb.display());
+    let transfers = site.dir.path().join("transfers.log");
+    let clf = format!("clf:{}", transfers.display());
+    let node = Server::start_on(
+        "127.0.0.2",
+        Path::new(OURS),
+        &[
+            "-l",
+            &login,
+            "-H",
+            "-4",
+            "-f",
+            "local4",
+            "-O",
+            &clf,
+            &format!("--proxyprotocol={BALANCER}"),
+        ],
+        &[("PURE_FTPD_SCOREBOARD", &site.scoreboard())],
+    );
+    let front = pureftpd_tests::free_port();
+    let _haproxy = start_haproxy(
+        &binary,
+        &[(
+            front,
+            vec![(
+                format!("127.0.0.2:{}", node.port).parse().unwrap(),
+                "send-proxy-v2",
+            )],
+        )],
+    );
+    let front: SocketAddr = format!("127.0.0.1:{front}").parse().unwrap();
+    syslog.clear();
+    assert!(logs_in_from("127.0.0.5", front, "near"));
+    assert!(!logs_in_from("127.0.0.6", front, "near"));
+    assert!(!logs_in_from("127.0.0.5", front, "far"));
+    assert!(logs_in_from("127.0.0.6", front, "far"));
+
+    // A download, for the transfer log.
+    let (mut ftp, _) = Ftp::over(connect_from("127.0.0.6", front));
+    ftp.cmd("USER far");
+    assert_eq!(ftp.cmd("PASS far pw").code, 230);
+    ftp.cmd("TYPE I");
+    let mut data = connect_from("127.0.0.6", ftp.pasv());
+    assert_eq!(ftp.cmd("RETR a.txt").code, 150);
+    std::io::Read::read_to_end(&mut data, &mut Vec::new()).unwrap();
+    assert_eq!(ftp.reply().code, 226);
+    assert_eq!(ftp.cmd("QUIT").code, 221);
+
+    // local4 is facility 20: priorities <160> to <167>.
+    let ours = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.starts_with("<16"))
+            .cloned()
+            .collect()
+    };
+    let lines = ours(&syslog.until(|lines| {
+        ours(lines)
+            .iter()
+            .filter(|l| l.contains("is now logged in"))
+            .count()
+            == 3
+    }));
+    let logged_in: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("is now logged in"))
+        .collect();
+    assert!(
+        logged_in
+            .iter()
+            .any(|l| l.contains("(?@127.0.0.5) [INFO] near is now logged in")),
+        "{lines:#?}"
+    );
+    assert!(
+        logged_in
+            .iter()
+            .any(|l| l.contains("(?@127.0.0.6) [INFO] far is now logged in")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("(far@127.0.0.6) [NOTICE]") && l.contains("a.txt downloaded")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("New connection from 127.0.0.5")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains(BALANCER)),
+        "the balancer's address was logged: {lines:#?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let transfer_log = loop {
+        let text = std::fs::read_to_string(&transfers).unwrap_or_default();
+        if !text.is_empty() || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        transfer_log.starts_with("127.0.0.6 - far ["),
+        "{transfer_log}"
+    );
 }
