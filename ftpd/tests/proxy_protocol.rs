@@ -160,9 +160,17 @@ fn clients_behind_haproxy_keep_their_addresses() {
     assert_eq!(on_nodes, ["127.0.0.5", "127.0.0.6"]);
     for (ftp, client) in [(&mut first, "127.0.0.5"), (&mut second, "127.0.0.6")] {
         let data_address = ftp.pasv();
+        // Anti-FXP: a data connection from the balancer's address is not the client's.
+        let mut intruder = connect_from(BALANCER, data_address);
         let mut data = connect_from(client, data_address);
         ftp.send(b"NLST");
         assert_eq!(ftp.reply().code, 150);
+        intruder
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut stolen = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut intruder, &mut stolen);
+        assert!(stolen.is_empty(), "the balancer's address got the listing");
         let mut listing = Vec::new();
         std::io::Read::read_to_end(&mut data, &mut listing).unwrap();
         let listing = String::from_utf8_lossy(&listing);
