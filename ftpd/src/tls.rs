@@ -110,8 +110,6 @@ pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, Confi
 pub fn for_data_connections(config: &ServerConfig) -> Arc<ServerConfig> {
     let mut data = config.clone();
     data.send_tls13_tickets = 0;
-    // Uploads take the traffic secrets over after the handshake (tls_upload.rs).
-    data.enable_secret_extraction = true;
     Arc::new(data)
 }
 

@@ -38,7 +38,7 @@ pub(crate) enum DataStream {
     Plain(TcpStream),
     /// PROT P.
     Tls(Box<crate::tls_stream::TlsStream>),
-    /// PROT P, for an upload: records decrypted in place.
+    /// PROT P, for an upload: rustls' unbuffered API over a large socket buffer.
     TlsUpload(Box<crate::tls_upload::UploadStream>),
 }
 
@@ -317,7 +317,7 @@ impl Session<'_> {
 
     /// Puts TLS on a data connection under PROT P (after the 150 reply: clients such as
     /// Python's ftplib only start their handshake once they have read it). An upload's
-    /// connection gets the in-place record layer.
+    /// connection is read through rustls' unbuffered API (`tls_upload.rs`).
     pub(crate) fn secure_data(
         &mut self,
         stream: TcpStream,

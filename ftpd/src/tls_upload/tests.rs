@@ -1,5 +1,6 @@
-//! The upload record layer against rustls' client over loopback TCP: every suite the
-//! server offers in TLS 1.2 and 1.3, key updates, clean and unclean ends, tampering.
+//! Uploads through rustls' unbuffered API against rustls' client over loopback TCP:
+//! every suite the server offers in TLS 1.2 and 1.3, key updates, clean and unclean
+//! ends, tampering, and a client that sends all of its upload before the server reads.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -237,4 +238,27 @@ fn forged_records_and_garbage_handshakes_are_refused() {
     let (sock, _) = listener.accept().unwrap();
     assert!(UploadStream::accept(server_config, sock, Duration::from_secs(5)).is_err());
     thread.join().unwrap();
+}
+
+#[test]
+fn an_upload_already_received_is_seen_as_buffered() {
+    // The whole upload and close_notify arrive before the server looks: `poll` on the
+    // socket would show nothing once the first read took it all in.
+    let data = pattern(100 * 1024);
+    let (stream, client) = connect(EVERY_SUITE[0], upload(data.clone(), None));
+    let mut stream = stream.unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 7000];
+    while stream.buffered() || received.is_empty() {
+        match stream.read(&mut buf).unwrap() {
+            0 => break,
+            n => received.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert!(received == data, "{} bytes", received.len());
+    assert!(stream.buffered(), "close_notify is here and must be seen");
+    assert_eq!(stream.read(&mut buf).unwrap(), 0);
+    stream.close_notify().unwrap();
+    client.join().unwrap();
 }
