@@ -15,6 +15,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v slapd >/dev/null || missing+=(slapd)
 command -v ldapadd >/dev/null || missing+=(ldap-utils)
 command -v haproxy >/dev/null || missing+=(haproxy)
+# A zone file for the time-zone test (read_at_start.rs).
+[ -f /usr/share/zoneinfo/Asia/Karachi ] || missing+=(tzdata)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

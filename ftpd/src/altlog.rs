@@ -17,8 +17,6 @@ use std::path::PathBuf;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 
-use crate::config::args::ConfigError;
-
 /// A line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -45,8 +43,9 @@ impl Spec {
     /// Parses `format:/path` (format case-blind), or a bare path for CLF.
     ///
     /// # Errors
-    /// Pure-FTPd's messages: an unknown format, a path that is not absolute.
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+    /// Pure-FTPd's messages (the configuration error's text): an unknown format, a path
+    /// that is not absolute.
+    pub fn parse(value: &str) -> Result<Self, String> {
         let (format, path) = match value.split_once(':') {
             Some((name, path)) if !name.starts_with('/') => {
                 let format = match name.to_ascii_lowercase().as_str() {
@@ -55,7 +54,7 @@ impl Spec {
                     "w3c" => Format::W3c,
                     "xferlog" => Format::Xferlog,
                     _ => {
-                        return Err(ConfigError(format!("Unknown logging format: {name}")));
+                        return Err(format!("Unknown logging format: {name}"));
                     }
                 };
                 (format, path)
@@ -63,7 +62,7 @@ impl Spec {
             _ => (Format::Clf, value),
         };
         if !path.starts_with('/') {
-            return Err(ConfigError(format!("Prohibited file name: {path}")));
+            return Err(format!("Prohibited file name: {path}"));
         }
         Ok(Self {
             format,
@@ -340,16 +339,13 @@ mod tests {
         );
         assert_eq!(Spec::parse("/var/log/y").unwrap().format, Format::Clf);
         assert_eq!(
-            Spec::parse("foo:/x").unwrap_err().0,
+            Spec::parse("foo:/x").unwrap_err(),
             "Unknown logging format: foo"
         );
         assert_eq!(
-            Spec::parse("clf:rel").unwrap_err().0,
+            Spec::parse("clf:rel").unwrap_err(),
             "Prohibited file name: rel"
         );
-        assert_eq!(
-            Spec::parse("rel").unwrap_err().0,
-            "Prohibited file name: rel"
-        );
+        assert_eq!(Spec::parse("rel").unwrap_err(), "Prohibited file name: rel");
     }
 }

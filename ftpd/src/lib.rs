@@ -30,6 +30,7 @@ pub mod quota;
 pub mod scoreboard;
 mod send_deadline;
 pub mod session;
+mod time_zone;
 pub mod tls;
 pub mod tls_stream;
 pub mod tls_upload;
@@ -42,8 +43,6 @@ use std::net::TcpStream;
 use std::os::fd::AsFd;
 
 use config::args::{self, Invocation};
-
-pub(crate) use session::local_time_zone;
 
 /// The version shown by `-h`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -76,6 +75,8 @@ pub fn main() -> i32 {
         );
         return 1;
     }
+    // Read once here, so that every session forked later inherits it.
+    let _ = time_zone::local();
     // Modes of created files are exactly those asked for (-U applies on top).
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     match inetd_socket() {

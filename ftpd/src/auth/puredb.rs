@@ -43,7 +43,7 @@ pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: &Endpoints) -> 
         return Verdict::Rejected(format!("client address {} not allowed", at.peer));
     }
     if let Some(window) = account.time_window {
-        let now = jiff::Timestamp::now().to_zoned(crate::local_time_zone());
+        let now = jiff::Timestamp::now().to_zoned(crate::time_zone::local());
         let hhmm =
             u16::try_from(now.hour()).unwrap_or(0) * 100 + u16::try_from(now.minute()).unwrap_or(0);
         if !window.allows(hhmm) {

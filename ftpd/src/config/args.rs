@@ -264,7 +264,7 @@ fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
         }
         'N' => c.nat_mode = true,
         'o' => c.upload_script = true,
-        'O' => c.alt_log = Some(crate::altlog::Spec::parse(value)?),
+        'O' => c.alt_log = Some(crate::altlog::Spec::parse(value).map_err(ConfigError)?),
         'p' => c.passive_ports = port_range(value)?,
         'P' => c.force_passive_ip = Some(value.to_string()),
         'q' => c.anonymous_ratio = Some(ratio(value)?),

@@ -197,7 +197,7 @@ pub fn run(
         let _ = pureftpd_os::exit_on_sigterm_saying(msg::GOING_DOWN);
     }
     configure_control_socket(&stream);
-    let tz = local_time_zone();
+    let tz = crate::time_zone::local();
     let mut log = Logger::new(
         config.syslog_facility,
         config.log_pid,
@@ -527,27 +527,6 @@ impl Session<'_> {
     pub(crate) fn anonymous(&self) -> bool {
         matches!(&self.state, State::LoggedIn(l) if l.user.anonymous)
     }
-}
-
-/// The server's local time zone, from `TZ` or `/etc/localtime`, read once before any
-/// chroot hides the file. Only that one file is parsed (jiff's `TimeZone::system` would
-/// index the whole zoneinfo database, which every session would pay for in memory).
-pub(crate) fn local_time_zone() -> TimeZone {
-    let from_tz = std::env::var("TZ").ok().map(|tz| {
-        let name = tz.trim_start_matches(':').to_string();
-        let path = if name.starts_with('/') {
-            name.clone()
-        } else {
-            format!("/usr/share/zoneinfo/{name}")
-        };
-        (name, path)
-    });
-    let (name, path) =
-        from_tz.unwrap_or_else(|| ("localtime".to_string(), "/etc/localtime".to_string()));
-    std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| TimeZone::tzif(&name, &bytes).ok())
-        .unwrap_or(TimeZone::UTC)
 }
 
 /// The 5-minute load average, from /proc/loadavg (0 if unknown).
