@@ -551,6 +551,9 @@ fn a_leftover_tmp_file_is_cleared_and_a_live_one_waited_for() {
 
     let before = s.read("pureftpd.passwd");
     let tmp = s.path("pureftpd.passwd.tmp");
+    // There before pure-pw starts: the writer thread's first write could come after
+    // pure-pw looked, on a busy machine, and pure-pw would rightly find no edit at work.
+    std::fs::write(&tmp, "another tool writing").unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let (tmp, stop) = (tmp.clone(), stop.clone());
