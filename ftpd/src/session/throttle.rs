@@ -8,9 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use pureftpd_proto::Reply;
-use std::os::fd::AsFd;
 
 use super::Session;
 use crate::auth::LoggedUser;
@@ -141,23 +139,6 @@ impl Session<'_> {
         self.logged_in_ref()
             .map(|logged| logged.policies)
             .unwrap_or_default()
-    }
-
-    /// Waits `delay` while watching the control connection; `true` when a command
-    /// (ABOR, QUIT) arrived that the transfer must look at.
-    pub(crate) fn wait_paced(&self, delay: Duration) -> bool {
-        if delay.is_zero() {
-            return false;
-        }
-        let millis = i32::try_from(delay.as_millis()).unwrap_or(i32::MAX);
-        let mut fds = [PollFd::new(
-            self.control.stream().as_fd(),
-            PollFlags::POLLIN | PollFlags::POLLPRI,
-        )];
-        matches!(
-            poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)),
-            Ok(n) if n > 0
-        )
     }
 }
 

@@ -1,0 +1,329 @@
+//! RETR, STOR, APPE, STOU, REST and ALLO: the checks and the file they open, as a
+//! [`Job`] for the transfer (`mod.rs`); no byte moves here.
+
+use std::fs::File;
+use std::io::{self, ErrorKind};
+
+use nix::fcntl::OFlag;
+use pureftpd_proto::Reply;
+use pureftpd_proto::command::Restart;
+
+use super::super::{Outcome, Session};
+use super::Job;
+use crate::log::Level;
+use crate::messages as msg;
+
+impl Session<'_> {
+    pub(crate) fn rest(&mut self, restart: Restart) -> Outcome {
+        match restart {
+            Restart::At(offset) => {
+                self.restart = offset;
+                if offset > 0 {
+                    self.log
+                        .log(Level::Notice, &format!("Restarting at {offset}"));
+                }
+                Reply::new(350, msg::restarting(offset, !self.binary && offset > 0)).into()
+            }
+            Restart::NotNumeric => {
+                self.restart = 0;
+                Reply::new(554, msg::REST_NOT_NUMERIC)
+                    .line(msg::RESTART_RESET)
+                    .into()
+            }
+            Restart::Missing => {
+                self.restart = 0;
+                Reply::new(501, msg::NO_RESTART_POINT).into()
+            }
+        }
+    }
+
+    pub(crate) fn allo(&mut self, arg: &[u8]) -> Outcome {
+        if arg.is_empty() {
+            return Reply::new(501, msg::CANT_FIND_SIZE).into();
+        }
+        let wanted: u64 = std::str::from_utf8(arg)
+            .ok()
+            .map(|a| {
+                a.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0);
+        let free = self
+            .logged_in()
+            .and_then(|l| nix::sys::statvfs::fstatvfs(l.vfs.root_fd()).ok())
+            .map_or(u64::MAX, |s| {
+                s.blocks_available().saturating_mul(s.fragment_size())
+            });
+        if wanted > free {
+            return Reply::new(552, msg::DISK_FULL).into();
+        }
+        Reply::new(200, msg::ALLO_OK).into()
+    }
+
+    pub(crate) fn retr(&mut self, name: &[u8]) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(501, msg::NO_FILE_NAME).into();
+        }
+        if self.anonymous() && self.config.max_load.is_some_and(|max| self.load >= max) {
+            return Self::multi_line(550, &msg::load_too_high(self.load)).into();
+        }
+        let binary = self.binary;
+        let restart = std::mem::take(&mut self.restart);
+        if !binary && restart > 1 {
+            return Reply::new(503, msg::ASCII_RESUME).into();
+        }
+        if let Some(refusal) = self.check_dot_read(name) {
+            return refusal;
+        }
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        let file = match logged.vfs.open_read(&path) {
+            Ok(file) => file,
+            Err(e) => return Reply::new(550, msg::cant_open(name, crate::errno_text(&e))).into(),
+        };
+        let Ok(meta) = file.metadata() else {
+            return Reply::new(550, msg::cant_open(name, "I/O error")).into();
+        };
+        if !meta.is_file() {
+            return Reply::new(550, msg::ONLY_REGULAR).into();
+        }
+        let size = meta.len();
+        if self.anonymous() && self.config.anti_warez && self.is_anonymous_upload(&meta) {
+            return Reply::empty(550)
+                .line(msg::WAREZ_1)
+                .line(msg::WAREZ_2)
+                .into();
+        }
+        if restart > size {
+            return Reply::new(554, msg::restart_too_large(restart, size))
+                .line(msg::RESTART_RESET)
+                .into();
+        }
+        if let Some(refusal) =
+            self.policies()
+                .ratio_refusal(self.uploaded, self.downloaded, size, restart)
+        {
+            return refusal.into();
+        }
+        if restart == size && size > 0 {
+            // The data connection is still made, as Pure-FTPd does, and nothing sent.
+            return Outcome::Transfer(Box::new(Job::Listing {
+                bytes: Vec::new(),
+                done: Reply::new(226, msg::NOTHING_LEFT),
+            }));
+        }
+        // Reading must not block on a FIFO or device that sneaked in.
+        let _ = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()));
+        Outcome::Transfer(Box::new(Job::Download {
+            file,
+            name: name.to_vec(),
+            path,
+            offset: restart,
+            size,
+        }))
+    }
+
+    pub(crate) fn stor(&mut self, name: &[u8], append: bool) -> Outcome {
+        if name.is_empty() {
+            return Reply::new(501, msg::NO_FILE_NAME).into();
+        }
+        if let Some(refusal) = self.check_dot_write(name, false) {
+            return refusal;
+        }
+        if self.disk_too_full() {
+            return Reply::new(552, msg::DISK_FULL).into();
+        }
+        let restart = std::mem::take(&mut self.restart);
+        let anonymous = self.anonymous();
+        let (file_umask, cant_upload) = (self.config.file_umask, self.config.anonymous_cant_upload);
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let path = logged.vfs.resolve(name);
+        let existing = logged.vfs.stat(&path).ok();
+        if anonymous && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
+            return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
+        }
+        if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
+            return Reply::new(553, msg::cant_create("Is a directory")).into();
+        }
+        // A resume starts inside the file or at its end, never past it: writing there
+        // would make a sparse file of any apparent size (and, under a quota, a count
+        // that no longer matches the tree). Pure-FTPd silently moves such a start back
+        // to the end of the file; ours refuses it, with RETR's reply.
+        let size = existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
+        if !append && restart > size {
+            return Reply::new(554, msg::restart_too_large(restart, size))
+                .line(msg::RESTART_RESET)
+                .into();
+        }
+        let replaces_whole = !append && restart == 0;
+        // -r: an upload never replaces a file; it takes the first free `name.N`.
+        let auto_rename = self.config.auto_rename && replaces_whole && existing.is_some();
+        let (path, existing) = if auto_rename {
+            let Some(logged) = self.logged_in() else {
+                return Reply::new(530, msg::NOT_LOGGED_IN).into();
+            };
+            match (1..=9999)
+                .map(|n| [path.as_slice(), format!(".{n}").as_bytes()].concat())
+                .find(|candidate| logged.vfs.lstat(candidate).is_err())
+            {
+                Some(free) => (free, None),
+                None => return Reply::new(553, msg::cant_create("File exists")).into(),
+            }
+        } else {
+            (path, existing)
+        };
+        let quota = match self.plan_upload(name, &path, existing.as_ref(), replaces_whole) {
+            Ok(quota) => quota,
+            Err(refusal) => return refusal,
+        };
+        let Some(logged) = self.logged_in() else {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        };
+        let mut flags = OFlag::O_CREAT;
+        if replaces_whole {
+            flags |= OFlag::O_TRUNC;
+        }
+        if auto_rename {
+            // The free name must still be free.
+            flags |= OFlag::O_EXCL;
+        }
+        let written = match quota.as_ref().and_then(|q| q.temporary.as_ref()) {
+            Some(temporary) => {
+                flags |= OFlag::O_EXCL;
+                temporary
+            }
+            None => &path,
+        };
+        let mut file = match logged.vfs.open_write(written, flags, 0o777 & !file_umask) {
+            Ok(file) => file,
+            Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
+        };
+        // Resuming: what was after the restart point goes, but only once the upload
+        // ends (see run_transfer), so that a refused one leaves the file as it was.
+        let positioned = if append {
+            file.seek_end()
+        } else if restart > 0 {
+            file.seek_to(restart)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = positioned {
+            return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into();
+        }
+        Outcome::Transfer(Box::new(Job::Upload {
+            file,
+            name: name.to_vec(),
+            path,
+            quota,
+            unique: None,
+            resumed_at: (!append && restart > 0).then_some(restart),
+        }))
+    }
+
+    /// `-k`: whether the file system holding the root is fuller than allowed.
+    fn disk_too_full(&mut self) -> bool {
+        let Some(max) = self.config.max_disk_usage else {
+            return false;
+        };
+        let Some(stats) = self
+            .logged_in()
+            .and_then(|l| nix::sys::statvfs::fstatvfs(l.vfs.root_fd()).ok())
+        else {
+            return false;
+        };
+        let total = stats.blocks();
+        let free = stats.blocks_available();
+        total > 0 && (total - free) * 100 > total * u64::from(max)
+    }
+
+    /// A reply whose text has several lines, all with the code.
+    pub(crate) fn multi_line(code: u16, text: &str) -> Reply {
+        let mut reply = Reply::empty(code);
+        for line in text.lines() {
+            reply.push(line);
+        }
+        reply
+    }
+
+    pub(crate) fn stou(&mut self) -> Outcome {
+        if self.anonymous() && self.config.anonymous_cant_upload {
+            return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
+        }
+        let file_umask = self.config.file_umask;
+        for _ in 0..100 {
+            let unique = self.unique_name();
+            let Some(logged) = self.logged_in() else {
+                return Reply::new(530, msg::NOT_LOGGED_IN).into();
+            };
+            let path = logged.vfs.resolve(unique.as_bytes());
+            let quota = match self.plan_upload(unique.as_bytes(), &path, None, true) {
+                Ok(quota) => quota,
+                Err(refusal) => return refusal,
+            };
+            let Some(logged) = self.logged_in() else {
+                return Reply::new(530, msg::NOT_LOGGED_IN).into();
+            };
+            match logged
+                .vfs
+                .open_write(&path, OFlag::O_CREAT | OFlag::O_EXCL, 0o777 & !file_umask)
+            {
+                Ok(file) => {
+                    return Outcome::Transfer(Box::new(Job::Upload {
+                        file,
+                        name: unique.clone().into_bytes(),
+                        path,
+                        quota,
+                        unique: Some(unique),
+                        resumed_at: None,
+                    }));
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
+            }
+        }
+        Reply::new(553, msg::cant_create("File exists")).into()
+    }
+
+    /// `pureftpd.<seconds hex>.<microseconds & 0xff hex>.<counter hex>`.
+    fn unique_name(&mut self) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.stou_counter = self.stou_counter.wrapping_add(1);
+        format!(
+            "pureftpd.{:08x}.{:02x}.{:04x}",
+            now.as_secs() & 0xffff_ffff,
+            now.subsec_micros() & 0xff,
+            self.stou_counter.wrapping_sub(1)
+        )
+    }
+
+    /// `-s`: whether a file belongs to the anonymous account (an anonymous upload that
+    /// no administrator has taken over yet).
+    fn is_anonymous_upload(&self, meta: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.logged_in_ref()
+            .is_some_and(|logged| logged.user.anonymous && meta.uid() == logged.user.uid)
+    }
+}
+
+trait Seek2 {
+    fn seek_end(&mut self) -> io::Result<()>;
+    fn seek_to(&mut self, offset: u64) -> io::Result<()>;
+}
+
+impl Seek2 for File {
+    fn seek_end(&mut self) -> io::Result<()> {
+        io::Seek::seek(self, io::SeekFrom::End(0)).map(drop)
+    }
+
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        io::Seek::seek(self, io::SeekFrom::Start(offset)).map(drop)
+    }
+}

@@ -1,0 +1,153 @@
+//! How a transfer is reported once its bytes have moved: the final reply and the
+//! session's counters, the syslog line, the `-O` transfer log, the upload pipe (`-o`)
+//! and the scoreboard's activity.
+
+use std::time::Duration;
+
+use pureftpd_proto::Reply;
+
+use super::super::Session;
+use super::engine::Ended;
+use crate::log::Level;
+use crate::messages as msg;
+use crate::scoreboard::Activity;
+
+impl Session<'_> {
+    pub(super) fn finish(
+        &mut self,
+        ended: Ended,
+        done: Option<Reply>,
+        upload: bool,
+        elapsed: Duration,
+        quota_lines: Vec<String>,
+    ) -> bool {
+        let seconds = elapsed.as_secs_f64();
+        let rate = |bytes| msg::rate(bytes, seconds);
+        match ended {
+            Ended::Complete(bytes) => {
+                if let Some(done) = done {
+                    return self.send_reply(&done).is_ok();
+                }
+                if upload {
+                    self.uploaded += bytes;
+                } else {
+                    self.downloaded += bytes;
+                }
+                let mut reply = Reply::empty(226);
+                for line in quota_lines {
+                    reply.push(line);
+                }
+                if !self.binary {
+                    reply.push(msg::ASCII_WARNING);
+                }
+                reply.push(msg::TRANSFER_OK);
+                if let Some(rate) = rate(bytes) {
+                    reply.push(rate);
+                }
+                self.send_reply(&reply).is_ok()
+            }
+            Ended::Aborted { bytes, quit } => {
+                let (first, code) = if upload {
+                    (msg::TRANSFER_ABORTED, 451)
+                } else {
+                    (msg::ABORT, 226)
+                };
+                let mut reply = Reply::new(code, msg::TRANSFER_ABORTED);
+                if let Some(rate) = rate(bytes) {
+                    reply.push(rate);
+                }
+                let ok = self.send_reply(&Reply::new(426, first)).is_ok()
+                    && self.send_reply(&reply).is_ok();
+                if quit {
+                    self.log_logout();
+                    let _ = self.send_reply(
+                        &Reply::new(221, msg::goodbye(self.uploaded, self.downloaded))
+                            .line(msg::LOGOUT),
+                    );
+                    return false;
+                }
+                ok
+            }
+            Ended::Failed { bytes, mut reply } => {
+                if upload {
+                    self.uploaded += bytes;
+                    // As Pure-FTPd: what failed, then "Transfer aborted" and the rate.
+                    reply.push(msg::TRANSFER_ABORTED);
+                    if let Some(rate) = rate(bytes) {
+                        reply.push(rate);
+                    }
+                } else {
+                    self.downloaded += bytes;
+                }
+                self.send_reply(&reply).is_ok()
+            }
+            Ended::TimedOut => {
+                let _ = self.send_reply(&Reply::new(421, msg::TIMEOUT_DATA));
+                false
+            }
+            Ended::ControlLost => false,
+            // Settled (and answered) before.
+            Ended::OverQuota => true,
+        }
+    }
+
+    /// The syslog line and the `-O` line of a transfer that moved bytes (complete, or
+    /// cut short), naming the file as it is on the server.
+    pub(super) fn record_transfer(&self, path: &[u8], upload: bool, bytes: u64, elapsed: Duration) {
+        let Some(logged) = self.logged_in_ref() else {
+            return;
+        };
+        let real = logged.logged_path(path);
+        let seconds = elapsed.as_secs_f64();
+        let rate = if seconds > 0.0 {
+            bytes as f64 / 1024.0 / seconds
+        } else {
+            0.0
+        };
+        let what = if upload { "uploaded" } else { "downloaded" };
+        self.log.log(
+            Level::Notice,
+            &format!(
+                "{} {what}  ({bytes} bytes, {rate:.2}KB/sec)",
+                String::from_utf8_lossy(&real)
+            ),
+        );
+        let clean = crate::vfs::normalize(b"/", b"/", &real);
+        if upload && self.config.upload_script {
+            let login = self.log.account.as_bytes();
+            if let Err(e) = crate::upload_pipe::report(login, &clean) {
+                self.log.log(
+                    Level::Warning,
+                    &format!(
+                        "Upload of {} not reported: {e}",
+                        String::from_utf8_lossy(&clean)
+                    ),
+                );
+            }
+        }
+        if let Some(alt_log) = &self.alt_log {
+            let transfer = crate::altlog::Transfer {
+                upload,
+                path: &clean,
+                bytes,
+                seconds,
+                ascii: !self.binary,
+                account: &self.log.account,
+                host: &self.log.host,
+                session_start: self.connected_at,
+            };
+            if let Err(e) = alt_log.write(&transfer) {
+                self.log.log(
+                    Level::Error,
+                    &format!("Unable to write the transfer log: {e}"),
+                );
+            }
+        }
+    }
+
+    pub(super) fn board(&mut self, activity: Activity<'_>) {
+        if let Some(board) = &mut self.scoreboard {
+            board.set_activity(activity);
+        }
+    }
+}
