@@ -254,15 +254,9 @@ impl Engine<'_> {
             if limit.is_some_and(|limit| received + n as u64 > limit) {
                 return Ended::OverQuota;
             }
-            let written = if self.binary {
-                file.write_all(&buf[..n])
-            } else {
-                let text: Vec<u8> = buf[..n].iter().copied().filter(|&b| b != b'\r').collect();
-                file.write_all(&text)
-            };
             // As Pure-FTPd, a write error (a full disk included) is transient: 451, so
             // that clients retry later (a 552 would make them give up for good).
-            if written.is_err() {
+            if write_received(file, &buf[..n], self.binary).is_err() {
                 return Ended::Failed {
                     bytes: received,
                     reply: Reply::new(451, msg::WRITE_ERROR),
@@ -411,6 +405,16 @@ enum Wait {
     Data,
     Control,
     Timeout,
+}
+
+/// Writes what an upload brought; in ASCII mode without its carriage returns.
+fn write_received(file: &mut File, received: &[u8], binary: bool) -> io::Result<()> {
+    if binary {
+        file.write_all(received)
+    } else {
+        let text: Vec<u8> = received.iter().copied().filter(|&b| b != b'\r').collect();
+        file.write_all(&text)
+    }
 }
 
 /// `ended`, with the bytes moved when it is an abort.

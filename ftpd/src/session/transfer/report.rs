@@ -13,6 +13,8 @@ use crate::messages as msg;
 use crate::scoreboard::Activity;
 
 impl Session<'_> {
+    /// The final reply of a transfer, and the session's byte counters. False when the
+    /// session must end.
     pub(super) fn finish(
         &mut self,
         ended: Ended,
@@ -22,17 +24,12 @@ impl Session<'_> {
         quota_lines: Vec<String>,
     ) -> bool {
         let seconds = elapsed.as_secs_f64();
-        let rate = |bytes| msg::rate(bytes, seconds);
         match ended {
+            Ended::Complete(_) if done.is_some() => {
+                done.is_some_and(|done| self.send_reply(&done).is_ok())
+            }
             Ended::Complete(bytes) => {
-                if let Some(done) = done {
-                    return self.send_reply(&done).is_ok();
-                }
-                if upload {
-                    self.uploaded += bytes;
-                } else {
-                    self.downloaded += bytes;
-                }
+                self.count(upload, bytes);
                 let mut reply = Reply::empty(226);
                 for line in quota_lines {
                     reply.push(line);
@@ -41,43 +38,20 @@ impl Session<'_> {
                     reply.push(msg::ASCII_WARNING);
                 }
                 reply.push(msg::TRANSFER_OK);
-                if let Some(rate) = rate(bytes) {
+                if let Some(rate) = msg::rate(bytes, seconds) {
                     reply.push(rate);
                 }
                 self.send_reply(&reply).is_ok()
             }
-            Ended::Aborted { bytes, quit } => {
-                let (first, code) = if upload {
-                    (msg::TRANSFER_ABORTED, 451)
-                } else {
-                    (msg::ABORT, 226)
-                };
-                let mut reply = Reply::new(code, msg::TRANSFER_ABORTED);
-                if let Some(rate) = rate(bytes) {
-                    reply.push(rate);
-                }
-                let ok = self.send_reply(&Reply::new(426, first)).is_ok()
-                    && self.send_reply(&reply).is_ok();
-                if quit {
-                    self.log_logout();
-                    let _ = self.send_reply(
-                        &Reply::new(221, msg::goodbye(self.uploaded, self.downloaded))
-                            .line(msg::LOGOUT),
-                    );
-                    return false;
-                }
-                ok
-            }
+            Ended::Aborted { bytes, quit } => self.report_abort(upload, bytes, seconds, quit),
             Ended::Failed { bytes, mut reply } => {
+                self.count(upload, bytes);
                 if upload {
-                    self.uploaded += bytes;
                     // As Pure-FTPd: what failed, then "Transfer aborted" and the rate.
                     reply.push(msg::TRANSFER_ABORTED);
-                    if let Some(rate) = rate(bytes) {
+                    if let Some(rate) = msg::rate(bytes, seconds) {
                         reply.push(rate);
                     }
-                } else {
-                    self.downloaded += bytes;
                 }
                 self.send_reply(&reply).is_ok()
             }
@@ -89,6 +63,38 @@ impl Session<'_> {
             // Settled (and answered) before.
             Ended::OverQuota => true,
         }
+    }
+
+    fn count(&mut self, upload: bool, bytes: u64) {
+        if upload {
+            self.uploaded += bytes;
+        } else {
+            self.downloaded += bytes;
+        }
+    }
+
+    /// ABOR: 426, then the abort's own reply (Pure-FTPd's codes differ for uploads);
+    /// QUIT during a transfer says goodbye too, and ends the session.
+    fn report_abort(&mut self, upload: bool, bytes: u64, seconds: f64, quit: bool) -> bool {
+        let (first, code) = if upload {
+            (msg::TRANSFER_ABORTED, 451)
+        } else {
+            (msg::ABORT, 226)
+        };
+        let mut reply = Reply::new(code, msg::TRANSFER_ABORTED);
+        if let Some(rate) = msg::rate(bytes, seconds) {
+            reply.push(rate);
+        }
+        let ok =
+            self.send_reply(&Reply::new(426, first)).is_ok() && self.send_reply(&reply).is_ok();
+        if quit {
+            self.log_logout();
+            let _ = self.send_reply(
+                &Reply::new(221, msg::goodbye(self.uploaded, self.downloaded)).line(msg::LOGOUT),
+            );
+            return false;
+        }
+        ok
     }
 
     /// The syslog line and the `-O` line of a transfer that moved bytes (complete, or
