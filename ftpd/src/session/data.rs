@@ -14,6 +14,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use pureftpd_proto::Reply;
 use pureftpd_proto::addr::{self, AddrError};
 
+use super::LoggedIn;
 use super::{Outcome, Session};
 use crate::messages as msg;
 
@@ -132,11 +133,15 @@ pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 impl Session<'_> {
-    fn fxp_allowed(&self) -> bool {
-        self.config.allow_anonymous_fxp || (self.config.allow_user_fxp && !self.anonymous())
+    fn fxp_allowed(&self, logged: &mut LoggedIn) -> bool {
+        self.config.allow_anonymous_fxp || (self.config.allow_user_fxp && !logged.anonymous())
     }
 
-    pub(super) fn port(&mut self, target: Result<SocketAddr, AddrError>) -> Outcome {
+    pub(super) fn port(
+        &mut self,
+        logged: &mut LoggedIn,
+        target: Result<SocketAddr, AddrError>,
+    ) -> Outcome {
         if self.epsv_all {
             return Reply::new(501, msg::ACTIVE_DISABLED).into();
         }
@@ -162,7 +167,7 @@ impl Session<'_> {
         let peer = canonical(self.peer.ip());
         let mut reply = Reply::empty(200);
         if ip != peer {
-            if !self.fxp_allowed() {
+            if !self.fxp_allowed(logged) {
                 return Reply::new(500, msg::no_fxp(ip, peer)).into();
             }
             reply.push(msg::fxp_transfer(peer, ip));
@@ -251,7 +256,7 @@ impl Session<'_> {
         self.pasv(true)
     }
 
-    pub(super) fn esta(&mut self) -> Outcome {
+    pub(super) fn esta(&mut self, logged: &mut LoggedIn) -> Outcome {
         if self.config.nat_mode || self.config.force_passive_ip.is_some() {
             return Reply::new(500, msg::UNKNOWN_COMMAND).into();
         }
@@ -259,7 +264,7 @@ impl Session<'_> {
             return Reply::new(520, msg::ACTIVE_DISABLED).into();
         };
         let first = msg::connecting_to_port(target.port());
-        match self.open_tcp_data() {
+        match self.open_tcp_data(logged) {
             Ok(stream) => {
                 let local = stream.local_addr().map(addr::eprt_form).unwrap_or_default();
                 self.data = DataSetup::Connected(stream);
@@ -271,11 +276,11 @@ impl Session<'_> {
         }
     }
 
-    pub(super) fn estp(&mut self) -> Outcome {
+    pub(super) fn estp(&mut self, logged: &mut LoggedIn) -> Outcome {
         if !matches!(self.data, DataSetup::Passive(_)) {
             return Reply::new(520, "Unable to open a passive connection").into();
         }
-        match self.open_tcp_data() {
+        match self.open_tcp_data(logged) {
             Ok(stream) => {
                 let local = stream.local_addr().map(addr::eprt_form).unwrap_or_default();
                 self.data = DataSetup::Connected(stream);
@@ -287,18 +292,17 @@ impl Session<'_> {
         }
     }
 
-    pub(super) fn pret(&mut self, arg: &[u8]) -> Outcome {
+    pub(super) fn pret(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let (verb, rest) = match arg.iter().position(|&b| b == b' ') {
             Some(i) => (&arg[..i], &arg[i + 1..]),
             None => (arg, &[][..]),
         };
         if verb.eq_ignore_ascii_case(b"retr") {
-            let readable = self
-                .logged_in()
-                .and_then(|l| {
-                    let path = l.vfs.resolve(rest);
-                    l.vfs.stat(&path).ok()
-                })
+            let path = logged.vfs.resolve(rest);
+            let readable = logged
+                .vfs
+                .stat(&path)
+                .ok()
                 .is_some_and(|st| st.st_mode & 0o170_000 == 0o100_000);
             if !readable {
                 return Reply::new(550, msg::RNFR_MISSING).into();
@@ -372,7 +376,7 @@ impl Session<'_> {
     }
 
     /// Makes the TCP data connection.
-    pub(crate) fn open_tcp_data(&mut self) -> Result<TcpStream, Outcome> {
+    pub(crate) fn open_tcp_data(&mut self, logged: &mut LoggedIn) -> Result<TcpStream, Outcome> {
         let stream = match std::mem::take(&mut self.data) {
             DataSetup::None => return Err(Reply::new(425, msg::NO_DATA_CONNECTION).into()),
             DataSetup::Connected(stream) => stream,
@@ -386,7 +390,7 @@ impl Session<'_> {
                 })?
             }
             DataSetup::Passive(listener) => {
-                let accepted = self.accept_passive(&listener);
+                let accepted = self.accept_passive(logged, &listener);
                 self.data = DataSetup::Passive(listener);
                 accepted?
             }
@@ -403,10 +407,14 @@ impl Session<'_> {
     }
 
     /// Waits for the client's connection, dropping any from another address.
-    fn accept_passive(&mut self, listener: &TcpListener) -> Result<TcpStream, Outcome> {
+    fn accept_passive(
+        &mut self,
+        logged: &mut LoggedIn,
+        listener: &TcpListener,
+    ) -> Result<TcpStream, Outcome> {
         let deadline = Instant::now() + self.idle;
         let peer = canonical(self.peer.ip());
-        let fxp = self.fxp_allowed();
+        let fxp = self.fxp_allowed(logged);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let millis = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);

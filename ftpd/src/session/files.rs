@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use pureftpd_proto::Reply;
 
+use super::LoggedIn;
 use super::{Outcome, Session};
 use crate::log::Level;
 use crate::messages as msg;
@@ -31,14 +32,13 @@ fn is_regular(mode: u32) -> bool {
 
 impl Session<'_> {
     /// Reading a dot file: allowed for users unless `-X`, for anonymous only with `-z`.
-    pub(super) fn check_dot_read(&mut self, name: &[u8]) -> Option<Outcome> {
-        let anonymous = self.anonymous();
+    pub(super) fn check_dot_read(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Option<Outcome> {
+        let anonymous = logged.anonymous();
         let allowed = if anonymous {
             self.config.allow_dot_files
         } else {
             !self.config.prohibit_dot_read
         };
-        let logged = self.logged_in()?;
         let path = logged.vfs.resolve(name);
         let reserved = logged.quota.is_some() && crate::quota::is_reserved(&path);
         ((!allowed && has_dot_component(&path)) || reserved || insane_name(name))
@@ -47,11 +47,15 @@ impl Session<'_> {
 
     /// Creating or changing a dot name: allowed for users unless `-x`/`-X`, never for
     /// anonymous users.
-    pub(super) fn check_dot_write(&mut self, name: &[u8], directory: bool) -> Option<Outcome> {
-        let anonymous = self.anonymous();
+    pub(super) fn check_dot_write(
+        &mut self,
+        logged: &mut LoggedIn,
+        name: &[u8],
+        directory: bool,
+    ) -> Option<Outcome> {
+        let anonymous = logged.anonymous();
         let allowed =
             !anonymous && !self.config.prohibit_dot_write && !self.config.prohibit_dot_read;
-        let logged = self.logged_in()?;
         let path = logged.vfs.resolve(name);
         let reserved = logged.quota.is_some() && crate::quota::is_reserved(&path);
         ((!allowed && has_dot_component(&path)) || reserved || insane_name(name)).then(|| {
@@ -64,22 +68,16 @@ impl Session<'_> {
         })
     }
 
-    pub(super) fn pwd(&mut self) -> Outcome {
-        match self.logged_in() {
-            Some(logged) => Reply::new(257, msg::current_location(logged.vfs.cwd())).into(),
-            None => Reply::new(530, msg::NOT_LOGGED_IN).into(),
-        }
+    pub(super) fn pwd(&mut self, logged: &mut LoggedIn) -> Outcome {
+        Reply::new(257, msg::current_location(logged.vfs.cwd())).into()
     }
 
-    pub(super) fn cwd(&mut self, dir: &[u8]) -> Outcome {
+    pub(super) fn cwd(&mut self, logged: &mut LoggedIn, dir: &[u8]) -> Outcome {
         let dir: &[u8] = if dir.is_empty() { b"~" } else { dir };
-        if let Some(refusal) = self.check_dot_read(dir) {
+        if let Some(refusal) = self.check_dot_read(logged, dir) {
             return refusal;
         }
         let alias = self.alias_target(dir);
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         // An alias counts only where no directory of that name exists.
         let changed = match logged.vfs.chdir(dir).map(<[u8]>::to_vec) {
             Err(e) => match &alias {
@@ -110,23 +108,20 @@ impl Session<'_> {
         }
     }
 
-    pub(super) fn mkd(&mut self, name: &[u8]) -> Outcome {
+    pub(super) fn mkd(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
         if name.is_empty() {
             return Reply::new(501, msg::NO_DIRECTORY_NAME).into();
         }
-        if self.anonymous() && !self.config.anonymous_can_mkdir {
+        if logged.anonymous() && !self.config.anonymous_can_mkdir {
             return Reply::new(550, msg::ANON_NO_MKD).into();
         }
-        if let Some(refusal) = self.check_dot_write(name, true) {
+        if let Some(refusal) = self.check_dot_write(logged, name, true) {
             return refusal;
         }
-        if let Some(refusal) = self.quota_refuses_mkd(name) {
+        if let Some(refusal) = self.quota_refuses_mkd(logged, name) {
             return refusal;
         }
         let mode = 0o777 & !self.config.dir_umask;
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         match logged.vfs.mkdir(&path, mode) {
             Ok(()) => {
@@ -140,19 +135,16 @@ impl Session<'_> {
         }
     }
 
-    pub(super) fn rmd(&mut self, name: &[u8]) -> Outcome {
+    pub(super) fn rmd(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
         if name.is_empty() {
             return Reply::new(550, msg::NO_DIRECTORY_NAME).into();
         }
-        if self.anonymous() {
+        if logged.anonymous() {
             return Reply::new(550, msg::ANON_NO_RMD).into();
         }
-        if let Some(refusal) = self.check_dot_write(name, true) {
+        if let Some(refusal) = self.check_dot_write(logged, name, true) {
             return refusal;
         }
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         match logged.vfs.rmdir(&path) {
             Ok(()) => {
@@ -167,22 +159,19 @@ impl Session<'_> {
         }
     }
 
-    pub(super) fn dele(&mut self, name: &[u8]) -> Outcome {
+    pub(super) fn dele(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
         if name.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
         }
-        if self.anonymous() {
+        if logged.anonymous() {
             return Reply::new(550, msg::ANON_NO_DELETE).into();
         }
         if self.config.keep_all_files {
             return Reply::new(550, msg::delete_failed(name, "Operation not permitted")).into();
         }
-        if let Some(refusal) = self.check_dot_write(name, false) {
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         let size = logged
             .vfs
@@ -218,23 +207,20 @@ impl Session<'_> {
         }
     }
 
-    pub(super) fn rnfr(&mut self, name: &[u8]) -> Outcome {
+    pub(super) fn rnfr(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
         if name.is_empty() {
             return Reply::new(550, msg::NO_FILE_NAME).into();
         }
         if self.config.no_rename {
             return Reply::new(550, msg::RENAME_FAILURE).into();
         }
-        if self.anonymous() {
+        if logged.anonymous() {
             return Reply::new(550, msg::ANON_NO_RENAME).into();
         }
-        if let Some(refusal) = self.check_dot_write(name, false) {
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
         let previous = self.rename_from.take();
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         if logged.vfs.lstat(&path).is_err() {
             return Reply::new(550, msg::RNFR_MISSING).into();
@@ -248,19 +234,16 @@ impl Session<'_> {
         reply.into()
     }
 
-    pub(super) fn rnto(&mut self, name: &[u8]) -> Outcome {
+    pub(super) fn rnto(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
         if name.is_empty() {
             return Reply::new(550, msg::NO_FILE_NAME).into();
         }
         let Some(from) = self.rename_from.take() else {
             return Reply::new(503, msg::RNTO_NEEDS_RNFR).into();
         };
-        if let Some(refusal) = self.check_dot_write(name, false) {
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let to = logged.vfs.resolve(name);
         // A file replaced by the rename leaves the counters.
         let replaced = (from != to)
@@ -293,16 +276,17 @@ impl Session<'_> {
     }
 
     /// The stat of a regular file for SIZE and MDTM, or the refusal.
-    fn regular_file(&mut self, name: &[u8]) -> Result<nix::sys::stat::FileStat, Outcome> {
+    fn regular_file(
+        &mut self,
+        logged: &mut LoggedIn,
+        name: &[u8],
+    ) -> Result<nix::sys::stat::FileStat, Outcome> {
         if name.is_empty() {
             return Err(Reply::new(501, msg::MISSING_ARGUMENT).into());
         }
-        if let Some(refusal) = self.check_dot_read(name) {
+        if let Some(refusal) = self.check_dot_read(logged, name) {
             return Err(refusal);
         }
-        let Some(logged) = self.logged_in() else {
-            return Err(Reply::new(530, msg::NOT_LOGGED_IN).into());
-        };
         let path = logged.vfs.resolve(name);
         let st = logged
             .vfs
@@ -314,8 +298,8 @@ impl Session<'_> {
         Ok(st)
     }
 
-    pub(super) fn size(&mut self, name: &[u8]) -> Outcome {
-        match self.regular_file(name) {
+    pub(super) fn size(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
+        match self.regular_file(logged, name) {
             Ok(st) => Reply::new(213, st.st_size.to_string()).into(),
             Err(refusal) => refusal,
         }
@@ -323,42 +307,39 @@ impl Session<'_> {
 
     /// MDTM `path`: the modification time. MDTM `YYYYMMDDhhmmss path` (a form many
     /// clients send to set it) sets it as MFMT does, unless a file has that whole name.
-    pub(super) fn mdtm(&mut self, name: &[u8]) -> Outcome {
+    pub(super) fn mdtm(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
         let setter = name.len() > 15
             && name[..14].iter().all(u8::is_ascii_digit)
             && name[14] == b' '
-            && self.regular_file(name).is_err();
+            && self.regular_file(logged, name).is_err();
         if setter {
-            return self.set_time(&name[15..], &name[..14]);
+            return self.set_time(logged, &name[15..], &name[..14]);
         }
-        match self.regular_file(name) {
+        match self.regular_file(logged, name) {
             Ok(st) => Reply::new(213, utc_stamp(st.st_mtime)).into(),
             Err(refusal) => refusal,
         }
     }
 
-    pub(super) fn mfmt(&mut self, arg: &[u8]) -> Outcome {
+    pub(super) fn mfmt(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let (stamp, name) = match arg.iter().position(|&b| b == b' ') {
             Some(i) => (&arg[..i], &arg[i + 1..]),
             None => return Reply::new(501, msg::MISSING_ARGUMENT).into(),
         };
-        self.set_time(name, stamp)
+        self.set_time(logged, name, stamp)
     }
 
     /// MFMT and SITE UTIME: sets atime and mtime from `YYYYMMDDhhmmss` (UTC).
-    pub(super) fn set_time(&mut self, name: &[u8], stamp: &[u8]) -> Outcome {
-        if self.anonymous() {
+    pub(super) fn set_time(&mut self, logged: &mut LoggedIn, name: &[u8], stamp: &[u8]) -> Outcome {
+        if logged.anonymous() {
             return Reply::new(550, msg::ANON_NO_CHMOD).into();
         }
         let Some(when) = parse_stamp(stamp) else {
             return Reply::new(501, msg::BAD_TIMESTAMP).into();
         };
-        if let Some(refusal) = self.check_dot_write(name, false) {
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         match logged.vfs.set_times(&path, when, when) {
             Ok(()) => Reply::new(213, msg::UTIME_OK).into(),
@@ -367,7 +348,7 @@ impl Session<'_> {
     }
 
     /// SITE CHMOD `<octal mode> <path>`.
-    pub(super) fn chmod(&mut self, arg: &[u8]) -> Outcome {
+    pub(super) fn chmod(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         if arg.is_empty() {
             return Reply::new(501, msg::MISSING_ARGUMENT).into();
         }
@@ -386,20 +367,17 @@ impl Session<'_> {
         if mode > 0o7777 {
             return Reply::new(501, msg::BAD_PERMISSIONS).into();
         }
-        if self.anonymous() {
+        if logged.anonymous() {
             return Reply::new(550, msg::ANON_NO_CHMOD).into();
         }
-        let uid = self.logged_in().map_or(0, |l| l.user.uid);
+        let uid = logged.user.uid;
         if self.config.no_chmod && uid != 0 {
             return Reply::new(550, msg::chmod_failed(name, None)).into();
         }
-        if let Some(refusal) = self.check_dot_write(name, false) {
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
         let customer_proof = self.config.customer_proof;
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         let mode = u32::try_from(mode).unwrap_or(0);
         // Beyond Pure-FTPd: a virtual user (from a .pdb, extauth, ...) never sets the
@@ -431,7 +409,7 @@ impl Session<'_> {
     }
 
     /// SITE UTIME: `YYYYMMDDhhmmss path`, or `path atime mtime ctime UTC`.
-    pub(super) fn utime(&mut self, arg: &[u8]) -> Outcome {
+    pub(super) fn utime(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         if arg.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
         }
@@ -443,10 +421,10 @@ impl Session<'_> {
                     .map(|w| w.len() + 1)
                     .sum::<usize>();
             let stamp = words[words.len() - 4];
-            return self.set_time(&arg[..name_end], stamp);
+            return self.set_time(logged, &arg[..name_end], stamp);
         }
         match arg.iter().position(|&b| b == b' ') {
-            Some(i) => self.set_time(&arg[i + 1..], &arg[..i]),
+            Some(i) => self.set_time(logged, &arg[i + 1..], &arg[..i]),
             None => Reply::new(501, msg::MISSING_ARGUMENT).into(),
         }
     }

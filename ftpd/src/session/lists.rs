@@ -290,8 +290,8 @@ fn join_shown(shown: &[u8], name: &[u8]) -> Vec<u8> {
 
 impl Session<'_> {
     /// Whether this session may see dot files.
-    fn sees_dots(&self) -> bool {
-        if self.anonymous() {
+    fn sees_dots(&self, logged: &LoggedIn) -> bool {
+        if logged.anonymous() {
             self.config.allow_dot_files
         } else {
             !self.config.prohibit_dot_read
@@ -303,7 +303,7 @@ impl Session<'_> {
             vfs: &logged.vfs,
             ctx: &logged.list,
             options,
-            show_dots: self.sees_dots(),
+            show_dots: self.sees_dots(logged),
             max_entries: usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX),
             max_depth: self.config.max_list_depth,
             count: 0,
@@ -314,14 +314,13 @@ impl Session<'_> {
     }
 
     /// The long listing LIST and STAT share.
-    fn long_listing(&mut self, arg: &[u8]) -> Option<Listed> {
+    fn long_listing(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Listed {
         let defaults = ListOptions {
             long: true,
             all: self.config.display_dot_files,
             ..ListOptions::default()
         };
         let (options, patterns) = listing::parse_list_args(arg, defaults);
-        let State(logged) = self.logged_state()?;
         let mut lister = self.lister(logged, options);
         if patterns.is_empty() {
             let cwd = logged.vfs.cwd().to_vec();
@@ -333,27 +332,18 @@ impl Session<'_> {
         } else {
             lister.patterns(&patterns);
         }
-        Some(Listed {
+        Listed {
             bytes: lister.out,
             count: lister.count,
             truncated: lister.truncated,
             options,
             notes: lister.notes,
-        })
-    }
-
-    fn logged_state(&self) -> Option<State<'_>> {
-        match &self.state {
-            super::State::LoggedIn(logged) => Some(State(logged)),
-            _ => None,
         }
     }
 
-    pub(super) fn list(&mut self, arg: &[u8]) -> Outcome {
-        self.refresh_clock();
-        let Some(listed) = self.long_listing(arg) else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
+    pub(super) fn list(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
+        self.refresh_clock(logged);
+        let listed = self.long_listing(logged, arg);
         let mut done = Reply::empty(226);
         for note in listed.notes {
             done.push(note);
@@ -372,14 +362,12 @@ impl Session<'_> {
         }))
     }
 
-    pub(super) fn stat(&mut self, arg: &[u8]) -> Outcome {
+    pub(super) fn stat(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         if arg.is_empty() {
             return Reply::new(211, msg::STAT_URL).into();
         }
-        self.refresh_clock();
-        let Some(listed) = self.long_listing(arg) else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
+        self.refresh_clock(logged);
+        let listed = self.long_listing(logged, arg);
         let bytes = listed.bytes;
         let body = bytes.strip_suffix(b"\r\n").unwrap_or(&bytes);
         let mut text = b"STAT".to_vec();
@@ -394,12 +382,9 @@ impl Session<'_> {
         reply.line("End.").into()
     }
 
-    pub(super) fn nlst(&mut self, arg: &[u8]) -> Outcome {
-        let shows_dots = self.sees_dots();
+    pub(super) fn nlst(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
+        let shows_dots = self.sees_dots(logged);
         let max = usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX);
-        let Some(State(logged)) = self.logged_state() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         // Options are skipped; the first other word is the directory.
         let target = arg
             .split(|&b| b == b' ')
@@ -441,11 +426,8 @@ impl Session<'_> {
         }))
     }
 
-    pub(super) fn mlsd(&mut self, arg: &[u8]) -> Outcome {
-        let shows_dots = self.sees_dots();
-        let Some(State(logged)) = self.logged_state() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
+    pub(super) fn mlsd(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
+        let shows_dots = self.sees_dots(logged);
         let dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
         let Ok((fd, names)) = logged.vfs.read_dir(&dir) else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
@@ -472,14 +454,11 @@ impl Session<'_> {
         }))
     }
 
-    pub(super) fn mlst(&mut self, arg: &[u8]) -> Outcome {
+    pub(super) fn mlst(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let name: &[u8] = if arg.is_empty() { b"." } else { arg };
-        if let Some(refusal) = self.check_dot_read(name) {
+        if let Some(refusal) = self.check_dot_read(logged, name) {
             return refusal;
         }
-        let Some(State(logged)) = self.logged_state() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         let role = if path == logged.vfs.cwd() && (name == b"." || name.is_empty()) {
             Role::Current
@@ -503,10 +482,8 @@ impl Session<'_> {
     }
 
     /// Listings compare times with "now".
-    fn refresh_clock(&mut self) {
-        if let Some(logged) = self.logged_in() {
-            logged.list.now = jiff::Timestamp::now();
-        }
+    fn refresh_clock(&mut self, logged: &mut LoggedIn) {
+        logged.list.now = jiff::Timestamp::now();
     }
 }
 
@@ -519,6 +496,3 @@ struct Listed {
     /// Lines before the options summary (globbing refusals).
     notes: Vec<Vec<u8>>,
 }
-
-/// A borrow of the logged-in state.
-struct State<'a>(&'a LoggedIn);

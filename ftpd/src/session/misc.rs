@@ -4,6 +4,7 @@
 use pureftpd_proto::Reply;
 use pureftpd_proto::command::{Site, TypeCode};
 
+use super::LoggedIn;
 use super::{Origin, Outcome, Session};
 use crate::messages as msg;
 
@@ -139,7 +140,7 @@ impl Session<'_> {
             .into()
     }
 
-    pub(super) fn site(&mut self, site: Site) -> Outcome {
+    pub(super) fn site(&mut self, logged: &mut LoggedIn, site: Site) -> Outcome {
         match site {
             Site::Help => Self::site_help(),
             Site::Time => {
@@ -147,8 +148,8 @@ impl Session<'_> {
                 Reply::new(211, now.strftime("%Y-%m-%d %H:%M:%S").to_string()).into()
             }
             Site::Idle(arg) => self.site_idle(&arg),
-            Site::Chmod(arg) => self.chmod(&arg),
-            Site::Utime(arg) => self.utime(&arg),
+            Site::Chmod(arg) => self.chmod(logged, &arg),
+            Site::Utime(arg) => self.utime(logged, &arg),
             Site::Alias(_) => self.site_alias(),
             Site::Unknown(word) => Reply::new(500, msg::site_unknown(&word)).into(),
             Site::Missing => Reply::new(500, msg::SITE_MISSING).into(),

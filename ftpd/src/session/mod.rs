@@ -66,6 +66,10 @@ pub(crate) struct LoggedIn {
 }
 
 impl LoggedIn {
+    pub(crate) fn anonymous(&self) -> bool {
+        self.user.anonymous
+    }
+
     /// The quota status lines (none without quotas).
     pub(crate) fn quota_lines(&self) -> Vec<String> {
         self.quota
@@ -309,7 +313,9 @@ impl Session<'_> {
                 let _ = self.send_reply(&reply);
                 false
             }
-            Outcome::Transfer(job) => self.run_transfer(*job),
+            Outcome::Transfer(job) => self
+                .with_login(|session, logged| session.run_transfer(logged, *job))
+                .unwrap_or(false),
             Outcome::StartTls(reply) => self.send_reply(&reply).is_ok() && self.begin_tls(),
             Outcome::StopTls(reply) => {
                 let sent = self.send_reply(&reply).is_ok();
@@ -407,8 +413,31 @@ impl Session<'_> {
             .then(|| Outcome::Close(Reply::new(421, msg::noop_timeout(limit.as_secs()))))
     }
 
-    #[allow(clippy::too_many_lines)]
     fn dispatch(&mut self, command: Command) -> Outcome {
+        if let Some(timeout) = self.idle_check(&command) {
+            return timeout;
+        }
+        let logged_in = matches!(self.state, State::LoggedIn(_));
+        if !logged_in && !command.allowed_before_login() {
+            return Reply::new(530, msg::NOT_LOGGED_IN).into();
+        }
+        if let Some(refusal) = self.tls_policy(&command) {
+            return refusal;
+        }
+        // A RNFR is forgotten by any other command than RNTO.
+        if !matches!(command, Command::Rnto(_) | Command::Rnfr(_)) {
+            self.rename_from = None;
+        }
+        if command.allowed_before_login() {
+            return self.dispatch_any(command);
+        }
+        self.with_login(|session, logged| session.dispatch_logged_in(logged, command))
+            .unwrap_or_else(|| Reply::new(530, msg::NOT_LOGGED_IN).into())
+    }
+
+    /// `-I` also ends sessions that only send commands which do nothing (NOOP and the
+    /// like) for twice the idle time.
+    fn idle_check(&mut self, command: &Command) -> Option<Outcome> {
         let idle_like = matches!(
             command,
             Command::Noop
@@ -423,23 +452,14 @@ impl Session<'_> {
                 | Command::Stru(_)
         );
         if idle_like {
-            if let Some(timeout) = self.idle_command() {
-                return timeout;
-            }
-        } else {
-            self.idle_commands_since = None;
+            return self.idle_command();
         }
-        let logged_in = matches!(self.state, State::LoggedIn(_));
-        if !logged_in && !command.allowed_before_login() {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        }
-        if let Some(refusal) = self.tls_policy(&command) {
-            return refusal;
-        }
-        // A RNFR is forgotten by any other command than RNTO.
-        if !matches!(command, Command::Rnto(_) | Command::Rnfr(_)) {
-            self.rename_from = None;
-        }
+        self.idle_commands_since = None;
+        None
+    }
+
+    /// The commands that need no login (they may come after it too).
+    fn dispatch_any(&mut self, command: Command) -> Outcome {
         match command {
             Command::User(name) => self.user(&name),
             Command::Pass(password) => self.pass(password),
@@ -473,59 +493,69 @@ impl Session<'_> {
                 );
                 Outcome::Close(Reply::new(500, msg::http_command(&verb)))
             }
+            // `dispatch` routes the others to `dispatch_logged_in`.
+            _ => Reply::new(530, msg::NOT_LOGGED_IN).into(),
+        }
+    }
+
+    /// The commands of a logged-in session: `logged` is the login itself, taken out of
+    /// the session's state while the handler runs.
+    fn dispatch_logged_in(&mut self, logged: &mut LoggedIn, command: Command) -> Outcome {
+        match command {
             Command::Unknown(_) => Reply::new(500, msg::UNKNOWN_COMMAND).into(),
-            Command::Cwd(dir) => self.cwd(&dir),
-            Command::Cdup => self.cwd(b".."),
-            Command::Pwd => self.pwd(),
-            Command::Port(target) => self.port(target.map(SocketAddr::V4)),
-            Command::Eprt(target) => self.port(target),
+            Command::Cwd(dir) => self.cwd(logged, &dir),
+            Command::Cdup => self.cwd(logged, b".."),
+            Command::Pwd => self.pwd(logged),
+            Command::Port(target) => self.port(logged, target.map(SocketAddr::V4)),
+            Command::Eprt(target) => self.port(logged, target),
             Command::Pasv => self.pasv(false),
             Command::Epsv(arg) => self.epsv(&arg),
-            Command::Esta => self.esta(),
-            Command::Estp => self.estp(),
-            Command::Pret(arg) => self.pret(&arg),
-            Command::Allo(arg) => self.allo(&arg),
+            Command::Esta => self.esta(logged),
+            Command::Estp => self.estp(logged),
+            Command::Pret(arg) => self.pret(logged, &arg),
+            Command::Allo(arg) => self.allo(logged, &arg),
             Command::Rest(restart) => self.rest(restart),
-            Command::Retr(name) => self.retr(&name),
-            Command::Stor(name) => self.stor(&name, false),
-            Command::Appe(name) => self.stor(&name, true),
-            Command::Stou => self.stou(),
-            Command::Dele(name) => self.dele(&name),
-            Command::Rmd(name) => self.rmd(&name),
-            Command::Mkd(name) => self.mkd(&name),
-            Command::Rnfr(name) => self.rnfr(&name),
-            Command::Rnto(name) => self.rnto(&name),
+            Command::Retr(name) => self.retr(logged, &name),
+            Command::Stor(name) => self.stor(logged, &name, false),
+            Command::Appe(name) => self.stor(logged, &name, true),
+            Command::Stou => self.stou(logged),
+            Command::Dele(name) => self.dele(logged, &name),
+            Command::Rmd(name) => self.rmd(logged, &name),
+            Command::Mkd(name) => self.mkd(logged, &name),
+            Command::Rnfr(name) => self.rnfr(logged, &name),
+            Command::Rnto(name) => self.rnto(logged, &name),
             Command::Abor => Reply::new(226, msg::ABOR_OK).into(),
-            Command::List(arg) => self.list(&arg),
-            Command::Nlst(arg) => self.nlst(&arg),
-            Command::Mlsd(arg) => self.mlsd(&arg),
-            Command::Mlst(arg) => self.mlst(&arg),
-            Command::Stat(arg) => self.stat(&arg),
-            Command::Size(name) => self.size(&name),
-            Command::Mdtm(name) => self.mdtm(&name),
-            Command::Mfmt(arg) => self.mfmt(&arg),
-            Command::Site(site) => self.site(site),
+            Command::List(arg) => self.list(logged, &arg),
+            Command::Nlst(arg) => self.nlst(logged, &arg),
+            Command::Mlsd(arg) => self.mlsd(logged, &arg),
+            Command::Mlst(arg) => self.mlst(logged, &arg),
+            Command::Stat(arg) => self.stat(logged, &arg),
+            Command::Size(name) => self.size(logged, &name),
+            Command::Mdtm(name) => self.mdtm(logged, &name),
+            Command::Mfmt(arg) => self.mfmt(logged, &arg),
+            Command::Site(site) => self.site(logged, site),
+            // `dispatch` serves those that need no login itself (they read the state).
+            _ => Reply::new(500, msg::UNKNOWN_COMMAND).into(),
         }
     }
 
-    /// The logged-in part of the state; handlers after the login check may rely on it.
-    pub(crate) fn logged_in_ref(&self) -> Option<&LoggedIn> {
-        match &self.state {
-            State::LoggedIn(logged) => Some(logged),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn logged_in(&mut self) -> Option<&mut LoggedIn> {
-        match &mut self.state {
-            State::LoggedIn(logged) => Some(logged),
-            _ => None,
-        }
-    }
-
-    /// Whether the session is anonymous.
-    pub(crate) fn anonymous(&self) -> bool {
-        matches!(&self.state, State::LoggedIn(l) if l.user.anonymous)
+    /// Runs `handler` with the login taken out of the session's state, so that both
+    /// can be borrowed at once; `None` before login. Nothing in the session reads the
+    /// state for the login while a handler runs: handlers get it as an argument.
+    pub(crate) fn with_login<R>(
+        &mut self,
+        handler: impl FnOnce(&mut Self, &mut LoggedIn) -> R,
+    ) -> Option<R> {
+        let mut logged = match std::mem::replace(&mut self.state, State::AwaitUser) {
+            State::LoggedIn(logged) => logged,
+            other => {
+                self.state = other;
+                return None;
+            }
+        };
+        let result = handler(self, &mut logged);
+        self.state = State::LoggedIn(logged);
+        Some(result)
     }
 }
 

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use pureftpd_proto::Reply;
 
-use super::Session;
 use crate::auth::LoggedUser;
 use crate::config::Config;
 
@@ -130,15 +129,6 @@ impl Pacer {
         let spent = Duration::from_secs_f64(bytes as f64 / self.rate as f64);
         self.next = self.next.max(earliest) + spent;
         self.next.saturating_duration_since(now)
-    }
-}
-
-impl Session<'_> {
-    /// The policies of the logged-in account (none before login).
-    pub(crate) fn policies(&self) -> Policies {
-        self.logged_in_ref()
-            .map(|logged| logged.policies)
-            .unwrap_or_default()
     }
 }
 

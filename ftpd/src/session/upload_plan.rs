@@ -13,6 +13,7 @@
 use nix::sys::stat::FileStat;
 use pureftpd_proto::Reply;
 
+use super::LoggedIn;
 use super::{Outcome, Session};
 use crate::quota::Usage;
 
@@ -64,6 +65,7 @@ impl Session<'_> {
     /// `552 Quota exceeded: [name] won't be saved`, with or without the status lines.
     pub(crate) fn quota_exceeded(
         &mut self,
+        logged: &mut LoggedIn,
         name: &[u8],
         first: Option<&str>,
         status: bool,
@@ -72,7 +74,7 @@ impl Session<'_> {
         if let Some(first) = first {
             reply.push(first);
         }
-        if status && let Some(logged) = self.logged_in() {
+        if status {
             for line in logged.quota_lines() {
                 reply.push(line);
             }
@@ -85,15 +87,13 @@ impl Session<'_> {
     /// (none when neither quotas nor `-0` apply).
     pub(crate) fn plan_upload(
         &mut self,
+        logged: &mut LoggedIn,
         name: &[u8],
         path: &[u8],
         existing: Option<&FileStat>,
         replaces_whole: bool,
     ) -> Result<Option<UploadPlan>, Outcome> {
         let no_truncate = self.config.no_truncate;
-        let Some(logged) = self.logged_in() else {
-            return Ok(None);
-        };
         let creates = existing.is_none();
         let counted = existing.filter(|st| is_regular(st)).map_or(0, size_of);
         let replaces_file = replaces_whole && existing.is_some_and(is_regular);
@@ -106,7 +106,7 @@ impl Session<'_> {
                     .room(limits)
                     .map(|room| if replaces_whole { room + counted } else { room });
                 if (creates && usage.files_full(limits)) || limit == Some(0) {
-                    return Err(self.quota_exceeded(name, None, false).into());
+                    return Err(self.quota_exceeded(logged, name, None, false).into());
                 }
                 limit
             }
@@ -138,13 +138,15 @@ impl Session<'_> {
 
     /// After an upload: counts it and puts it in place, or undoes it (over the quota,
     /// or incomplete under `-0`).
-    pub(crate) fn settle_upload(&mut self, plan: &UploadPlan, end: UploadEnd) -> Settled {
-        let Some(logged) = self.logged_in() else {
-            return Settled::Refused;
-        };
+    pub(crate) fn settle_upload(
+        &mut self,
+        logged: &mut LoggedIn,
+        plan: &UploadPlan,
+        end: UploadEnd,
+    ) -> Settled {
         let written = plan.temporary.as_deref().unwrap_or(&plan.target);
         let size = logged.vfs.stat(written).map_or(0, |st| size_of(&st));
-        let undo = |logged: &super::LoggedIn| match &plan.temporary {
+        let undo = |logged: &LoggedIn| match &plan.temporary {
             Some(temp) => {
                 let _ = logged.vfs.unlink(temp);
             }
@@ -197,8 +199,11 @@ impl Session<'_> {
     }
 
     /// MKD: refused when the files quota is full.
-    pub(crate) fn quota_refuses_mkd(&mut self, name: &[u8]) -> Option<Outcome> {
-        let logged = self.logged_in()?;
+    pub(crate) fn quota_refuses_mkd(
+        &mut self,
+        logged: &mut LoggedIn,
+        name: &[u8],
+    ) -> Option<Outcome> {
         let quota = logged.quota.as_ref()?;
         let usage: Usage = quota.usage().unwrap_or_default();
         usage.files_full(quota.limits).then(|| {

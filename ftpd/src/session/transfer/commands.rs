@@ -12,6 +12,7 @@ use super::super::{Outcome, Session};
 use super::Job;
 use crate::log::Level;
 use crate::messages as msg;
+use crate::session::LoggedIn;
 
 impl Session<'_> {
     pub(crate) fn rest(&mut self, restart: Restart) -> Outcome {
@@ -37,7 +38,7 @@ impl Session<'_> {
         }
     }
 
-    pub(crate) fn allo(&mut self, arg: &[u8]) -> Outcome {
+    pub(crate) fn allo(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         if arg.is_empty() {
             return Reply::new(501, msg::CANT_FIND_SIZE).into();
         }
@@ -50,9 +51,8 @@ impl Session<'_> {
             })
             .and_then(|d| d.parse().ok())
             .unwrap_or(0);
-        let free = self
-            .logged_in()
-            .and_then(|l| nix::sys::statvfs::fstatvfs(l.vfs.root_fd()).ok())
+        let free = nix::sys::statvfs::fstatvfs(logged.vfs.root_fd())
+            .ok()
             .map_or(u64::MAX, |s| {
                 s.blocks_available().saturating_mul(s.fragment_size())
             });
@@ -62,11 +62,11 @@ impl Session<'_> {
         Reply::new(200, msg::ALLO_OK).into()
     }
 
-    pub(crate) fn retr(&mut self, name: &[u8]) -> Outcome {
+    pub(crate) fn retr(&mut self, logged: &mut LoggedIn, name: &[u8]) -> Outcome {
         if name.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
         }
-        if self.anonymous() && self.config.max_load.is_some_and(|max| self.load >= max) {
+        if logged.anonymous() && self.config.max_load.is_some_and(|max| self.load >= max) {
             return Self::multi_line(550, &msg::load_too_high(self.load)).into();
         }
         let binary = self.binary;
@@ -74,12 +74,9 @@ impl Session<'_> {
         if !binary && restart > 1 {
             return Reply::new(503, msg::ASCII_RESUME).into();
         }
-        if let Some(refusal) = self.check_dot_read(name) {
+        if let Some(refusal) = self.check_dot_read(logged, name) {
             return refusal;
         }
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         let file = match logged.vfs.open_read(&path) {
             Ok(file) => file,
@@ -92,7 +89,8 @@ impl Session<'_> {
             return Reply::new(550, msg::ONLY_REGULAR).into();
         }
         let size = meta.len();
-        if self.anonymous() && self.config.anti_warez && self.is_anonymous_upload(&meta) {
+        if logged.anonymous() && self.config.anti_warez && Self::is_anonymous_upload(logged, &meta)
+        {
             return Reply::empty(550)
                 .line(msg::WAREZ_1)
                 .line(msg::WAREZ_2)
@@ -104,7 +102,8 @@ impl Session<'_> {
                 .into();
         }
         if let Some(refusal) =
-            self.policies()
+            logged
+                .policies
                 .ratio_refusal(self.uploaded, self.downloaded, size, restart)
         {
             return refusal.into();
@@ -127,22 +126,19 @@ impl Session<'_> {
         }))
     }
 
-    pub(crate) fn stor(&mut self, name: &[u8], append: bool) -> Outcome {
+    pub(crate) fn stor(&mut self, logged: &mut LoggedIn, name: &[u8], append: bool) -> Outcome {
         if name.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
         }
-        if let Some(refusal) = self.check_dot_write(name, false) {
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
-        if self.disk_too_full() {
+        if self.disk_too_full(logged) {
             return Reply::new(552, msg::DISK_FULL).into();
         }
         let restart = std::mem::take(&mut self.restart);
-        let anonymous = self.anonymous();
+        let anonymous = logged.anonymous();
         let (file_umask, cant_upload) = (self.config.file_umask, self.config.anonymous_cant_upload);
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
-        };
         let path = logged.vfs.resolve(name);
         let existing = logged.vfs.stat(&path).ok();
         if anonymous && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
@@ -165,9 +161,6 @@ impl Session<'_> {
         // -r: an upload never replaces a file; it takes the first free `name.N`.
         let auto_rename = self.config.auto_rename && replaces_whole && existing.is_some();
         let (path, existing) = if auto_rename {
-            let Some(logged) = self.logged_in() else {
-                return Reply::new(530, msg::NOT_LOGGED_IN).into();
-            };
             match (1..=9999)
                 .map(|n| [path.as_slice(), format!(".{n}").as_bytes()].concat())
                 .find(|candidate| logged.vfs.lstat(candidate).is_err())
@@ -178,12 +171,9 @@ impl Session<'_> {
         } else {
             (path, existing)
         };
-        let quota = match self.plan_upload(name, &path, existing.as_ref(), replaces_whole) {
+        let quota = match self.plan_upload(logged, name, &path, existing.as_ref(), replaces_whole) {
             Ok(quota) => quota,
             Err(refusal) => return refusal,
-        };
-        let Some(logged) = self.logged_in() else {
-            return Reply::new(530, msg::NOT_LOGGED_IN).into();
         };
         let mut flags = OFlag::O_CREAT;
         if replaces_whole {
@@ -227,14 +217,11 @@ impl Session<'_> {
     }
 
     /// `-k`: whether the file system holding the root is fuller than allowed.
-    fn disk_too_full(&mut self) -> bool {
+    fn disk_too_full(&mut self, logged: &mut LoggedIn) -> bool {
         let Some(max) = self.config.max_disk_usage else {
             return false;
         };
-        let Some(stats) = self
-            .logged_in()
-            .and_then(|l| nix::sys::statvfs::fstatvfs(l.vfs.root_fd()).ok())
-        else {
+        let Ok(stats) = nix::sys::statvfs::fstatvfs(logged.vfs.root_fd()) else {
             return false;
         };
         let total = stats.blocks();
@@ -251,23 +238,17 @@ impl Session<'_> {
         reply
     }
 
-    pub(crate) fn stou(&mut self) -> Outcome {
-        if self.anonymous() && self.config.anonymous_cant_upload {
+    pub(crate) fn stou(&mut self, logged: &mut LoggedIn) -> Outcome {
+        if logged.anonymous() && self.config.anonymous_cant_upload {
             return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
         }
         let file_umask = self.config.file_umask;
         for _ in 0..100 {
             let unique = self.unique_name();
-            let Some(logged) = self.logged_in() else {
-                return Reply::new(530, msg::NOT_LOGGED_IN).into();
-            };
             let path = logged.vfs.resolve(unique.as_bytes());
-            let quota = match self.plan_upload(unique.as_bytes(), &path, None, true) {
+            let quota = match self.plan_upload(logged, unique.as_bytes(), &path, None, true) {
                 Ok(quota) => quota,
                 Err(refusal) => return refusal,
-            };
-            let Some(logged) = self.logged_in() else {
-                return Reply::new(530, msg::NOT_LOGGED_IN).into();
             };
             match logged
                 .vfs
@@ -306,10 +287,9 @@ impl Session<'_> {
 
     /// `-s`: whether a file belongs to the anonymous account (an anonymous upload that
     /// no administrator has taken over yet).
-    fn is_anonymous_upload(&self, meta: &std::fs::Metadata) -> bool {
+    fn is_anonymous_upload(logged: &LoggedIn, meta: &std::fs::Metadata) -> bool {
         use std::os::unix::fs::MetadataExt;
-        self.logged_in_ref()
-            .is_some_and(|logged| logged.user.anonymous && meta.uid() == logged.user.uid)
+        logged.user.anonymous && meta.uid() == logged.user.uid
     }
 }
 

@@ -22,6 +22,7 @@ use super::data::{DataSetup, DataStream};
 use super::upload_plan::{Settled, UploadEnd, UploadPlan};
 use crate::messages as msg;
 use crate::scoreboard::Activity;
+use crate::session::LoggedIn;
 use engine::{Ended, Engine};
 
 /// What moving a job's bytes left for the report.
@@ -80,8 +81,8 @@ pub(crate) enum Job {
 impl Session<'_> {
     /// Opens the data connection, says 150, transfers, gives the final reply.
     /// Returns false when the session must end.
-    pub(super) fn run_transfer(&mut self, job: Job) -> bool {
-        let mut stream = match self.connect_data(&job) {
+    pub(super) fn run_transfer(&mut self, logged: &mut LoggedIn, job: Job) -> bool {
+        let mut stream = match self.connect_data(logged, &job) {
             Ok(stream) => stream,
             Err(carry_on) => return carry_on,
         };
@@ -90,7 +91,7 @@ impl Session<'_> {
             Job::Download { path, .. } | Job::Upload { path, .. } => Some(path.clone()),
             Job::Listing { .. } => None,
         };
-        let moved = self.move_bytes(job, &mut stream);
+        let moved = self.move_bytes(logged, job, &mut stream);
         // A finished transfer closes gracefully (the client may still be sending its
         // close_notify); an aborted, failed or stalled one is closed at once, as
         // Pure-FTPd does: ABOR gets its reply without waiting for the client.
@@ -107,13 +108,13 @@ impl Session<'_> {
         } = moved;
         let mut quota_lines = Vec::new();
         let ended = match upload_quota {
-            Some((plan, name)) => match self.settle_quota(&plan, ended) {
+            Some((plan, name)) => match self.settle_quota(logged, &plan, ended) {
                 Some((ended, lines)) => {
                     quota_lines = lines;
                     ended
                 }
                 None => {
-                    let reply = self.quota_exceeded(&name, Some(msg::QUOTA_ABORTED), true);
+                    let reply = self.quota_exceeded(logged, &name, Some(msg::QUOTA_ABORTED), true);
                     return self.send_reply(&reply).is_ok();
                 }
             },
@@ -121,7 +122,7 @@ impl Session<'_> {
         };
         let elapsed = started.elapsed();
         if let (Some(path), Some(bytes)) = (&logged_path, ended.bytes()) {
-            self.record_transfer(path, upload, bytes, elapsed);
+            self.record_transfer(logged, path, upload, bytes, elapsed);
         }
         self.finish(ended, done, upload, elapsed, quota_lines)
     }
@@ -129,7 +130,7 @@ impl Session<'_> {
     /// Says 150 (before connecting in active mode, after in passive mode, as Pure-FTPd)
     /// and opens the data connection, with TLS under PROT P. `Err(carry_on)`: it could
     /// not be opened (the job is abandoned and the client told); false ends the session.
-    fn connect_data(&mut self, job: &Job) -> Result<DataStream, bool> {
+    fn connect_data(&mut self, logged: &mut LoggedIn, job: &Job) -> Result<DataStream, bool> {
         let mut opening = Reply::empty(150);
         if let Job::Upload {
             unique: Some(unique),
@@ -148,27 +149,27 @@ impl Session<'_> {
         if active && self.send_reply(&opening).is_err() {
             return Err(false);
         }
-        let tcp = match self.open_tcp_data() {
+        let tcp = match self.open_tcp_data(logged) {
             Ok(stream) => stream,
             Err(outcome) => {
-                self.abandon(job);
+                self.abandon(logged, job);
                 return Err(self.perform(outcome));
             }
         };
         if !active && self.send_reply(&opening).is_err() {
-            self.abandon(job);
+            self.abandon(logged, job);
             return Err(false);
         }
         let upload = matches!(job, Job::Upload { .. });
         self.secure_data(tcp, upload).map_err(|outcome| {
-            self.abandon(job);
+            self.abandon(logged, job);
             self.perform(outcome)
         })
     }
 
     /// Runs the job through the engine, the scoreboard showing what moves.
-    fn move_bytes(&mut self, job: Job, stream: &mut DataStream) -> Moved {
-        let policies = self.policies();
+    fn move_bytes(&mut self, logged: &mut LoggedIn, job: Job, stream: &mut DataStream) -> Moved {
+        let policies = logged.policies;
         match job {
             Job::Download {
                 file,
@@ -225,13 +226,18 @@ impl Session<'_> {
 
     /// Counts an upload under quotas, or undoes it. `None`: it went over the quota and
     /// is undone.
-    fn settle_quota(&mut self, plan: &UploadPlan, ended: Ended) -> Option<(Ended, Vec<String>)> {
+    fn settle_quota(
+        &mut self,
+        logged: &mut LoggedIn,
+        plan: &UploadPlan,
+        ended: Ended,
+    ) -> Option<(Ended, Vec<String>)> {
         let end = match ended {
             Ended::OverQuota => UploadEnd::OverQuota,
             Ended::Complete(_) => UploadEnd::Complete,
             _ => UploadEnd::Incomplete,
         };
-        match self.settle_upload(plan, end) {
+        match self.settle_upload(logged, plan, end) {
             Settled::Counted(lines) => Some((ended, lines)),
             Settled::Refused => None,
         }
@@ -239,12 +245,12 @@ impl Session<'_> {
 
     /// An upload that never got its data connection, under quota or `-0`: what it
     /// created goes, so that the counters and the tree stay in step.
-    fn abandon(&mut self, job: &Job) {
+    fn abandon(&mut self, logged: &mut LoggedIn, job: &Job) {
         if let Job::Upload {
             quota: Some(plan), ..
         } = job
         {
-            let _ = self.settle_upload(plan, UploadEnd::OverQuota);
+            let _ = self.settle_upload(logged, plan, UploadEnd::OverQuota);
         }
     }
 

@@ -11,6 +11,7 @@ use super::engine::Ended;
 use crate::log::Level;
 use crate::messages as msg;
 use crate::scoreboard::Activity;
+use crate::session::LoggedIn;
 
 impl Session<'_> {
     /// The final reply of a transfer, and the session's byte counters. False when the
@@ -99,10 +100,14 @@ impl Session<'_> {
 
     /// The syslog line and the `-O` line of a transfer that moved bytes (complete, or
     /// cut short), naming the file as it is on the server.
-    pub(super) fn record_transfer(&self, path: &[u8], upload: bool, bytes: u64, elapsed: Duration) {
-        let Some(logged) = self.logged_in_ref() else {
-            return;
-        };
+    pub(super) fn record_transfer(
+        &self,
+        logged: &LoggedIn,
+        path: &[u8],
+        upload: bool,
+        bytes: u64,
+        elapsed: Duration,
+    ) {
         let real = logged.logged_path(path);
         let seconds = elapsed.as_secs_f64();
         let rate = if seconds > 0.0 {
