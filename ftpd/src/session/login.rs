@@ -205,17 +205,7 @@ impl Session<'_> {
         // Read now, before a chroot hides the file (not for clients that never log in).
         self.aliases = super::aliases::load();
         let trusted = self.is_trusted(&user);
-        if nix::unistd::Uid::effective().is_root() {
-            // The last moment the session can still give a helper the right to bind port 20.
-            let local = super::canonical_ip(self.local.ip());
-            match crate::port20::Helper::start(local, user.uid, user.gid) {
-                Ok(helper) => self.port20 = Some(helper),
-                Err(e) => self.log.log(
-                    Level::Warning,
-                    &format!("Active mode will use any port, no helper for port 20: {e}"),
-                ),
-            }
-        }
+        self.start_port20_helper(&user);
         let entered = match privilege::enter(&user, self.config) {
             Ok(entered) => entered,
             Err(e) => {
@@ -229,68 +219,12 @@ impl Session<'_> {
                 return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
             }
         };
-        let quota = match self.quota_limits(&user, trusted) {
-            Some(limits) => match crate::quota::Quota::open(&entered.vfs, limits) {
-                Ok(quota) => Some(quota),
-                Err(e) => {
-                    // Fail closed: a quota that cannot be counted cannot be enforced.
-                    self.log.log(
-                        Level::Error,
-                        &format!(
-                            "Unable to open the quota file {}: {e}",
-                            crate::quota::FILE_NAME
-                        ),
-                    );
-                    return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
-                }
-            },
-            None => None,
+        let Ok(quota) = self.open_quota(&user, trusted, &entered.vfs) else {
+            return Outcome::Close(Reply::new(421, msg::HOME_NOT_AVAILABLE));
         };
-        let account = if user.anonymous {
-            "ftp".to_string()
-        } else {
-            String::from_utf8_lossy(&user.login).into_owned()
-        };
-        // As Pure-FTPd: this line still carries `?`; the account tags the lines after it.
-        if user.anonymous {
-            self.log.log(Level::Info, "Anonymous user logged in");
-        } else {
-            self.log
-                .log(Level::Info, &format!("{account} is now logged in"));
-        }
-        self.log.account = account;
-        if let Some(board) = &mut self.scoreboard {
-            board.set_account(self.log.account.as_bytes());
-        }
+        self.announce_login(&user);
         let policies = super::throttle::Policies::for_user(&user, self.config, trusted);
-        let reply = if user.anonymous {
-            let mut reply = Reply::empty(230);
-            for line in policies.login_lines(true) {
-                reply.push(line);
-            }
-            reply.push(msg::ANONYMOUS_LOGGED_IN);
-            reply
-        } else {
-            let mut reply = Reply::empty(230);
-            for line in policies.login_lines(false) {
-                reply.push(line);
-            }
-            let fxp = self.config.allow_user_fxp || self.config.allow_anonymous_fxp;
-            if fxp {
-                reply.push(msg::FXP_SUPPORTED);
-            }
-            reply.push(msg::logged_in(entered.vfs.cwd(), entered.restricted));
-            if let Some(quota) = &quota {
-                for line in quota.status() {
-                    reply.push(line);
-                }
-            }
-            reply
-        };
-        let mut reply = reply;
-        for line in super::magic::file_lines(&entered.vfs, entered.vfs.cwd(), ".banner") {
-            reply.push(line);
-        }
+        let reply = self.welcome(&user, &policies, &entered, quota.as_ref());
         let list = listing::Context {
             tz: self.tz.clone(),
             now: jiff::Timestamp::now(),
@@ -307,6 +241,95 @@ impl Session<'_> {
             list,
         }));
         reply.into()
+    }
+
+    /// As root, the last moment the session can still give a helper the right to bind
+    /// port 20 (active mode); without it, active mode uses any port.
+    fn start_port20_helper(&mut self, user: &LoggedUser) {
+        if !nix::unistd::Uid::effective().is_root() {
+            return;
+        }
+        let local = super::canonical_ip(self.local.ip());
+        match crate::port20::Helper::start(local, user.uid, user.gid) {
+            Ok(helper) => self.port20 = Some(helper),
+            Err(e) => self.log.log(
+                Level::Warning,
+                &format!("Active mode will use any port, no helper for port 20: {e}"),
+            ),
+        }
+    }
+
+    /// The account's quota, when one applies. `Err` (logged): it applies and cannot be
+    /// counted, and the login fails closed, since it could not be enforced.
+    fn open_quota(
+        &self,
+        user: &LoggedUser,
+        trusted: bool,
+        vfs: &crate::vfs::Vfs,
+    ) -> Result<Option<crate::quota::Quota>, ()> {
+        let Some(limits) = self.quota_limits(user, trusted) else {
+            return Ok(None);
+        };
+        crate::quota::Quota::open(vfs, limits)
+            .map(Some)
+            .map_err(|e| {
+                self.log.log(
+                    Level::Error,
+                    &format!(
+                        "Unable to open the quota file {}: {e}",
+                        crate::quota::FILE_NAME
+                    ),
+                );
+            })
+    }
+
+    /// The login's log line (as Pure-FTPd: it still carries `?`; the account tags the
+    /// lines after it) and the account on the log and the scoreboard.
+    fn announce_login(&mut self, user: &LoggedUser) {
+        let account = if user.anonymous {
+            "ftp".to_string()
+        } else {
+            String::from_utf8_lossy(&user.login).into_owned()
+        };
+        if user.anonymous {
+            self.log.log(Level::Info, "Anonymous user logged in");
+        } else {
+            self.log
+                .log(Level::Info, &format!("{account} is now logged in"));
+        }
+        self.log.account = account;
+        if let Some(board) = &mut self.scoreboard {
+            board.set_account(self.log.account.as_bytes());
+        }
+    }
+
+    /// The 230 reply: the limits, FXP, where the session is, the quota, `.banner`.
+    fn welcome(
+        &self,
+        user: &LoggedUser,
+        policies: &super::throttle::Policies,
+        entered: &privilege::Entered,
+        quota: Option<&crate::quota::Quota>,
+    ) -> Reply {
+        let mut reply = Reply::empty(230);
+        for line in policies.login_lines(user.anonymous) {
+            reply.push(line);
+        }
+        if user.anonymous {
+            reply.push(msg::ANONYMOUS_LOGGED_IN);
+        } else {
+            if self.config.allow_user_fxp || self.config.allow_anonymous_fxp {
+                reply.push(msg::FXP_SUPPORTED);
+            }
+            reply.push(msg::logged_in(entered.vfs.cwd(), entered.restricted));
+            for line in quota.map(crate::quota::Quota::status).unwrap_or_default() {
+                reply.push(line);
+            }
+        }
+        for line in super::magic::file_lines(&entered.vfs, entered.vfs.cwd(), ".banner") {
+            reply.push(line);
+        }
+        reply
     }
 }
 

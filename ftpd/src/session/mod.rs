@@ -185,6 +185,34 @@ pub(crate) struct Session<'c> {
     pub(crate) port20: Option<crate::port20::Helper>,
 }
 
+/// The session's syslog (saying who connected) and its `-O` transfer log, opened now,
+/// before any chroot hides the file.
+fn open_logs(
+    config: &Config,
+    peer: SocketAddr,
+    tz: &TimeZone,
+) -> (Logger, Option<crate::altlog::AltLog>) {
+    let mut log = Logger::new(
+        config.syslog_facility,
+        config.log_pid,
+        config.verbose,
+        tz.clone(),
+    );
+    log.host = host_name(peer, config.dont_resolve);
+    log.log(Level::Info, &format!("New connection from {}", log.host));
+    let alt_log = config.alt_log.as_ref().and_then(|spec| {
+        crate::altlog::AltLog::open(spec, tz.clone())
+            .map_err(|e| {
+                log.log(
+                    Level::Error,
+                    &format!("Unable to open the log {}: {e}", spec.path.display()),
+                );
+            })
+            .ok()
+    });
+    (log, alt_log)
+}
+
 /// Serves one client until it leaves.
 pub fn run(
     stream: TcpStream,
@@ -202,25 +230,7 @@ pub fn run(
     }
     configure_control_socket(&stream);
     let tz = crate::time_zone::local();
-    let mut log = Logger::new(
-        config.syslog_facility,
-        config.log_pid,
-        config.verbose,
-        tz.clone(),
-    );
-    log.host = host_name(peer, config.dont_resolve);
-    log.log(Level::Info, &format!("New connection from {}", log.host));
-    // Opened now, before any chroot hides the file.
-    let alt_log = config.alt_log.as_ref().and_then(|spec| {
-        crate::altlog::AltLog::open(spec, tz.clone())
-            .map_err(|e| {
-                log.log(
-                    Level::Error,
-                    &format!("Unable to open the log {}: {e}", spec.path.display()),
-                );
-            })
-            .ok()
-    });
+    let (log, alt_log) = open_logs(config, peer, &tz);
     let mut session = Session {
         config,
         control: Control::new(stream),

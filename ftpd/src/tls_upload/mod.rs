@@ -162,13 +162,18 @@ impl UploadStream {
         }
     }
 
-    /// Drives rustls until it may send application data; clear text that came with
-    /// the handshake's last flight is kept for `read`.
+    /// Drives rustls until it may send application data. rustls is shown the records
+    /// one by one (one more each time it is blocked with what it was shown, since a
+    /// handshake message may span records), so that the handshake ends at its last
+    /// record: what follows (the upload, or a forged record) is for `read`, never judged
+    /// as part of the handshake.
     fn handshake(&mut self) -> io::Result<()> {
+        let mut records = 1;
         loop {
+            let shown = self.start + records_length(&self.inbox[self.start..self.end], records);
             let status = self
                 .conn
-                .process_tls_records(&mut self.inbox[self.start..self.end]);
+                .process_tls_records(&mut self.inbox[self.start..shown]);
             let UnbufferedStatus { discard, state } = status;
             let mut want_more = false;
             match state.map_err(invalid)? {
@@ -178,6 +183,7 @@ impl UploadStream {
                 }
                 // Encoded records are written at once, above.
                 ConnectionState::TransmitTlsData(state) => state.done(),
+                ConnectionState::BlockedHandshake if shown < self.end => records += 1,
                 ConnectionState::BlockedHandshake => want_more = true,
                 ConnectionState::ReadTraffic(mut state) => {
                     while let Some(record) = state.next_record() {
@@ -192,24 +198,33 @@ impl UploadStream {
                 }
                 other => return Err(invalid(format!("unexpected TLS state {other:?}"))),
             }
-            self.start += discard;
+            if discard > 0 {
+                self.start += discard;
+                records = 1;
+            }
             if want_more {
-                if self.start == self.end {
-                    (self.start, self.end) = (0, 0);
-                }
-                if self.end == self.inbox.len() {
-                    return Err(invalid("a handshake message too large"));
-                }
-                let n = (&self.sock).read(&mut self.inbox[self.end..])?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the client left during the TLS handshake",
-                    ));
-                }
-                self.end += n;
+                self.receive_handshake()?;
             }
         }
+    }
+
+    /// Reads more of the handshake (blocking, within the socket's timeout).
+    fn receive_handshake(&mut self) -> io::Result<()> {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        if self.end == self.inbox.len() {
+            return Err(invalid("a handshake message too large"));
+        }
+        let n = (&self.sock).read(&mut self.inbox[self.end..])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client left during the TLS handshake",
+            ));
+        }
+        self.end += n;
+        Ok(())
     }
 
     /// One turn of rustls over the ciphertext received: at most one record opened.
@@ -280,6 +295,21 @@ impl UploadStream {
             }
         }
     }
+}
+
+/// The length of the first `records` records of `ciphertext`, as far as they are
+/// there (an incomplete one counts whole).
+fn records_length(ciphertext: &[u8], records: usize) -> usize {
+    let mut length = 0;
+    for _ in 0..records {
+        match ciphertext.get(length..length + HEADER) {
+            Some([_, _, _, high, low]) => {
+                length += HEADER + usize::from(u16::from_be_bytes([*high, *low]));
+            }
+            _ => return ciphertext.len(),
+        }
+    }
+    length.min(ciphertext.len())
 }
 
 /// Encodes into `outgoing`, growing it when rustls says it is too small; the length.

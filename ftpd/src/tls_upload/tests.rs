@@ -57,7 +57,6 @@ fn configs(suite: SupportedCipherSuite) -> (Arc<ServerConfig>, Arc<ClientConfig>
         .with_no_client_auth()
         .with_single_cert(certs.clone(), key)
         .unwrap();
-    server.enable_secret_extraction = true;
     server.send_tls13_tickets = 0;
     let mut roots = RootCertStore::empty();
     roots.add(certs[0].clone()).unwrap();
@@ -78,7 +77,19 @@ fn connect(
     suite: SupportedCipherSuite,
     client: Client,
 ) -> (std::io::Result<UploadStream>, JoinHandle<()>) {
+    connect_fragmenting(suite, None, client)
+}
+
+/// As [`connect`], the client cutting its records at `fragment` bytes of content.
+fn connect_fragmenting(
+    suite: SupportedCipherSuite,
+    fragment: Option<usize>,
+    client: Client,
+) -> (std::io::Result<UploadStream>, JoinHandle<()>) {
     let (server_config, client_config) = configs(suite);
+    let mut client_config = Arc::unwrap_or_clone(client_config);
+    client_config.max_fragment_size = fragment;
+    let client_config = Arc::new(client_config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let thread = std::thread::spawn(move || {
@@ -261,4 +272,60 @@ fn an_upload_already_received_is_seen_as_buffered() {
     assert_eq!(stream.read(&mut buf).unwrap(), 0);
     stream.close_notify().unwrap();
     client.join().unwrap();
+}
+
+#[test]
+fn handshake_messages_that_span_records_and_data_right_behind_them() {
+    // 64-byte records: the ClientHello spans several, and the upload's first records
+    // come with the client's last handshake record.
+    for suite in [EVERY_SUITE[0], EVERY_SUITE[3]] {
+        let data = pattern(200 * 1024);
+        let (stream, client) = connect_fragmenting(suite, Some(64), upload(data.clone(), None));
+        let mut stream = stream.unwrap();
+        assert!(receive_all(&mut stream).unwrap() == data, "{suite:?}");
+        stream.close_notify().unwrap();
+        client.join().unwrap();
+    }
+}
+
+#[test]
+fn a_forged_record_right_behind_the_handshake_is_the_uploads_error() {
+    // In TLS 1.3 it travels in the same write as the client's Finished: the handshake
+    // still succeeds, and the read fails.
+    for suite in [EVERY_SUITE[1], EVERY_SUITE[4]] {
+        let (server_config, client_config) = configs(suite);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut forged = vec![23, 3, 3, 0, 40];
+            forged.extend_from_slice(&[0x55; 40]);
+            let mut tcp = TcpStream::connect(address).unwrap();
+            let name = ServerName::try_from("localhost").unwrap();
+            let mut conn = ClientConnection::new(client_config, name).unwrap();
+            let mut forged_sent = false;
+            loop {
+                let mut out = Vec::new();
+                while conn.wants_write() {
+                    conn.write_tls(&mut out).unwrap();
+                }
+                if !conn.is_handshaking() && !forged_sent {
+                    out.extend_from_slice(&forged);
+                    forged_sent = true;
+                }
+                tcp.write_all(&out).unwrap();
+                if forged_sent {
+                    break;
+                }
+                conn.read_tls(&mut tcp).unwrap();
+                conn.process_new_packets().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        let (sock, _) = listener.accept().unwrap();
+        let mut stream = UploadStream::accept(server_config, sock, Duration::from_secs(10))
+            .expect("the handshake itself was sound");
+        let error = receive_all(&mut stream).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{suite:?}");
+        client.join().unwrap();
+    }
 }

@@ -77,20 +77,12 @@ impl Session<'_> {
         if let Some(refusal) = self.check_dot_read(logged, name) {
             return refusal;
         }
-        let path = logged.vfs.resolve(name);
-        let file = match logged.vfs.open_read(&path) {
-            Ok(file) => file,
-            Err(e) => return Reply::new(550, msg::cant_open(name, crate::errno_text(&e))).into(),
+        let (path, file, meta) = match Self::open_for_download(logged, name) {
+            Ok(opened) => opened,
+            Err(refusal) => return refusal,
         };
-        let Ok(meta) = file.metadata() else {
-            return Reply::new(550, msg::cant_open(name, "I/O error")).into();
-        };
-        if !meta.is_file() {
-            return Reply::new(550, msg::ONLY_REGULAR).into();
-        }
         let size = meta.len();
-        if logged.anonymous() && self.config.anti_warez && Self::is_anonymous_upload(logged, &meta)
-        {
+        if self.config.anti_warez && Self::is_anonymous_upload(logged, &meta) {
             return Reply::empty(550)
                 .line(msg::WAREZ_1)
                 .line(msg::WAREZ_2)
@@ -126,6 +118,25 @@ impl Session<'_> {
         }))
     }
 
+    /// The file RETR names, opened, if it is a regular file.
+    fn open_for_download(
+        logged: &LoggedIn,
+        name: &[u8],
+    ) -> Result<(Vec<u8>, File, std::fs::Metadata), Outcome> {
+        let path = logged.vfs.resolve(name);
+        let file = logged
+            .vfs
+            .open_read(&path)
+            .map_err(|e| Reply::new(550, msg::cant_open(name, crate::errno_text(&e))))?;
+        let meta = file
+            .metadata()
+            .map_err(|_| Reply::new(550, msg::cant_open(name, "I/O error")))?;
+        if !meta.is_file() {
+            return Err(Reply::new(550, msg::ONLY_REGULAR).into());
+        }
+        Ok((path, file, meta))
+    }
+
     pub(crate) fn stor(&mut self, logged: &mut LoggedIn, name: &[u8], append: bool) -> Outcome {
         if name.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
@@ -137,11 +148,11 @@ impl Session<'_> {
             return Reply::new(552, msg::DISK_FULL).into();
         }
         let restart = std::mem::take(&mut self.restart);
-        let anonymous = logged.anonymous();
-        let (file_umask, cant_upload) = (self.config.file_umask, self.config.anonymous_cant_upload);
+        let file_umask = self.config.file_umask;
         let path = logged.vfs.resolve(name);
         let existing = logged.vfs.stat(&path).ok();
-        if anonymous && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
+        let cant_upload = self.config.anonymous_cant_upload;
+        if logged.anonymous() && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
             return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
         }
         if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
@@ -161,10 +172,7 @@ impl Session<'_> {
         // -r: an upload never replaces a file; it takes the first free `name.N`.
         let auto_rename = self.config.auto_rename && replaces_whole && existing.is_some();
         let (path, existing) = if auto_rename {
-            match (1..=9999)
-                .map(|n| [path.as_slice(), format!(".{n}").as_bytes()].concat())
-                .find(|candidate| logged.vfs.lstat(candidate).is_err())
-            {
+            match free_name(logged, &path) {
                 Some(free) => (free, None),
                 None => return Reply::new(553, msg::cant_create("File exists")).into(),
             }
@@ -175,37 +183,18 @@ impl Session<'_> {
             Ok(quota) => quota,
             Err(refusal) => return refusal,
         };
-        let mut flags = OFlag::O_CREAT;
-        if replaces_whole {
-            flags |= OFlag::O_TRUNC;
-        }
-        if auto_rename {
-            // The free name must still be free.
-            flags |= OFlag::O_EXCL;
-        }
-        let written = match quota.as_ref().and_then(|q| q.temporary.as_ref()) {
-            Some(temporary) => {
-                flags |= OFlag::O_EXCL;
-                temporary
-            }
-            None => &path,
+        let temporary = quota.as_ref().and_then(|q| q.temporary.as_ref());
+        let written = temporary.unwrap_or(&path);
+        let opened = UploadOpening {
+            replaces_whole,
+            must_be_new: auto_rename || temporary.is_some(),
+            append,
+            restart,
         };
-        let mut file = match logged.vfs.open_write(written, flags, 0o777 & !file_umask) {
+        let file = match opened.open(logged, written, 0o777 & !file_umask) {
             Ok(file) => file,
             Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
         };
-        // Resuming: what was after the restart point goes, but only once the upload
-        // ends (see run_transfer), so that a refused one leaves the file as it was.
-        let positioned = if append {
-            file.seek_end()
-        } else if restart > 0 {
-            file.seek_to(restart)
-        } else {
-            Ok(())
-        };
-        if let Err(e) = positioned {
-            return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into();
-        }
         Outcome::Transfer(Box::new(Job::Upload {
             file,
             name: name.to_vec(),
@@ -290,6 +279,45 @@ impl Session<'_> {
     fn is_anonymous_upload(logged: &LoggedIn, meta: &std::fs::Metadata) -> bool {
         use std::os::unix::fs::MetadataExt;
         logged.user.anonymous && meta.uid() == logged.user.uid
+    }
+}
+
+/// `-r`: the first `path.N` (N up to 9999) that does not exist.
+fn free_name(logged: &LoggedIn, path: &[u8]) -> Option<Vec<u8>> {
+    (1..=9999)
+        .map(|n| [path, format!(".{n}").as_bytes()].concat())
+        .find(|candidate| logged.vfs.lstat(candidate).is_err())
+}
+
+/// How STOR and APPE open the file they write.
+struct UploadOpening {
+    /// STOR from the start: the old contents go.
+    replaces_whole: bool,
+    /// The name must not exist yet: a free `name.N` (`-r`), or a quota's temporary file.
+    must_be_new: bool,
+    append: bool,
+    restart: u64,
+}
+
+impl UploadOpening {
+    /// Opens `path` and puts the position where the upload starts. A resume keeps what
+    /// was after the restart point until the upload ends (see `run_transfer`), so that
+    /// a refused one leaves the file as it was.
+    fn open(&self, logged: &LoggedIn, path: &[u8], mode: u32) -> io::Result<File> {
+        let mut flags = OFlag::O_CREAT;
+        if self.replaces_whole {
+            flags |= OFlag::O_TRUNC;
+        }
+        if self.must_be_new {
+            flags |= OFlag::O_EXCL;
+        }
+        let mut file = logged.vfs.open_write(path, flags, mode)?;
+        if self.append {
+            file.seek_end()?;
+        } else if self.restart > 0 {
+            file.seek_to(self.restart)?;
+        }
+        Ok(file)
     }
 }
 
