@@ -302,9 +302,9 @@ fn active_mode_comes_from_port_20_as_debians() {
     // The helper that binds it: the account's uid and gid, CAP_NET_BIND_SERVICE only.
     // The sessions above end when they see their client gone: on a busy machine they
     // (and their helpers) may still be there; only the next one's must count.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !children_of(server.pid()).is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
     let ftp = login_from_same_address(address);
     let sessions = children_of(server.pid());

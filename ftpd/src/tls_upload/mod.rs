@@ -110,10 +110,10 @@ impl UploadStream {
             if self.taken < self.plain.len() || self.peer_closed || self.failed.is_some() {
                 return true;
             }
-            match self.step() {
-                Ok(Step::Progress) => {}
-                Ok(Step::NeedMore) => return false,
-                Ok(Step::PeerClosed) => self.peer_closed = true,
+            match self.step(&mut []) {
+                Ok((Step::Progress, _)) => {}
+                Ok((Step::NeedMore, _)) => return false,
+                Ok((Step::PeerClosed, _)) => self.peer_closed = true,
                 Err(e) => self.failed = Some(e),
             }
         }
@@ -228,7 +228,10 @@ impl UploadStream {
     }
 
     /// One turn of rustls over the ciphertext received: at most one record opened.
-    fn step(&mut self) -> io::Result<Step> {
+    /// Clear text goes into `out` first (the caller's buffer: one copy fewer), the
+    /// rest, if any, into `plain`, which must be empty when `out` is not.
+    fn step(&mut self, out: &mut [u8]) -> io::Result<(Step, usize)> {
+        let mut given = 0;
         let status = self
             .conn
             .process_tls_records(&mut self.inbox[self.start..self.end]);
@@ -240,8 +243,15 @@ impl UploadStream {
                     self.taken = 0;
                 }
                 while let Some(record) = state.next_record() {
-                    self.plain
-                        .extend_from_slice(record.map_err(invalid)?.payload);
+                    let payload = record.map_err(invalid)?.payload;
+                    let direct = if self.plain.is_empty() {
+                        payload.len().min(out.len() - given)
+                    } else {
+                        0
+                    };
+                    out[given..given + direct].copy_from_slice(&payload[..direct]);
+                    given += direct;
+                    self.plain.extend_from_slice(&payload[direct..]);
                 }
                 Step::Progress
             }
@@ -268,7 +278,7 @@ impl UploadStream {
             other => return Err(invalid(format!("unexpected TLS state {other:?}"))),
         };
         self.start += discard;
-        Ok(step)
+        Ok((step, given))
     }
 
     /// Reads what the socket has, after moving a partial record to the front when the
@@ -352,13 +362,16 @@ impl Read for UploadStream {
             if self.peer_closed {
                 break;
             }
-            match self.step() {
-                Ok(Step::Progress) => continue,
-                Ok(Step::PeerClosed) => {
+            match self.step(&mut buf[filled..]) {
+                Ok((Step::Progress, given)) => {
+                    filled += given;
+                    continue;
+                }
+                Ok((Step::PeerClosed, _)) => {
                     self.peer_closed = true;
                     continue;
                 }
-                Ok(Step::NeedMore) => {}
+                Ok((Step::NeedMore, _)) => {}
                 Err(e) if filled > 0 => {
                     self.failed = Some(e);
                     break;
