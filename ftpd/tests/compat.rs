@@ -274,7 +274,7 @@ fn the_same_session_gives_the_same_replies() {
     freeze(&our_site.home);
     let their_server = their_site.start(&theirs, &[]);
     let our_server = our_site.ours(&[]);
-    let theirs = transcript(their_server.port);
+    let theirs = common::without_joke(transcript(their_server.port));
     let ours = transcript(our_server.port);
     let (theirs, ours): (Vec<String>, Vec<String>) = (
         theirs.iter().map(|l| normalize(l)).collect(),
@@ -325,4 +325,26 @@ fn diff(theirs: &[String], ours: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+#[test]
+fn debians_joke_is_taken_out_of_its_replies() {
+    let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
+    let joke = common::JOKE;
+    assert_eq!(
+        common::without_joke(lines(&format!(
+            "150-Accepted data connection\n150 {joke}\n226 ok"
+        ))),
+        lines("150 Accepted data connection\n226 ok")
+    );
+    assert_eq!(
+        common::without_joke(lines(&format!(
+            "150-Accepted data connection\n150-{joke}\n150 293.0 kbytes to download"
+        ))),
+        lines("150-Accepted data connection\n150 293.0 kbytes to download")
+    );
+    assert_eq!(
+        common::without_joke(lines("150 Accepted data connection")),
+        lines("150 Accepted data connection")
+    );
 }

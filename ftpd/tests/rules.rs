@@ -140,7 +140,7 @@ fn anonymous_dot_transcript(port: u16, area: &str) -> Vec<String> {
             let (first, data, last) = ftp.download(command);
             seen.push(format!(
                 "{command}: {} / {:?} / {}",
-                first.text(),
+                without_joke(first.lines).join("\n"),
                 String::from_utf8_lossy(&data),
                 last.map(|r| r.code).unwrap_or_default()
             ));

@@ -47,6 +47,30 @@ pub fn have(tool: &str) -> bool {
     }
     found
 }
+/// Pure-FTPd's joke: Debian's pure-ftpd (built with its humour) adds this line to a
+/// RETR's 150 reply when the clock's seconds are a multiple of 100; ours never does.
+pub const JOKE: &str = "The computer is your friend. Trust the computer";
+
+/// Reply lines without the joke (the reply before it made single-line again when the
+/// joke ended it), so that Debian's replies compare whatever the second.
+pub fn without_joke(lines: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    for line in lines {
+        match line.get(3..) {
+            Some(rest) if rest.get(1..) == Some(JOKE) && rest.starts_with('-') => {}
+            Some(rest) if rest.get(1..) == Some(JOKE) => {
+                if let Some(previous) = out.last_mut()
+                    && previous.get(3..4) == Some("-")
+                {
+                    previous.replace_range(3..4, " ");
+                }
+            }
+            _ => out.push(line),
+        }
+    }
+    out
+}
+
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "s3cret pw";
 /// The account's ids when the tests run as root (the session really switches to them).
