@@ -8,7 +8,12 @@
 //! Written here rather than with a syslog crate because the socket must outlive the
 //! chroot and be shared by a forked process without reconnecting.
 
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use jiff::tz::TimeZone;
 
@@ -49,10 +54,16 @@ impl Level {
     }
 }
 
+/// How long one line may wait for room in the syslog daemon's queue.
+const SYSLOG_PATIENCE: Duration = Duration::from_secs(1);
+
 /// A session's logger.
 #[derive(Debug)]
 pub struct Logger {
     socket: Option<UnixDatagram>,
+    /// The syslog daemon let a line wait [`SYSLOG_PATIENCE`] in vain: later lines are
+    /// dropped at once until one goes through.
+    stalled: AtomicBool,
     facility: u8,
     with_pid: bool,
     /// `?` until logged in.
@@ -72,12 +83,14 @@ impl Logger {
         let socket = facility.and_then(|_| {
             let socket = UnixDatagram::unbound().ok()?;
             socket.connect("/dev/log").ok()?;
-            // A backlogged syslog daemon must never stall a session: lines are dropped.
+            // A backlogged syslog daemon must never stall a session for long (see
+            // `send`).
             socket.set_nonblocking(true).ok()?;
             Some(socket)
         });
         Self {
             socket,
+            stalled: AtomicBool::new(false),
             facility: facility.unwrap_or(0),
             with_pid,
             account: "?".to_string(),
@@ -110,8 +123,30 @@ impl Logger {
             self.host,
             level.tag()
         );
-        // Logging must never stop a session: a full or missing socket drops the line.
-        let _ = socket.send(line.as_bytes());
+        self.send(socket, line.as_bytes());
+    }
+
+    /// Sends a line. The daemon's queue is short (`net.unix.max_dgram_qlen`, 10 on
+    /// Debian), so a burst of lines (`-d -d`) can find it full: the line waits for room,
+    /// as glibc's `syslog()` (Pure-FTPd's) waits, but at most [`SYSLOG_PATIENCE`], and a
+    /// daemon that let one line wait that long in vain gets the next ones dropped at
+    /// once until it takes one again: logging never stops a session for long.
+    fn send(&self, socket: &UnixDatagram, line: &[u8]) {
+        match socket.send(line) {
+            Ok(_) => self.stalled.store(false, Ordering::Relaxed),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if self.stalled.load(Ordering::Relaxed) {
+                    return;
+                }
+                let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLOUT)];
+                let patience = PollTimeout::try_from(SYSLOG_PATIENCE).unwrap_or(PollTimeout::MAX);
+                let sent =
+                    matches!(poll(&mut fds, patience), Ok(n) if n > 0) && socket.send(line).is_ok();
+                self.stalled.store(!sent, Ordering::Relaxed);
+            }
+            // No daemon (any more): the line is lost, as with glibc's.
+            Err(_) => {}
+        }
     }
 
     /// `-d`: a command, with PASS's argument hidden.

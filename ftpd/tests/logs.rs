@@ -272,3 +272,36 @@ fn debug_replies_and_host_names_are_logged_as_debian_logs_them() {
             .any(|l| l.contains("[DEBUG] 250 OK. Current directory is /sub"))
     );
 }
+
+/// The syslog daemon's queue is short (`net.unix.max_dgram_qlen`, 10 on Debian): a
+/// session logging a burst (`-d -d`) while the daemon is busy for a moment must not lose
+/// lines (ours dropped them; Pure-FTPd's glibc `syslog()` waits).
+#[test]
+fn a_busy_syslog_daemon_loses_no_line() {
+    let Some(syslog) = syslog::Syslog::listen() else {
+        return;
+    };
+    let site = Site::new();
+    let server = site.ours(&["-d", "-d", "-f", "local1"]);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    syslog.clear();
+    syslog.pause(std::time::Duration::from_millis(500));
+    for _ in 0..12 {
+        assert_eq!(ftp.cmd("NOOP").code, 200);
+    }
+    assert_eq!(ftp.cmd("QUIT").code, 221);
+    // local1 is facility 17: priorities <136> to <143>.
+    let ours = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.starts_with("<13") || l.starts_with("<14"))
+            .cloned()
+            .collect()
+    };
+    let lines = ours(&syslog.until(|lines| ours(lines).iter().any(|l| l.ends_with("221 Logout."))));
+    let count = |needle: &str| lines.iter().filter(|l| l.ends_with(needle)).count();
+    assert_eq!(count("Command [noop] []"), 12, "{lines:#?}");
+    assert_eq!(count("200 Zzz..."), 12, "{lines:#?}");
+    assert_eq!(count("[INFO] Logout."), 1, "{lines:#?}");
+    assert_eq!(count("221 Logout."), 1, "{lines:#?}");
+}

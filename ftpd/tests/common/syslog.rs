@@ -7,7 +7,7 @@
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ const SOCKET: &str = "/dev/log";
 pub struct Syslog {
     lines: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
+    /// Milliseconds the reader still sleeps before it reads again (a slow daemon).
+    pause: Arc<AtomicU64>,
     reader: Option<JoinHandle<()>>,
     _turn: MutexGuard<'static, ()>,
 }
@@ -43,13 +45,18 @@ impl Syslog {
             .unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let pause = Arc::new(AtomicU64::new(0));
         // Drains all the time: other tests' servers log here too, and a full queue drops
         // lines (servers never wait for syslog).
         let reader = {
-            let (lines, stop) = (Arc::clone(&lines), Arc::clone(&stop));
+            let (lines, stop, pause) = (Arc::clone(&lines), Arc::clone(&stop), Arc::clone(&pause));
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 while !stop.load(Ordering::Relaxed) {
+                    let sleep = pause.swap(0, Ordering::Relaxed);
+                    if sleep > 0 {
+                        std::thread::sleep(Duration::from_millis(sleep));
+                    }
                     if let Ok(n) = socket.recv(&mut buf) {
                         let line = String::from_utf8_lossy(&buf[..n]).to_string();
                         lines.lock().unwrap().push(line);
@@ -60,6 +67,7 @@ impl Syslog {
         Some(Self {
             lines,
             stop,
+            pause,
             reader: Some(reader),
             _turn: turn,
         })
@@ -75,6 +83,13 @@ impl Syslog {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Reads nothing for `how_long` from now on (after the line being read, if any), as a
+    /// busy syslog daemon: its queue fills up.
+    pub fn pause(&self, how_long: Duration) {
+        self.pause
+            .store(how_long.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Forgets the lines read so far.
