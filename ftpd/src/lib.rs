@@ -5,13 +5,17 @@
 //! ```text
 //!  master (root or you)            one process per session (forked)
 //!  ─ binds, accepts ─────────────▶ session: parses commands (as root until login)
-//!  ─ -c / -C limits                  USER/PASS → auth chain (puredb, unix, anonymous)
+//!  ─ -c / -C limits                  USER/PASS → auth chain (puredb, unix, pam, extauth,
+//!                                      mysql, pgsql, ldap, anonymous)
 //!  ─ reaps, removes scoreboard       → chroot, setgroups, setgid, setuid (for good)
 //!    files, stops on SIGTERM         → serves the account, confined to its root
 //! ```
 //!
 //! The master never starts a thread, which keeps `fork` sound ([`pureftpd_os::fork`]).
-//! A session is plain blocking code. Not started as root, sessions run as the invoking
+//! A session is plain blocking code: `session/dispatch.rs` hands each command to its
+//! handler (those that need a login receive it as an argument), and a transfer is a job
+//! made by its command, moved by `session/transfer/engine.rs` and reported by
+//! `session/transfer/report.rs`. Not started as root, sessions run as the invoking
 //! user, confined to the account's home by the virtual chroot of [`vfs`].
 //! If fd 0 is a socket (inetd, systemd socket activation), that one connection is
 //! served.
