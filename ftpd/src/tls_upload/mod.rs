@@ -2,7 +2,7 @@
 //!
 //! rustls' buffered `ServerConnection` reads the socket 4 KiB at a time into its own
 //! deframer and an upload spent more time in `memmove` than in AES-GCM. Its unbuffered
-//! API works on our buffer instead: `recv` fills [`INBOX_SIZE`] bytes of ciphertext at
+//! API works on our buffer instead: `recv` fills `INBOX_SIZE` bytes of ciphertext at
 //! once, rustls opens each record in place there (its own record layer: sequence
 //! numbers, KeyUpdate, alerts, limits) and hands over the clear text, which is copied
 //! into the caller's buffer. No secret leaves rustls, and no AEAD is called here.
