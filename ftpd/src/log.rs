@@ -11,7 +11,7 @@
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -127,25 +127,36 @@ impl Logger {
     }
 
     /// Sends a line. The daemon's queue is short (`net.unix.max_dgram_qlen`, 10 on
-    /// Debian), so a burst of lines (`-d -d`) can find it full: the line waits for room,
-    /// as glibc's `syslog()` (Pure-FTPd's) waits, but at most [`SYSLOG_PATIENCE`], and a
-    /// daemon that let one line wait that long in vain gets the next ones dropped at
-    /// once until it takes one again: logging never stops a session for long.
+    /// Debian) and shared by every process that logs, so a burst of lines (`-d -d`) can
+    /// find it full: the line waits for room, as glibc's `syslog()` (Pure-FTPd's) waits,
+    /// but at most [`SYSLOG_PATIENCE`]; a daemon that let one line wait that long in vain
+    /// gets the next ones dropped at once until it takes one again, so logging never
+    /// stops a session for long.
     fn send(&self, socket: &UnixDatagram, line: &[u8]) {
-        match socket.send(line) {
-            Ok(_) => self.stalled.store(false, Ordering::Relaxed),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if self.stalled.load(Ordering::Relaxed) {
+        let deadline = Instant::now() + SYSLOG_PATIENCE;
+        loop {
+            match socket.send(line) {
+                Ok(_) => {
+                    self.stalled.store(false, Ordering::Relaxed);
                     return;
                 }
-                let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLOUT)];
-                let patience = PollTimeout::try_from(SYSLOG_PATIENCE).unwrap_or(PollTimeout::MAX);
-                let sent =
-                    matches!(poll(&mut fds, patience), Ok(n) if n > 0) && socket.send(line).is_ok();
-                self.stalled.store(!sent, Ordering::Relaxed);
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                // No daemon (any more): the line is lost, as with glibc's.
+                Err(_) => return,
             }
-            // No daemon (any more): the line is lost, as with glibc's.
-            Err(_) => {}
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.stalled.load(Ordering::Relaxed) || left.is_zero() {
+                self.stalled.store(true, Ordering::Relaxed);
+                return;
+            }
+            // Woken when the daemon takes a line, and in any case tried again every
+            // 10 ms: another process may take the room first, and a wake-up may not come.
+            let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLOUT)];
+            let slice = left.min(Duration::from_millis(10));
+            let _ = poll(
+                &mut fds,
+                PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX),
+            );
         }
     }
 
