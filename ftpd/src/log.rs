@@ -133,7 +133,8 @@ impl Logger {
     /// gets the next ones dropped at once until it takes one again, so logging never
     /// stops a session for long.
     fn send(&self, socket: &UnixDatagram, line: &[u8]) {
-        let deadline = Instant::now() + SYSLOG_PATIENCE;
+        // Set at the first full queue: a line that goes through at once pays nothing.
+        let mut deadline = None;
         loop {
             match socket.send(line) {
                 Ok(_) => {
@@ -144,6 +145,7 @@ impl Logger {
                 // No daemon (any more): the line is lost, as with glibc's.
                 Err(_) => return,
             }
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + SYSLOG_PATIENCE);
             let left = deadline.saturating_duration_since(Instant::now());
             if self.stalled.load(Ordering::Relaxed) || left.is_zero() {
                 self.stalled.store(true, Ordering::Relaxed);

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::dbservers::Slapd;
 use common::relay::Relay;
-use common::throughput::{timed_download, timed_upload, within_20_percent};
-use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt, logs_in};
+use common::throughput::account_limits_hold;
+use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt, login_attempts, logs_in};
 
 /// An `ou` of its own under the shared directory, and a site for homes and a `.pdb`.
 struct Branch {
@@ -163,14 +163,8 @@ fn logins_and_refusals_as_debians() {
         let conf = branch.config(method, "");
         let ours = branch.server(Path::new(OURS), &conf, &[], &board);
         let debian = branch.server(&theirs, &conf, &[], &board);
-        let run = |port: u16| -> Vec<Vec<String>> {
-            CASES
-                .iter()
-                .map(|(l, p)| login_attempt(port, l, p))
-                .collect()
-        };
-        let ours_replies = run(ours.port);
-        assert_eq!(ours_replies, run(debian.port), "{method}");
+        let ours_replies = login_attempts(ours.port, CASES);
+        assert_eq!(ours_replies, login_attempts(debian.port, CASES), "{method}");
         let accepted: Vec<&str> = CASES
             .iter()
             .zip(&ours_replies)
@@ -259,17 +253,8 @@ fn bandwidth_from_the_entry() {
     let conf = branch.config("PASSWORD", "");
     let board = branch.site.scoreboard();
     let ours = branch.server(Path::new(OURS), &conf, &["-T", "5000"], &board);
-    let down = within_20_percent(400.0 * 1024.0, || {
-        timed_download(ours.port, "slow", "pw", "big.bin").0
-    });
-    let up = within_20_percent(200.0 * 1024.0, || {
-        timed_upload(ours.port, "slow", "pw", 512 * 1024)
-    });
-    eprintln!(
-        "entry limited to 400/200 KB/s: {:.0} KB/s down, {:.0} KB/s up",
-        down / 1024.0,
-        up / 1024.0
-    );
+    let (down, up) = account_limits_hold(ours.port, ("slow", "pw"), "big.bin", (400.0, 200.0));
+    eprintln!("entry limited to 400/200 KB/s: {down:.0} KB/s down, {up:.0} KB/s up");
     if let Some(theirs) = common::oracle("pure-ftpd-ldap") {
         let debian = branch.server(&theirs, &conf, &["-T", "5000"], &board);
         assert_eq!(

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt};
+use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempts};
 
 /// The account `scripts/install-test-deps.sh` creates, with a shadow password.
 const SYSTEM_USER: &str = "pureftpd-tester";
@@ -60,14 +60,8 @@ fn logins_through_pam_as_debians() {
         // PAM refuses the .pdb's user: the chain's next backend takes it.
         (USER, PASSWORD),
     ];
-    let run = |port: u16| -> Vec<Vec<String>> {
-        cases
-            .iter()
-            .map(|(l, p)| login_attempt(port, l, p))
-            .collect()
-    };
-    let ours_replies = run(ours.port);
-    assert_eq!(ours_replies, run(debian.port));
+    let ours_replies = login_attempts(ours.port, &cases);
+    assert_eq!(ours_replies, login_attempts(debian.port, &cases));
     let logged_in: Vec<bool> = ours_replies
         .iter()
         .map(|r| r.iter().any(|l| l.starts_with("230")))
@@ -123,14 +117,8 @@ fn without_l_the_chain_is_pam_as_debians() {
         ("root", "x"),
         (USER, PASSWORD),
     ];
-    let run = |port: u16| -> Vec<Vec<String>> {
-        cases
-            .iter()
-            .map(|(l, p)| login_attempt(port, l, p))
-            .collect()
-    };
-    let ours_replies = run(ours.port);
-    assert_eq!(ours_replies, run(debian.port));
+    let ours_replies = login_attempts(ours.port, &cases);
+    assert_eq!(ours_replies, login_attempts(debian.port, &cases));
     assert!(ours_replies[0].iter().any(|l| l.starts_with("230")));
     assert!(ours_replies[2].iter().all(|l| !l.starts_with("230")));
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::dbservers::{MariaDb, Postgres};
 use common::relay::Relay;
-use common::throughput::{timed_download, timed_upload, within_20_percent};
+use common::throughput::account_limits_hold;
 use common::{Ftp, OURS, PASSWORD, Server, Site, USER, login_attempt, logs_in};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -548,16 +548,9 @@ fn per_user_bandwidth_columns() {
         std::fs::write(directory.site.home.join("big.bin"), vec![b'b'; 1024 * 1024]).unwrap();
         let conf = directory.config("cleartext", "");
         let ours = directory.server(Path::new(OURS), &conf, &["-T", "5000"]);
-        let down = within_20_percent(400.0 * 1024.0, || {
-            timed_download(ours.port, "slow", "pw", "big.bin").0
-        });
-        let up = within_20_percent(200.0 * 1024.0, || {
-            timed_upload(ours.port, "slow", "pw", 512 * 1024)
-        });
+        let (down, up) = account_limits_hold(ours.port, ("slow", "pw"), "big.bin", (400.0, 200.0));
         eprintln!(
-            "{kind:?}: account limited to 400/200 KB/s: {:.0} KB/s down, {:.0} KB/s up",
-            down / 1024.0,
-            up / 1024.0
+            "{kind:?}: account limited to 400/200 KB/s: {down:.0} KB/s down, {up:.0} KB/s up"
         );
         // The login says so, as Debian's does for the same row.
         if kind == Kind::MySql

@@ -313,6 +313,14 @@ pub fn login_attempt(port: u16, login: &str, password: &str) -> Vec<String> {
     seen
 }
 
+/// [`login_attempt`] for each (login, password), in order.
+pub fn login_attempts(port: u16, cases: &[(&str, &str)]) -> Vec<Vec<String>> {
+    cases
+        .iter()
+        .map(|(login, password)| login_attempt(port, login, password))
+        .collect()
+}
+
 /// Whether `login` gets in with `password`.
 pub fn logs_in(port: u16, login: &str, password: &str) -> bool {
     login_attempt(port, login, password)

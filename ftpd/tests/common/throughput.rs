@@ -73,3 +73,21 @@ pub fn within_20_percent(wanted: f64, mut measure: impl FnMut() -> f64) -> f64 {
     }
     panic!("{last:.0} B/s, wanted {wanted:.0} ±20%");
 }
+
+/// Measures an account limited to `down`/`up` KB/s (its own limits, under a server
+/// `-T` above them): `file` downloaded and 512 KiB uploaded, each within ±20% of its
+/// limit. Returns the rates in KB/s.
+pub fn account_limits_hold(
+    port: u16,
+    (user, password): (&str, &str),
+    file: &str,
+    (down, up): (f64, f64),
+) -> (f64, f64) {
+    let down = within_20_percent(down * 1024.0, || {
+        timed_download(port, user, password, file).0
+    });
+    let up = within_20_percent(up * 1024.0, || {
+        timed_upload(port, user, password, 512 * 1024)
+    });
+    (down / 1024.0, up / 1024.0)
+}

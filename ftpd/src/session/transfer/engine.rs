@@ -98,11 +98,7 @@ impl Engine<'_> {
         let mut sent = 0u64;
         let mut pacer = self.rate.map(Pacer::new);
         while sent < len {
-            let step = pacer.as_ref().map_or(SEND_CHUNK, Pacer::step);
-            let chunk = usize::try_from(len - sent)
-                .unwrap_or(SEND_CHUNK)
-                .min(SEND_CHUNK)
-                .min(step);
+            let chunk = step_size(pacer.as_ref(), len - sent, SEND_CHUNK);
             let moved =
                 match nix::sys::sendfile::sendfile64(&*socket, file, Some(&mut position), chunk) {
                     Ok(0) => break,
@@ -152,11 +148,7 @@ impl Engine<'_> {
         }
         let mut pacer = self.rate.map(Pacer::new);
         while read_total < len {
-            let step = pacer.as_ref().map_or(COPY_CHUNK, Pacer::step);
-            let want = usize::try_from(len - read_total)
-                .unwrap_or(COPY_CHUNK)
-                .min(COPY_CHUNK)
-                .min(step);
+            let want = step_size(pacer.as_ref(), len - read_total, COPY_CHUNK);
             let n = match reader.read(&mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -236,7 +228,7 @@ impl Engine<'_> {
                 }
                 Wait::Timeout => return Ended::TimedOut,
             }
-            let step = pacer.as_ref().map_or(buf.len(), Pacer::step).min(buf.len());
+            let step = step_size(pacer.as_ref(), u64::MAX, buf.len());
             let n = match stream.read(&mut buf[..step]) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -405,6 +397,12 @@ enum Wait {
     Data,
     Control,
     Timeout,
+}
+
+/// Bytes to move next: what is left, at most `chunk`, at most the pacer's step.
+fn step_size(pacer: Option<&Pacer>, left: u64, chunk: usize) -> usize {
+    let step = pacer.map_or(chunk, Pacer::step);
+    usize::try_from(left).unwrap_or(chunk).min(chunk).min(step)
 }
 
 /// Writes what an upload brought; in ASCII mode without its carriage returns.
