@@ -150,7 +150,7 @@ fn certified_key(
     {
         return Ok((key.clone(), true));
     }
-    let certs = crate::tls::load_certificates(&files.cert).map_err(|e| e.0)?;
+    let certs = crate::tls::load_certificates(&files.cert).map_err(|e| e.message)?;
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| format!("no private key in {}: {e}", files.key.display()))?;
     let certified = Arc::new(

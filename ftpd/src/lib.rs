@@ -41,12 +41,12 @@ pub mod tls_upload;
 pub mod upload_pipe;
 pub mod vfs;
 
-use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
 
 use config::args::{self, Invocation};
+use pureftpd_cli::Exit;
 
 /// The version shown by `-h`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -56,19 +56,23 @@ const CONFIG_ERROR: i32 = 252;
 
 /// Runs the server; returns the exit status.
 pub fn main() -> i32 {
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let config = match args::parse(args) {
+    let mut args = std::env::args_os();
+    let program = args.next().map_or_else(
+        || "pure-ftpd".to_string(),
+        |p| p.to_string_lossy().into_owned(),
+    );
+    let config = match args::parse(&program, args.collect()) {
         Ok(Invocation::Serve(config)) => config,
         Ok(Invocation::Help) => {
-            print!("{}", args::help_text());
-            return 0;
+            let as_root = nix::unistd::geteuid().is_root();
+            return Exit::help(args::help_text(as_root)).report();
         }
-        Err(e) => return configuration_error(&e),
+        Err(e) => return configuration_error(&e).report(),
     };
     // The certificate is checked now, not at the first client.
     let tls = match tls::server_config(&config) {
         Ok(tls) => tls,
-        Err(e) => return configuration_error(&e),
+        Err(e) => return configuration_error(&e).report(),
     };
     if config.upload_script
         && let Err(e) = upload_pipe::open()
@@ -90,14 +94,18 @@ pub fn main() -> i32 {
 }
 
 /// Reports a configuration error as Pure-FTPd does: an FTP reply on the would-be client
-/// socket (inetd), and on stderr; exit status 252.
-fn configuration_error(error: &args::ConfigError) -> i32 {
-    let line = format!("421 Configuration error: {error}\r\n");
+/// socket (inetd), getopt's complaint if any on stderr; and, where Pure-FTPd's only
+/// logs it, the reply on stderr too. Exit status 252.
+fn configuration_error(error: &args::ConfigError) -> Exit {
+    let line = format!("421 Configuration error: {error}\r");
     if let Some(mut socket) = inetd_socket() {
-        let _ = socket.write_all(line.as_bytes());
+        let _ = socket.write_all(format!("{line}\n").as_bytes());
     }
-    let _ = io::stderr().write_all(line.as_bytes());
-    CONFIG_ERROR
+    let exit = Exit::error(line, CONFIG_ERROR);
+    match &error.getopt {
+        Some(complaint) => exit.after(complaint),
+        None => exit,
+    }
 }
 
 /// The connection on fd 0 when started by inetd (or systemd with a socket).

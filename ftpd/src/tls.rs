@@ -30,7 +30,7 @@ pub const DEFAULT_CERT_FILE: &str = "/etc/ssl/private/pure-ftpd.pem";
 const SESSION_CACHE: usize = 32;
 
 fn bad(message: impl Into<String>) -> ConfigError {
-    ConfigError(message.into())
+    ConfigError::new(message)
 }
 
 /// The certificate and key files `-2` names.

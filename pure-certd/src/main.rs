@@ -1,7 +1,7 @@
 //! pure-certd: see `pureftpd_bridge::daemon`.
 
 fn main() {
-    let args = std::env::args_os().skip(1);
+    let args = std::env::args_os();
     std::process::exit(pureftpd_bridge::daemon::main(
         &pureftpd_bridge::daemon::CERTD,
         args,

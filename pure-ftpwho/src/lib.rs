@@ -19,10 +19,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let cgi_environment = std::env::var_os("GATEWAY_INTERFACE").is_some();
     let options = match options::parse(args, cgi_environment) {
         Ok(options) => options,
-        Err(help) => {
-            print!("{help}");
-            return 0;
-        }
+        Err(exit) => return exit.report(),
     };
     let dir = pureftpd_scoreboard::directory();
     let scan = match pureftpd_scoreboard::read_all(&dir) {

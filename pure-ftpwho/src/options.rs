@@ -1,10 +1,13 @@
 //! Pure-FTPd's options (`getopt "CchHnpsvwWx"`), with its fall-through quirks: `-c`
 //! and `-C` mean CGI mode (a `Content-Type` line, then the HTML table alone), `-W` the
 //! HTML table alone, `-w` the whole page; `GATEWAY_INTERFACE` in the environment
-//! selects CGI with the whole page. An unknown option prints the help, status 0.
+//! selects CGI with the whole page. An unknown option prints the help, status 0,
+//! and nothing on stderr (Pure-FTPd's closes it first).
 //! `--json` is ours.
 
 use std::ffi::OsString;
+
+use pureftpd_cli::{Exit, Getopt, Item, Opt};
 
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +57,34 @@ pub(crate) const HELP: &str = "\nUsage :\n\n\
 -x : output XML data\n\
 --json : output JSON (one object per session)\n\n";
 
-/// Parses the arguments; `Err` holds the help to print (asked for, or a bad option).
+/// Stand-in letter of `--json`, which has no short form.
+const JSON: char = '\u{1}';
+
+/// Pure-FTPd's `getopt "CchHnpsvwWx"`, and our `--json`.
+const TABLE: [Opt; 12] = [
+    Opt::short('C', false),
+    Opt::short('c', false),
+    Opt::short('h', false),
+    Opt::short('H', false),
+    Opt::short('n', false),
+    Opt::short('p', false),
+    Opt::short('s', false),
+    Opt::short('v', false),
+    Opt::short('w', false),
+    Opt::short('W', false),
+    Opt::short('x', false),
+    Opt::flag(JSON, "json"),
+];
+
+/// Parses the arguments; a mistake or `-h` is the help, status 0. Pure-FTPd's closes
+/// stderr before reading its options, so getopt's complaint is never seen: nor is ours.
 ///
 /// # Errors
-/// The help text.
+/// The help, as an [`Exit`].
 pub(crate) fn parse(
     args: impl IntoIterator<Item = OsString>,
     cgi_environment: bool,
-) -> Result<Options, &'static str> {
-    use lexopt::Arg::{Long, Short, Value};
+) -> Result<Options, Exit> {
     let mut options = Options {
         format: if cgi_environment {
             Format::Html
@@ -74,31 +96,33 @@ pub(crate) fn parse(
         cgi: cgi_environment,
         html_raw: false,
     };
-    let mut parser = lexopt::Parser::from_args(args);
-    while let Some(arg) = parser.next().map_err(|_| HELP)? {
-        match arg {
-            Short('h') => return Err(HELP),
-            Short('n' | 'H') => options.numeric = true,
-            Short('C' | 'c') => {
+    let mut getopt = Getopt::new(&TABLE, args);
+    loop {
+        let letter = match getopt.next() {
+            Ok(Some(Item::Opt { letter, .. })) => letter,
+            Ok(None) => break,
+            Ok(Some(Item::Operand(_))) => continue,
+            Err(_) => return Err(Exit::help(HELP)),
+        };
+        match letter {
+            'h' => return Err(Exit::help(HELP)),
+            'n' | 'H' => options.numeric = true,
+            'C' | 'c' => {
                 options.cgi = true;
                 options.html_raw = true;
                 options.format = Format::Html;
             }
-            Short('W') => {
+            'W' => {
                 options.html_raw = true;
                 options.format = Format::Html;
             }
-            Short('w') => options.format = Format::Html,
-            Short('p') => options.format = Format::Plist,
-            Short('s') => options.format = Format::Shell,
-            Short('x') => options.format = Format::Xml,
-            Short('v') => options.verbose = true,
-            Long("json") => options.format = Format::Json,
-            Short(c) => {
-                eprintln!("pure-ftpwho: invalid option -- '{c}'");
-                return Err(HELP);
-            }
-            Long(_) | Value(_) => return Err(HELP),
+            'w' => options.format = Format::Html,
+            'p' => options.format = Format::Plist,
+            's' => options.format = Format::Shell,
+            'x' => options.format = Format::Xml,
+            'v' => options.verbose = true,
+            JSON => options.format = Format::Json,
+            _ => unreachable!("every letter of TABLE is handled"),
         }
     }
     Ok(options)
@@ -108,7 +132,7 @@ pub(crate) fn parse(
 mod tests {
     use super::*;
 
-    fn parse_args(args: &[&str], cgi: bool) -> Result<Options, &'static str> {
+    fn parse_args(args: &[&str], cgi: bool) -> Result<Options, Exit> {
         parse(args.iter().map(OsString::from), cgi)
     }
 
@@ -128,7 +152,8 @@ mod tests {
             (sv.format, sv.verbose, sv.numeric),
             (Format::Shell, true, true)
         );
-        assert_eq!(parse_args(&["-q"], false), Err(HELP));
+        assert_eq!(parse_args(&["-q"], false), Err(Exit::help(HELP)));
+        assert_eq!(parse_args(&["--bogus"], false), Err(Exit::help(HELP)));
         assert_eq!(parse_args(&["--json"], false).unwrap().format, Format::Json);
     }
 }

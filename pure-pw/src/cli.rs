@@ -13,11 +13,11 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use lexopt::{Arg, Parser};
 use pureftpd_account::TimeWindow;
 use pureftpd_account::ip::IpList;
+use pureftpd_cli::{Exit, Getopt, Item, Opt};
 
-use crate::exit;
+use crate::{exit, usage};
 
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,35 +114,61 @@ pub(crate) struct Invocation {
     pub(crate) options: Options,
 }
 
-/// Why parsing stopped: print the usage, or an error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Stop {
-    /// Print `note` (if any) on stderr, the usage on stdout, exit 0.
-    Usage { note: Option<String> },
-    /// Print the message on stderr and exit with the code.
-    Error { message: String, code: i32 },
+/// The options (plain getopt): `-m` and `-h` are flags, every other letter takes a
+/// value.
+const TABLE: [Opt; 23] = [
+    Opt::short('c', true),
+    Opt::short('C', true),
+    Opt::short('d', true),
+    Opt::short('D', true),
+    Opt::short('f', true),
+    Opt::short('F', true),
+    Opt::short('g', true),
+    Opt::short('i', true),
+    Opt::short('I', true),
+    Opt::short('n', true),
+    Opt::short('N', true),
+    Opt::short('q', true),
+    Opt::short('Q', true),
+    Opt::short('r', true),
+    Opt::short('R', true),
+    Opt::short('t', true),
+    Opt::short('T', true),
+    Opt::short('u', true),
+    Opt::short('y', true),
+    Opt::short('z', true),
+    Opt::short('M', true),
+    Opt::short('m', false),
+    Opt::short('h', false),
+];
+
+/// The usage on stdout, status 0.
+pub(crate) fn usage() -> Exit {
+    Exit::help(usage::USAGE)
 }
 
-fn error(message: impl Into<String>) -> Stop {
-    Stop::Error {
-        message: message.into(),
-        code: exit::FAILURE,
-    }
+fn error(message: impl AsRef<str>) -> Exit {
+    Exit::error(message, exit::FAILURE)
 }
 
 /// Parses the arguments after the program name.
-pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, Stop> {
+///
+/// # Errors
+/// The usage (asked for, or after getopt's complaint), or an error and its status.
+pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, Exit> {
     let mut args = args.into_iter();
     let Some(action) = args.next() else {
-        return Err(Stop::Usage { note: None });
+        return Err(usage());
     };
-    let action = Action::parse(action.as_encoded_bytes()).ok_or(Stop::Usage { note: None })?;
+    let action = Action::parse(action.as_encoded_bytes()).ok_or_else(usage)?;
     let login = args.next().map(|word| {
         // A colon would split the line: Pure-FTPd turns it into '_'.
         let mut login = word.into_vec();
         colons_to_underscores(&mut login);
         login
     });
+    // The C tool hands getopt the line from the login on, so the login is the name
+    // its complaints start with.
     let program = login.as_deref().map_or_else(
         || "pure-pw".to_string(),
         |l| String::from_utf8_lossy(l).into_owned(),
@@ -153,43 +179,27 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, Stop> {
         ..Options::default()
     };
     let mut chroot = true;
-    let mut parser = Parser::from_args(args);
+    let mut getopt = Getopt::short_only(&TABLE, args);
     loop {
-        let arg = match parser.next() {
-            Ok(Some(arg)) => arg,
+        let (flag, value) = match getopt.next() {
+            Ok(Some(Item::Opt { letter, value })) => (letter, value),
             Ok(None) => break,
-            Err(e) => return Err(usage_after(&program, &e)),
-        };
-        let flag = match arg {
-            Arg::Short(flag) => flag,
-            // Plain getopt has no long options: "--x" is the option '-'.
-            Arg::Long(_) => return Err(invalid(&program, '-')),
             // getopt moves operands to the end: they are ignored.
-            Arg::Value(_) => continue,
+            Ok(Some(Item::Operand(_))) => continue,
+            Err(problem) => return Err(usage().after(problem.message(&program))),
         };
-        if flag == 'm' {
-            options.also_mkdb = true;
-            continue;
+        match (flag, value) {
+            ('m', _) => options.also_mkdb = true,
+            ('h', _) => return Err(usage()),
+            (flag, Some(value)) => {
+                if flag == 'D' {
+                    // As in the C tool, once -D is seen no later -d chroots either.
+                    chroot = false;
+                }
+                apply(&mut options, flag, value.into_vec(), chroot)?;
+            }
+            (_, None) => unreachable!("every other letter takes a value"),
         }
-        if flag == 'h' {
-            return Err(Stop::Usage { note: None });
-        }
-        if !"cCdDfFgiInNqQrRtTuyzM".contains(flag) {
-            return Err(invalid(&program, flag));
-        }
-        let value = parser
-            .value()
-            .map_err(|_| Stop::Usage {
-                note: Some(format!(
-                    "{program}: option requires an argument -- '{flag}'"
-                )),
-            })?
-            .into_vec();
-        if flag == 'D' {
-            // As in the C tool, once -D is seen no later -d chroots either.
-            chroot = false;
-        }
-        apply(&mut options, flag, value, chroot)?;
     }
     Ok(Invocation {
         action,
@@ -198,19 +208,7 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, Stop> {
     })
 }
 
-fn invalid(program: &str, flag: char) -> Stop {
-    Stop::Usage {
-        note: Some(format!("{program}: invalid option -- '{flag}'")),
-    }
-}
-
-fn usage_after(program: &str, error: &lexopt::Error) -> Stop {
-    Stop::Usage {
-        note: Some(format!("{program}: {error}")),
-    }
-}
-
-fn apply(options: &mut Options, flag: char, value: Vec<u8>, chroot: bool) -> Result<(), Stop> {
+fn apply(options: &mut Options, flag: char, value: Vec<u8>, chroot: bool) -> Result<(), Exit> {
     let shown = String::from_utf8_lossy(&value).into_owned();
     match flag {
         'c' => options.gecos = Some(text_field(value, "the gecos")?),
@@ -285,7 +283,7 @@ fn clearable<T: std::str::FromStr>(
     value: &[u8],
     scale: impl Fn(T) -> Option<T>,
     what: &str,
-) -> Result<Change<T>, Stop> {
+) -> Result<Change<T>, Exit> {
     if value.is_empty() {
         return Ok(Change::Clear);
     }
@@ -301,7 +299,7 @@ fn clearable<T: std::str::FromStr>(
 }
 
 /// `None` for 0, which leaves the field unchanged.
-fn bandwidth(value: &[u8], what: &str) -> Result<Option<Change<u64>>, Stop> {
+fn bandwidth(value: &[u8], what: &str) -> Result<Option<Change<u64>>, Exit> {
     match clearable::<u64>(value, Some, what)? {
         Change::Set(0) => Ok(None),
         Change::Set(kb) => kb
@@ -312,7 +310,7 @@ fn bandwidth(value: &[u8], what: &str) -> Result<Option<Change<u64>>, Stop> {
     }
 }
 
-fn ratio(value: &[u8], message: &str) -> Result<Change<u32>, Stop> {
+fn ratio(value: &[u8], message: &str) -> Result<Change<u32>, Exit> {
     if value.is_empty() {
         return Ok(Change::Clear);
     }
@@ -322,7 +320,7 @@ fn ratio(value: &[u8], message: &str) -> Result<Change<u32>, Stop> {
     }
 }
 
-fn set_uid(options: &mut Options, value: &[u8]) -> Result<(), Stop> {
+fn set_uid(options: &mut Options, value: &[u8]) -> Result<(), Exit> {
     if options.uid > 0 {
         return Err(error("You already gave an uid"));
     }
@@ -334,14 +332,16 @@ fn set_uid(options: &mut Options, value: &[u8]) -> Result<(), Stop> {
         }
         return Ok(());
     }
-    options.uid = number(value).ok_or_else(|| Stop::Error {
-        message: format!("Unknown user [{name}]: give a user name or a numeric uid"),
-        code: exit::NEED_IDS,
+    options.uid = number(value).ok_or_else(|| {
+        Exit::error(
+            format!("Unknown user [{name}]: give a user name or a numeric uid"),
+            exit::NEED_IDS,
+        )
     })?;
     Ok(())
 }
 
-fn set_gid(options: &mut Options, value: &[u8]) -> Result<(), Stop> {
+fn set_gid(options: &mut Options, value: &[u8]) -> Result<(), Exit> {
     if options.gid > 0 && options.uid == 0 {
         return Err(error("You already gave a gid"));
     }
@@ -350,15 +350,17 @@ fn set_gid(options: &mut Options, value: &[u8]) -> Result<(), Stop> {
         options.gid = group.gid.as_raw();
         return Ok(());
     }
-    options.gid = number(value).ok_or_else(|| Stop::Error {
-        message: format!("Unknown group [{name}]: give a group name or a numeric gid"),
-        code: exit::NEED_IDS,
+    options.gid = number(value).ok_or_else(|| {
+        Exit::error(
+            format!("Unknown group [{name}]: give a group name or a numeric gid"),
+            exit::NEED_IDS,
+        )
     })?;
     Ok(())
 }
 
 /// `-d`/`-D`: trailing slashes removed, `/./` appended to chroot.
-fn home(mut value: Vec<u8>, chroot: bool) -> Result<Vec<u8>, Stop> {
+fn home(mut value: Vec<u8>, chroot: bool) -> Result<Vec<u8>, Exit> {
     while value.last() == Some(&b'/') {
         value.pop();
     }
@@ -373,7 +375,7 @@ fn home(mut value: Vec<u8>, chroot: bool) -> Result<Vec<u8>, Stop> {
 
 /// A free-text field: colons become '_' (as in the C tool); a line break, which would
 /// split the account in two, is refused.
-fn text_field(mut value: Vec<u8>, what: &str) -> Result<Vec<u8>, Stop> {
+fn text_field(mut value: Vec<u8>, what: &str) -> Result<Vec<u8>, Exit> {
     if value.iter().any(|&b| b == b'\n' || b == b'\r') {
         return Err(error(format!("{what} cannot contain a line break")));
     }
@@ -381,7 +383,7 @@ fn text_field(mut value: Vec<u8>, what: &str) -> Result<Vec<u8>, Stop> {
     Ok(value)
 }
 
-fn ip_list(value: Vec<u8>) -> Result<Vec<u8>, Stop> {
+fn ip_list(value: Vec<u8>) -> Result<Vec<u8>, Exit> {
     if value.contains(&b':') {
         return Err(error(format!(
             "Invalid address list [{}]: pureftpd.passwd uses ':' as its separator, so IPv6 \
@@ -403,7 +405,7 @@ pub(crate) fn colons_to_underscores(bytes: &mut [u8]) {
 mod tests {
     use super::*;
 
-    fn parse_line(line: &str) -> Result<Invocation, Stop> {
+    fn parse_line(line: &str) -> Result<Invocation, Exit> {
         parse(line.split(' ').map(OsString::from).collect())
     }
 
@@ -438,18 +440,13 @@ mod tests {
     fn unknown_options_print_the_usage() {
         assert_eq!(
             parse_line("useradd gina -X").unwrap_err(),
-            Stop::Usage {
-                note: Some("gina: invalid option -- 'X'".into())
-            }
+            usage().after("gina: invalid option -- 'X'")
         );
-        assert!(matches!(
-            parse_line("bogus").unwrap_err(),
-            Stop::Usage { .. }
-        ));
-        assert!(matches!(
+        assert_eq!(parse_line("bogus").unwrap_err(), usage());
+        assert_eq!(
             parse_line("show bob -u").unwrap_err(),
-            Stop::Usage { note: Some(_) }
-        ));
+            usage().after("bob: option requires an argument -- 'u'")
+        );
     }
 
     #[test]
@@ -464,7 +461,7 @@ mod tests {
             "useradd a -r ::1",
         ] {
             assert!(
-                matches!(parse_line(line), Err(Stop::Error { .. })),
+                matches!(parse_line(line), Err(Exit { status, .. }) if status != 0),
                 "{line}"
             );
         }

@@ -20,7 +20,7 @@ use std::io::{self, IsTerminal, Write};
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use cli::{Action, Stop};
+use cli::Action;
 use passwd_file::Lock;
 use prompt::Input;
 
@@ -87,17 +87,7 @@ impl Session<'_, '_> {
 fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
     let invocation = match cli::parse(args) {
         Ok(invocation) => invocation,
-        Err(Stop::Usage { note }) => {
-            if let Some(note) = note {
-                io.error(note);
-            }
-            let _ = io.out.write_all(usage::USAGE.as_bytes());
-            return exit::OK;
-        }
-        Err(Stop::Error { message, code }) => {
-            io.error(message);
-            return code;
-        }
+        Err(exit) => return exit.print_to(io.out, io.err),
     };
     let passwd_file = invocation
         .options

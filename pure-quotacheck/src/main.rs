@@ -12,35 +12,29 @@
 //! takes, so running it while the server serves the account is safe.
 
 mod count;
+mod options;
 
 use std::ffi::OsString;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::{Gid, Uid};
+use options::Request;
 use pureftpd_quota::FILE_NAME;
 
-const HELP: &str = "\nUsage:\n\npure-quotacheck -u <user> -d <directory> [-g <group>]\n\n\
--d <directory>: start from this directory\n\
--g <group/gid>: scan the directory under this gid\n\
--h: help\n\
--u <user/uid>: scan the directory under this uid\n\n";
-
 fn main() {
-    std::process::exit(run(std::env::args_os().skip(1)));
+    let mut args = std::env::args_os();
+    let program = args.next().map_or_else(
+        || "pure-quotacheck".to_string(),
+        |p| p.to_string_lossy().into_owned(),
+    );
+    std::process::exit(run(&program, args));
 }
 
-struct Request {
-    uid: u32,
-    gid: u32,
-    directory: PathBuf,
-    name: Option<String>,
-}
-
-fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let request = match parse(args) {
+fn run(program: &str, args: impl IntoIterator<Item = OsString>) -> i32 {
+    let request = match options::parse(program, args) {
         Ok(request) => request,
-        Err(code) => return code,
+        Err(exit) => return exit.report(),
     };
     let root = if nix::unistd::geteuid().is_root() {
         if let Err(message) = become_account(&request) {
@@ -76,99 +70,6 @@ fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             251
         }
     }
-}
-
-fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Request, i32> {
-    use lexopt::Arg::{Short, Value};
-    let mut parser = lexopt::Parser::from_args(args);
-    let (mut uid, mut gid, mut name, mut directory) = (None, None, None, None);
-    let mut any = false;
-    while let Some(arg) = parser.next().map_err(|_| help())? {
-        any = true;
-        let letter = match arg {
-            Short(letter) => letter,
-            lexopt::Arg::Long(_) | Value(_) => return Err(help()),
-        };
-        let mut value = || -> Result<String, i32> {
-            let value = parser.value().map_err(|_| help())?;
-            Ok(value.to_string_lossy().into_owned())
-        };
-        match letter {
-            'u' => {
-                let value = value()?;
-                match value.parse::<u32>() {
-                    Ok(number) => uid = Some(number),
-                    // A name also gives the group, as in Pure-FTPd.
-                    Err(_) => match User::from_name(&value).ok().flatten() {
-                        Some(user) => {
-                            uid = Some(user.uid.as_raw());
-                            gid = gid.or(Some(user.gid.as_raw()));
-                            name = Some(user.name);
-                        }
-                        None => uid = Some(0),
-                    },
-                }
-            }
-            'g' => {
-                let value = value()?;
-                if gid.is_some() {
-                    eprintln!("You already gave a gid");
-                    return Err(255);
-                }
-                gid = Some(group_id(&value).unwrap_or(0));
-            }
-            'd' => {
-                if directory.is_some() {
-                    eprintln!("You already gave a directory");
-                    return Err(255);
-                }
-                directory = Some(PathBuf::from(value()?));
-            }
-            _ => return Err(help()),
-        }
-    }
-    if !any {
-        return Err(help());
-    }
-    let Some(uid) = uid.filter(|&uid| uid > 0) else {
-        eprintln!("Invalid/insecure/missing uid - must be > 0");
-        return Err(254);
-    };
-    // The account's name, for its supplementary groups, when the system knows it.
-    let name = name.or_else(|| {
-        User::from_uid(Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-    });
-    let Some(gid) = gid.filter(|&gid| gid > 0) else {
-        eprintln!("Invalid/insecure/missing gid - must be > 0");
-        return Err(254);
-    };
-    let Some(directory) = directory else {
-        eprintln!("Missing path");
-        return Err(255);
-    };
-    Ok(Request {
-        uid,
-        gid,
-        directory,
-        name,
-    })
-}
-
-fn help() -> i32 {
-    print!("{HELP}");
-    0
-}
-
-fn group_id(value: &str) -> Option<u32> {
-    value.parse().ok().or_else(|| {
-        Group::from_name(value)
-            .ok()
-            .flatten()
-            .map(|g| g.gid.as_raw())
-    })
 }
 
 /// chroot to the directory, then the account's groups, gid and uid, for good.

@@ -18,13 +18,18 @@ use pureftpd_bridge::daemon::setup;
 use pureftpd_bridge::upload;
 
 fn main() {
-    std::process::exit(serve(std::env::args_os().skip(1)));
+    let mut args = std::env::args_os();
+    let program = args.next().map_or_else(
+        || "pure-uploadscript".to_string(),
+        |p| p.to_string_lossy().into_owned(),
+    );
+    std::process::exit(serve(&program, args));
 }
 
-fn serve(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
-    let options = match options::parse(args) {
+fn serve(program: &str, args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let options = match options::parse(program, args) {
         Ok(options) => options,
-        Err(exit) => return exit,
+        Err(exit) => return exit.report(),
     };
     if (options.uid.is_some() || options.gid.is_some()) && !nix::unistd::geteuid().is_root() {
         eprintln!("Sorry, but you have to be root to run this program with -u or -g");

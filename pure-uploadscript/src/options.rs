@@ -1,7 +1,10 @@
-//! The command line, as Pure-FTPd's pure-uploadscript reads it.
+//! The command line, as Pure-FTPd's pure-uploadscript reads it (getopt_long): a
+//! mistake prints getopt's message and the help, status 0.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+
+use pureftpd_cli::{Exit, Getopt, Item, Opt, help_lines};
 
 /// What to run and how.
 #[derive(Debug)]
@@ -13,13 +16,20 @@ pub(crate) struct Options {
     pub(crate) program: PathBuf,
 }
 
-const HELP: &str = "-B\t--daemonize\t\n-g\t--gid\t<opt>\n-h\t--help\t\n-p\t--pidfile\t<opt>\n\
-                    -r\t--run\t<opt>\n-u\t--uid\t<opt>\n";
+const TABLE: [Opt; 6] = [
+    Opt::flag('B', "daemonize"),
+    Opt::valued('g', "gid"),
+    Opt::flag('h', "help"),
+    Opt::valued('p', "pidfile"),
+    Opt::valued('r', "run"),
+    Opt::valued('u', "uid"),
+];
 
-/// Parses the arguments; `Err` is the exit status after the help or an error was
-/// printed.
-pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Options, i32> {
-    use lexopt::Arg::{Long, Short, Value};
+/// Parses the arguments after the program name; `program` starts getopt's messages.
+pub(crate) fn parse(
+    program: &str,
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<Options, Exit> {
     let mut options = Options {
         daemonize: false,
         uid: None,
@@ -27,63 +37,39 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Options,
         pid_file: PathBuf::from("/var/run/pure-uploadscript.pid"),
         program: PathBuf::new(),
     };
-    let help = || {
-        print!("{HELP}");
-        Err(0)
-    };
-    let mut parser = lexopt::Parser::from_args(args);
-    while let Some(arg) = parser.next().map_err(|e| {
-        eprintln!("pure-uploadscript: {e}");
-        254
-    })? {
-        let letter = match arg {
-            Short(c) => c,
-            Long(name) => match name {
-                "daemonize" => 'B',
-                "gid" => 'g',
-                "help" => 'h',
-                "pidfile" => 'p',
-                "run" => 'r',
-                "uid" => 'u',
-                other => {
-                    eprintln!("pure-uploadscript: unrecognized option '--{other}'");
-                    return help();
-                }
-            },
-            Value(_) => return help(),
-        };
-        let mut value = || {
-            parser.value().map_err(|e| {
-                eprintln!("pure-uploadscript: {e}");
-                254
-            })
+    let help = || Exit::help(help_lines(&TABLE));
+    let mut getopt = Getopt::new(&TABLE, args);
+    loop {
+        let (letter, value) = match getopt.next() {
+            Ok(Some(Item::Opt { letter, value })) => (letter, value.unwrap_or_default()),
+            Ok(None) => break,
+            // getopt leaves the words that are not options to the tool, which ignores them.
+            Ok(Some(Item::Operand(_))) => continue,
+            Err(problem) => return Err(help().after(problem.message(program))),
         };
         match letter {
             'B' => options.daemonize = true,
-            'h' => return help(),
-            'g' => options.gid = Some(id(&value()?, "GID", group_id)?),
-            'u' => options.uid = Some(id(&value()?, "UID", user_id)?),
-            'p' => options.pid_file = PathBuf::from(value()?),
-            'r' => options.program = PathBuf::from(value()?),
-            c => {
-                eprintln!("pure-uploadscript: invalid option -- '{c}'");
-                return help();
-            }
+            'h' => return Err(help()),
+            'g' => options.gid = Some(id(&value, "GID", group_id)?),
+            'u' => options.uid = Some(id(&value, "UID", user_id)?),
+            'p' => options.pid_file = PathBuf::from(value),
+            'r' => options.program = PathBuf::from(value),
+            _ => unreachable!("every letter of TABLE is handled"),
         }
     }
     if options.program.as_os_str().is_empty() {
-        eprintln!("Sorry, but I need -r <program to run>");
-        return help();
+        // Pure-FTPd's leaves a blank line after it.
+        return Err(help().after("Sorry, but I need -r <program to run>\n"));
     }
     Ok(options)
 }
 
-fn id(value: &OsString, what: &str, by_name: fn(&str) -> Option<u32>) -> Result<u32, i32> {
+fn id(value: &OsString, what: &str, by_name: fn(&str) -> Option<u32>) -> Result<u32, Exit> {
     let text = value.to_str().unwrap_or_default();
-    text.parse().ok().or_else(|| by_name(text)).ok_or_else(|| {
-        eprintln!("Illegal {what} - Must be a number");
-        254
-    })
+    text.parse()
+        .ok()
+        .or_else(|| by_name(text))
+        .ok_or_else(|| Exit::error(format!("Illegal {what} - Must be a number"), 254))
 }
 
 fn user_id(name: &str) -> Option<u32> {

@@ -20,7 +20,7 @@ pub mod setup;
 
 use std::ffi::OsString;
 
-pub use options::{Exit, Options};
+pub use options::Options;
 
 /// What differs between pure-authd and pure-certd.
 #[derive(Debug, Clone, Copy)]
@@ -59,19 +59,17 @@ pub const CERTD: Kind = Kind {
     subject: "CERTD_SNI_NAME",
 };
 
-/// Runs the daemon with the process's arguments (without the program name); returns
+/// Runs the daemon with the process's arguments (the program name first); returns
 /// the exit status.
 pub fn main(kind: &Kind, args: impl IntoIterator<Item = OsString>) -> i32 {
-    let options = match options::parse(kind, args) {
+    let mut args = args.into_iter();
+    let program = args.next().map_or_else(
+        || kind.name.to_string(),
+        |p| p.to_string_lossy().into_owned(),
+    );
+    let options = match options::parse(kind, &program, args) {
         Ok(options) => options,
-        Err(Exit::Help) => {
-            print!("{}", options::help());
-            return 0;
-        }
-        Err(Exit::Error(message, code)) => {
-            eprintln!("{message}");
-            return code;
-        }
+        Err(exit) => return exit.report(),
     };
     let drops_privileges = options.uid.is_some() || options.gid.is_some();
     if drops_privileges && !nix::unistd::geteuid().is_root() {

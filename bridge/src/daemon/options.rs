@@ -1,9 +1,14 @@
 //! The daemons' command line: Pure-FTPd's options and messages (`-B -g -h -p -r -s -u`
-//! and their long forms), plus two of ours: `-t/--timeout` and `-n/--max-running`.
+//! and their long forms, read as getopt_long reads them), plus two of ours:
+//! `-t/--timeout` and `-n/--max-running`. A mistake prints getopt's message and the
+//! help, status 0, as Pure-FTPd's daemons do; a value we refuse, or a stray word, stops
+//! with a message and status 254.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use pureftpd_cli::{Exit, Getopt, Item, Opt, help_lines};
 
 use super::Kind;
 
@@ -33,46 +38,37 @@ pub struct Options {
     pub max_running: usize,
 }
 
-/// What to do instead of serving.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// Help was asked for, or an option was unknown: the help is printed, status 0
-    /// (as Pure-FTPd).
-    Help,
-    /// A fatal mistake: the message, and the status to exit with.
-    Error(String, i32),
-}
-
-const TABLE: [(char, &str, bool); 9] = [
-    ('B', "daemonize", false),
-    ('g', "gid", true),
-    ('h', "help", false),
-    ('n', "max-running", true),
-    ('p', "pidfile", true),
-    ('r', "run", true),
-    ('s', "socket", true),
-    ('t', "timeout", true),
-    ('u', "uid", true),
+/// Pure-FTPd's options in its order, with ours (`-n`, `-t`) where they sort.
+const TABLE: [Opt; 9] = [
+    Opt::flag('B', "daemonize"),
+    Opt::valued('g', "gid"),
+    Opt::flag('h', "help"),
+    Opt::valued('n', "max-running"),
+    Opt::valued('p', "pidfile"),
+    Opt::valued('r', "run"),
+    Opt::valued('s', "socket"),
+    Opt::valued('t', "timeout"),
+    Opt::valued('u', "uid"),
 ];
 
 /// The help, as Pure-FTPd prints it (one line per option), with ours added.
 #[must_use]
 pub fn help() -> String {
-    TABLE
-        .iter()
-        .map(|(short, long, arg)| {
-            format!("-{short}\t--{long}\t{}\n", if *arg { "<opt>" } else { "" })
-        })
-        .collect()
+    help_lines(&TABLE)
 }
 
-/// Parses the arguments (without the program name).
+/// Parses the arguments (without the program name); `program` is the name getopt's
+/// messages start with (`argv[0]`).
 ///
 /// # Errors
-/// [`Exit`]: help, or a message and status.
-pub fn parse(kind: &Kind, args: impl IntoIterator<Item = OsString>) -> Result<Options, Exit> {
-    use lexopt::Arg::{Long, Short};
-    let mut parser = lexopt::Parser::from_args(args);
+/// [`Exit`]: the help (asked for, or after getopt's complaint, status 0 as Pure-FTPd),
+/// or a message and status 254.
+pub fn parse(
+    kind: &Kind,
+    program: &str,
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<Options, Exit> {
+    let mut getopt = Getopt::new(&TABLE, args);
     let mut options = Options {
         daemonize: false,
         uid: None,
@@ -83,66 +79,52 @@ pub fn parse(kind: &Kind, args: impl IntoIterator<Item = OsString>) -> Result<Op
         timeout: DEFAULT_TIMEOUT,
         max_running: DEFAULT_MAX_RUNNING,
     };
-    let unknown = |what: String| {
-        eprintln!("{}: invalid option -- '{what}'", kind.name);
-        Exit::Help
-    };
-    while let Some(arg) = parser.next().map_err(|e| Exit::Error(e.to_string(), 254))? {
-        let letter = match arg {
-            Short(c) if TABLE.iter().any(|(s, _, _)| *s == c) => c,
-            Long(name) => match TABLE.iter().find(|(_, l, _)| *l == name) {
-                Some((s, _, _)) => *s,
-                None => return Err(unknown(name.to_string())),
-            },
-            Short(c) => return Err(unknown(c.to_string())),
-            lexopt::Arg::Value(v) => {
-                return Err(Exit::Error(
-                    format!("Unexpected argument: {}", v.to_string_lossy()),
+    loop {
+        let (letter, value) = match getopt.next() {
+            Ok(Some(Item::Opt { letter, value })) => (letter, value.unwrap_or_default()),
+            Ok(None) => break,
+            Err(problem) => return Err(Exit::help(help()).after(problem.message(program))),
+            // Pure-FTPd's ignores a stray word; it is more likely a mistake.
+            Ok(Some(Item::Operand(word))) => {
+                return Err(Exit::error(
+                    format!("Unexpected argument: {}", word.to_string_lossy()),
                     254,
                 ));
             }
         };
-        let mut value = || {
-            parser
-                .value()
-                .map_err(|e| Exit::Error(format!("{}: {e}", kind.name), 254))
-        };
         match letter {
             'B' => options.daemonize = true,
-            'h' => return Err(Exit::Help),
-            'g' => options.gid = Some(id(&value()?, "GID", group_id)?),
-            'u' => options.uid = Some(id(&value()?, "UID", user_id)?),
-            'p' => options.pid_file = PathBuf::from(value()?),
-            'r' => options.program = PathBuf::from(value()?),
-            's' => options.socket = PathBuf::from(value()?),
+            'h' => return Err(Exit::help(help())),
+            'g' => options.gid = Some(id(&value, "GID", group_id)?),
+            'u' => options.uid = Some(id(&value, "UID", user_id)?),
+            'p' => options.pid_file = PathBuf::from(value),
+            'r' => options.program = PathBuf::from(value),
+            's' => options.socket = PathBuf::from(value),
             't' => {
-                let seconds = number(&value()?).filter(|&s| s > 0).ok_or_else(|| {
-                    Exit::Error(
-                        "The timeout must be a number of seconds above 0".into(),
-                        254,
-                    )
+                let seconds = number(&value).filter(|&s| s > 0).ok_or_else(|| {
+                    Exit::error("The timeout must be a number of seconds above 0", 254)
                 })?;
                 options.timeout = Duration::from_secs(seconds);
             }
             'n' => {
-                options.max_running = number(&value()?)
+                options.max_running = number(&value)
                     .and_then(|n| usize::try_from(n).ok())
                     .filter(|&n| (1..=1024).contains(&n))
                     .ok_or_else(|| {
-                        Exit::Error("-n wants a number of scripts from 1 to 1024".into(), 254)
+                        Exit::error("-n wants a number of scripts from 1 to 1024", 254)
                     })?;
             }
             _ => unreachable!("every letter of TABLE is handled"),
         }
     }
     if !options.program.is_absolute() {
-        return Err(Exit::Error(
+        return Err(Exit::error(
             format!("You must give -r /path/to/{}/program", kind.program_word),
             254,
         ));
     }
     if options.socket.as_os_str().is_empty() {
-        return Err(Exit::Error("You must give -s /path/to/socket".into(), 254));
+        return Err(Exit::error("You must give -s /path/to/socket", 254));
     }
     Ok(options)
 }
@@ -157,7 +139,7 @@ fn id(value: &OsString, what: &str, by_name: fn(&str) -> Option<u32>) -> Result<
     text.parse()
         .ok()
         .or_else(|| by_name(text))
-        .ok_or_else(|| Exit::Error(format!("Illegal {what} - Must be a number"), 254))
+        .ok_or_else(|| Exit::error(format!("Illegal {what} - Must be a number"), 254))
 }
 
 fn user_id(name: &str) -> Option<u32> {
@@ -175,7 +157,7 @@ mod tests {
     const KIND: Kind = super::super::AUTHD;
 
     fn parse_args(args: &[&str]) -> Result<Options, Exit> {
-        parse(&KIND, args.iter().map(OsString::from))
+        parse(&KIND, "pure-authd", args.iter().map(OsString::from))
     }
 
     #[test]
@@ -204,7 +186,11 @@ mod tests {
     #[test]
     fn mistakes_get_pure_ftpds_messages() {
         let error = |args: &[&str]| match parse_args(args) {
-            Err(Exit::Error(message, code)) => (message, code),
+            Err(Exit {
+                status,
+                stderr,
+                stdout,
+            }) if stdout.is_empty() => (stderr.trim_end().to_string(), status),
             other => panic!("{args:?}: {other:?}"),
         };
         assert_eq!(
@@ -221,8 +207,15 @@ mod tests {
         );
         assert_eq!(error(&["-u", "0x"]).0, "Illegal UID - Must be a number");
         assert_eq!(error(&["-r", "/x", "-s", "/y", "-t", "0"]).1, 254);
-        assert_eq!(parse_args(&["-x"]), Err(Exit::Help));
-        assert_eq!(parse_args(&["--help"]), Err(Exit::Help));
+        assert_eq!(
+            parse_args(&["-x"]),
+            Err(Exit::help(help()).after("pure-authd: invalid option -- 'x'"))
+        );
+        assert_eq!(
+            parse_args(&["--ru"]),
+            Err(Exit::help(help()).after("pure-authd: option '--run' requires an argument"))
+        );
+        assert_eq!(parse_args(&["--he"]), Err(Exit::help(help())));
         assert!(help().starts_with("-B\t--daemonize\t\n-g\t--gid\t<opt>\n"));
     }
 }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lexopt::{Arg, Parser};
+use pureftpd_cli::{Getopt, Item, Opt, help_lines};
 
 use super::{AuthMethod, Config, UpDown};
 use crate::auth::sql::{Dialect, SqlConfig};
@@ -20,16 +20,32 @@ pub const FACILITY_FTP: u8 = 11;
 
 /// Why the command line was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
+pub struct ConfigError {
+    /// What the `421 Configuration error: ...` line says.
+    pub message: String,
+    /// getopt's own complaint (`pure-ftpd: unrecognized option '--x'`), which Debian's
+    /// prints on stderr before it stops.
+    pub getopt: Option<String>,
+}
+
+impl ConfigError {
+    /// A refusal with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            getopt: None,
+        }
+    }
+}
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 fn bad(message: impl Into<String>) -> ConfigError {
-    ConfigError(message.into())
+    ConfigError::new(message)
 }
 
 /// What the command line asks for.
@@ -41,69 +57,70 @@ pub enum Invocation {
     Help,
 }
 
-/// (short, long, takes an argument).
-const OPTIONS: &[(char, &str, bool)] = &[
-    ('0', "notruncate", false),
-    ('1', "logpid", false),
-    ('2', "certfile", true),
-    ('3', "extcert", true),
-    ('4', "ipv4only", false),
-    ('6', "ipv6only", false),
-    ('a', "trustedgid", true),
-    ('A', "chrooteveryone", false),
-    ('b', "brokenclientscompatibility", false),
-    ('B', "daemonize", false),
-    ('c', "maxclientsnumber", true),
-    ('C', "maxclientsperip", true),
-    ('d', "verboselog", false),
-    ('D', "displaydotfiles", false),
-    ('e', "anonymousonly", false),
-    ('E', "noanonymous", false),
-    ('f', "syslogfacility", true),
-    ('F', "fortunesfile", true),
-    ('g', "pidfile", true),
-    ('G', "norename", false),
-    ('h', "help", false),
-    ('H', "dontresolve", false),
-    ('i', "anonymouscantupload", false),
-    ('I', "maxidletime", true),
-    ('j', "createhomedir", false),
-    ('J', "tlsciphersuite", true),
-    ('k', "maxdiskusagepct", true),
-    ('K', "keepallfiles", false),
-    ('l', "login", true),
-    ('L', "limitrecursion", true),
-    ('m', "maxload", true),
-    ('M', "anonymouscancreatedirs", false),
-    ('n', "quota", true),
-    ('N', "natmode", false),
-    ('o', "uploadscript", false),
-    ('O', "altlog", true),
-    ('p', "passiveportrange", true),
-    ('P', "forcepassiveip", true),
-    ('q', "anonymousratio", true),
-    ('Q', "userratio", true),
-    ('r', "autorename", false),
-    ('R', "nochmod", false),
-    ('s', "antiwarez", false),
-    ('S', "bind", true),
-    ('t', "anonymousbandwidth", true),
-    ('T', "userbandwidth", true),
-    ('u', "minuid", true),
-    ('U', "umask", true),
-    ('V', "trustedip", true),
-    ('w', "allowuserfxp", false),
-    ('W', "allowanonymousfxp", false),
-    ('x', "prohibitdotfileswrite", false),
-    ('X', "prohibitdotfilesread", false),
-    ('y', "peruserlimits", true),
-    ('Y', "tls", true),
-    ('z', "allowdotfiles", false),
-    ('Z', "customerproof", false),
+/// Pure-FTPd's options, in its order (its `-h` lists them so, and getopt_long names
+/// the candidates of an ambiguous prefix so), then the long-only ones of ours.
+const OPTIONS: &[Opt] = &[
+    Opt::flag('0', "notruncate"),
+    Opt::flag('1', "logpid"),
+    Opt::valued('2', "certfile"),
+    Opt::valued('3', "extcert"),
+    Opt::flag('4', "ipv4only"),
+    Opt::flag('6', "ipv6only"),
+    Opt::flag('A', "chrooteveryone"),
+    Opt::valued('a', "trustedgid"),
+    Opt::flag('b', "brokenclientscompatibility"),
+    Opt::flag('B', "daemonize"),
+    Opt::valued('C', "maxclientsperip"),
+    Opt::valued('c', "maxclientsnumber"),
+    Opt::flag('d', "verboselog"),
+    Opt::flag('D', "displaydotfiles"),
+    Opt::flag('e', "anonymousonly"),
+    Opt::flag('E', "noanonymous"),
+    Opt::valued('f', "syslogfacility"),
+    Opt::valued('F', "fortunesfile"),
+    Opt::valued('g', "pidfile"),
+    Opt::flag('G', "norename"),
+    Opt::flag('h', "help"),
+    Opt::flag('H', "dontresolve"),
+    Opt::valued('I', "maxidletime"),
+    Opt::flag('i', "anonymouscantupload"),
+    Opt::flag('j', "createhomedir"),
+    Opt::flag('K', "keepallfiles"),
+    Opt::valued('k', "maxdiskusagepct"),
+    Opt::valued('l', "login"),
+    Opt::valued('L', "limitrecursion"),
+    Opt::flag('M', "anonymouscancreatedirs"),
+    Opt::valued('m', "maxload"),
+    Opt::flag('N', "natmode"),
+    Opt::valued('n', "quota"),
+    Opt::flag('o', "uploadscript"),
+    Opt::valued('O', "altlog"),
+    Opt::valued('p', "passiveportrange"),
+    Opt::valued('P', "forcepassiveip"),
+    Opt::valued('q', "anonymousratio"),
+    Opt::valued('Q', "userratio"),
+    Opt::flag('r', "autorename"),
+    Opt::flag('R', "nochmod"),
+    Opt::flag('s', "antiwarez"),
+    Opt::valued('S', "bind"),
+    Opt::valued('t', "anonymousbandwidth"),
+    Opt::valued('T', "userbandwidth"),
+    Opt::valued('U', "umask"),
+    Opt::valued('u', "minuid"),
+    Opt::valued('V', "trustedip"),
+    Opt::flag('w', "allowuserfxp"),
+    Opt::flag('W', "allowanonymousfxp"),
+    Opt::flag('x', "prohibitdotfileswrite"),
+    Opt::flag('X', "prohibitdotfilesread"),
+    Opt::valued('y', "peruserlimits"),
+    Opt::valued('Y', "tls"),
+    Opt::valued('J', "tlsciphersuite"),
+    Opt::flag('z', "allowdotfiles"),
+    Opt::flag('Z', "customerproof"),
     // Long-only options of ours (no short letter).
-    (IMPLICIT_TLS, "implicittls", false),
-    (STOP_SESSIONS, "stopsessions", false),
-    (PROXY_PROTOCOL, "proxyprotocol", true),
+    Opt::flag(IMPLICIT_TLS, "implicittls"),
+    Opt::flag(STOP_SESSIONS, "stopsessions"),
+    Opt::valued(PROXY_PROTOCOL, "proxyprotocol"),
 ];
 
 /// Stand-in letter of `--implicittls`, which has no short form.
@@ -113,24 +130,24 @@ const STOP_SESSIONS: char = '\u{2}';
 /// Stand-in letter of `--proxyprotocol`.
 const PROXY_PROTOCOL: char = '\u{3}';
 
-/// The `-h` text: the version line, a blank line, one line per option.
+/// The `-h` text: one line per option, after the version line and a blank line when
+/// run as root (as Pure-FTPd's, which prints the version only to root).
 #[must_use]
-pub fn help_text() -> String {
-    let mut text = format!("pure-ftpd v{} [privsep]\n\n", crate::VERSION);
-    for &(short, long, arg) in OPTIONS.iter().filter(|o| o.0.is_ascii_graphic()) {
-        text.push_str(&format!(
-            "-{short}\t--{long}\t{}\n",
-            if arg { "<opt>" } else { "" }
-        ));
-    }
-    text
+pub fn help_text(with_version: bool) -> String {
+    let version = if with_version {
+        format!("pure-ftpd v{} [privsep]\n\n", crate::VERSION)
+    } else {
+        String::new()
+    };
+    version + &help_lines(OPTIONS)
 }
 
-/// Parses the arguments after the program name.
+/// Parses the arguments after the program name; `program` (`argv[0]`) starts getopt's
+/// complaints.
 ///
 /// # Errors
 /// An unknown option, a missing or invalid value, a stray argument.
-pub fn parse(args: Vec<OsString>) -> Result<Invocation, ConfigError> {
+pub fn parse(program: &str, args: Vec<OsString>) -> Result<Invocation, ConfigError> {
     // `pure-ftpd /etc/pure-ftpd.conf`: one argument that is not an option.
     let args = match args.as_slice() {
         [only] if !only.as_encoded_bytes().starts_with(b"-") => {
@@ -139,53 +156,38 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, ConfigError> {
         _ => args,
     };
     let mut config = Config::default();
-    let mut parser = Parser::from_args(args);
-    while let Some(arg) = parser.next().map_err(|e| bad(e.to_string()))? {
-        let (short, takes_value) = match arg {
-            Arg::Short(c) => match OPTIONS.iter().find(|o| o.0 == c && c.is_ascii_graphic()) {
-                Some(o) => (o.0, o.2),
-                None => return Err(bad("Unknown run-time option")),
-            },
-            Arg::Long(name) => {
-                let option = long_option(name)?;
-                (option.0, option.2)
-            }
-            Arg::Value(value) => {
+    let mut getopt = Getopt::new(OPTIONS, args);
+    loop {
+        let (letter, value) = match getopt.next() {
+            Ok(Some(Item::Opt { letter, value })) => (letter, value),
+            Ok(None) => break,
+            Ok(Some(Item::Operand(word))) => {
                 return Err(bad(format!(
                     "Invalid argument: \"{}\"",
-                    value.to_string_lossy()
+                    word.to_string_lossy()
                 )));
             }
+            Err(problem) => {
+                return Err(ConfigError {
+                    getopt: Some(problem.message(program)),
+                    ..bad("Unknown run-time option")
+                });
+            }
         };
-        if short == 'h' {
+        if letter == 'h' {
             return Ok(Invocation::Help);
         }
-        let value = if takes_value {
-            let v = parser
-                .value()
-                .map_err(|_| bad(format!("Missing argument for -{short}")))?;
-            Some(
-                v.into_string()
-                    .map_err(|_| bad(format!("Invalid argument for -{short}")))?,
-            )
-        } else {
-            None
+        let value = match value {
+            Some(value) => Some(
+                value
+                    .into_string()
+                    .map_err(|_| bad(format!("Invalid argument for -{letter}")))?,
+            ),
+            None => None,
         };
-        apply(&mut config, short, value.as_deref().unwrap_or_default())?;
+        apply(&mut config, letter, value.as_deref().unwrap_or_default())?;
     }
     Ok(Invocation::Serve(Box::new(config)))
-}
-
-/// A long option by its name or an unambiguous prefix of it.
-fn long_option(name: &str) -> Result<&'static (char, &'static str, bool), ConfigError> {
-    if let Some(exact) = OPTIONS.iter().find(|o| o.1 == name) {
-        return Ok(exact);
-    }
-    let mut matches = OPTIONS.iter().filter(|o| o.1.starts_with(name));
-    match (matches.next(), matches.next()) {
-        (Some(only), None) => Ok(only),
-        _ => Err(bad("Unknown run-time option")),
-    }
 }
 
 #[allow(clippy::too_many_lines)]
@@ -264,7 +266,7 @@ fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
         }
         'N' => c.nat_mode = true,
         'o' => c.upload_script = true,
-        'O' => c.alt_log = Some(crate::altlog::Spec::parse(value).map_err(ConfigError)?),
+        'O' => c.alt_log = Some(crate::altlog::Spec::parse(value).map_err(ConfigError::new)?),
         'p' => c.passive_ports = port_range(value)?,
         'P' => c.force_passive_ip = Some(value.to_string()),
         'q' => c.anonymous_ratio = Some(ratio(value)?),
@@ -537,7 +539,10 @@ mod tests {
     use super::*;
 
     fn config(line: &str) -> Result<Config, ConfigError> {
-        match parse(line.split_whitespace().map(OsString::from).collect())? {
+        match parse(
+            "pure-ftpd",
+            line.split_whitespace().map(OsString::from).collect(),
+        )? {
             Invocation::Serve(c) => Ok(*c),
             Invocation::Help => panic!("help"),
         }
@@ -604,7 +609,14 @@ mod tests {
             assert!(config(line).is_err(), "{line}");
         }
         assert_eq!(
-            config("-p 80:90").unwrap_err().0,
+            config("--max").unwrap_err().getopt.as_deref(),
+            Some(
+                "pure-ftpd: option '--max' is ambiguous; possibilities: '--maxclientsperip' \
+                 '--maxclientsnumber' '--maxidletime' '--maxdiskusagepct' '--maxload'"
+            )
+        );
+        assert_eq!(
+            config("-p 80:90").unwrap_err().message,
             "Illegal ports range: 80:90"
         );
     }
@@ -621,7 +633,8 @@ mod tests {
 
     #[test]
     fn help_lists_every_option_once() {
-        let help = help_text();
+        assert!(!help_text(false).contains("pure-ftpd v"));
+        let help = help_text(true);
         assert!(help.starts_with("pure-ftpd v"));
         assert!(help.contains("-0\t--notruncate\t\n"));
         assert!(help.contains("-2\t--certfile\t<opt>\n"));

@@ -107,13 +107,13 @@ pub fn arguments(path: &Path) -> Result<Vec<OsString>, ConfigError> {
 
 fn read_into(path: &Path, depth: usize, args: &mut Vec<OsString>) -> Result<(), ConfigError> {
     if depth > MAX_INCLUDE_DEPTH {
-        return Err(ConfigError(format!(
+        return Err(ConfigError::new(format!(
             "{}: Include nested too deeply",
             path.display()
         )));
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError(format!(
+        ConfigError::new(format!(
             "Unable to open [{}]: {}",
             path.display(),
             crate::errno_text(&e)
@@ -125,7 +125,7 @@ fn read_into(path: &Path, depth: usize, args: &mut Vec<OsString>) -> Result<(), 
             continue;
         }
         let not_understood = || {
-            ConfigError(format!(
+            ConfigError::new(format!(
                 "{}:{}:1: property not found line {}: [{line}].",
                 path.display(),
                 index + 1,
@@ -241,10 +241,10 @@ mod tests {
         let error = args_of("Bind 127.0.0.1,21\nFooBar yes\n").unwrap_err();
         assert!(
             error
-                .0
+                .message
                 .ends_with(":2:1: property not found line 2: [FooBar yes]."),
             "{}",
-            error.0
+            error.message
         );
         assert!(args_of("NoAnonymous maybe\n").is_err());
         assert!(args_of("PassivePortRange 1 2 3\n").is_err());
