@@ -231,39 +231,7 @@ pub fn run(
         let _ = pureftpd_os::exit_on_sigterm_saying(msg::GOING_DOWN);
     }
     configure_control_socket(&stream);
-    let tz = crate::time_zone::local();
-    let (log, alt_log) = open_logs(config, peer, &tz);
-    let mut session = Session {
-        config,
-        control: Control::new(stream),
-        peer,
-        local,
-        state: State::AwaitUser,
-        binary: false,
-        data: DataSetup::None,
-        epsv_all: false,
-        restart: 0,
-        rename_from: None,
-        uploaded: 0,
-        downloaded: 0,
-        failures: 0,
-        cwd_failures: 0,
-        idle: config.max_idle,
-        idle_commands_since: None,
-        log,
-        scoreboard,
-        tz,
-        stou_counter: 0,
-        load: load_average(),
-        ipv6_available: origin.ipv6_available,
-        private_data: false,
-        tls,
-        alt_log,
-        connected_at: jiff::Timestamp::now().as_second(),
-        logged_out: false,
-        aliases: None,
-        port20: None,
-    };
+    let mut session = Session::new(stream, peer, local, config, tls, &origin, scoreboard);
     session.control.set_send_timeout(session.idle);
     if config.implicit_tls {
         // Implicit FTPS: TLS from the first byte, data protected by default.
@@ -278,6 +246,53 @@ pub fn run(
     }
     session.serve();
     session.log_logout();
+}
+
+impl<'a> Session<'a> {
+    /// A session that has said nothing yet, in the state before `USER`.
+    fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        config: &'a Config,
+        tls: Option<Arc<ServerConfig>>,
+        origin: &Origin,
+        scoreboard: Option<Scoreboard>,
+    ) -> Self {
+        let tz = crate::time_zone::local();
+        let (log, alt_log) = open_logs(config, peer, &tz);
+        Session {
+            config,
+            control: Control::new(stream),
+            peer,
+            local,
+            state: State::AwaitUser,
+            binary: false,
+            data: DataSetup::None,
+            epsv_all: false,
+            restart: 0,
+            rename_from: None,
+            uploaded: 0,
+            downloaded: 0,
+            failures: 0,
+            cwd_failures: 0,
+            idle: config.max_idle,
+            idle_commands_since: None,
+            log,
+            scoreboard,
+            tz,
+            stou_counter: 0,
+            load: load_average(),
+            ipv6_available: origin.ipv6_available,
+            private_data: false,
+            tls,
+            alt_log,
+            connected_at: jiff::Timestamp::now().as_second(),
+            logged_out: false,
+            aliases: None,
+            port20: None,
+        }
+    }
 }
 
 impl Session<'_> {

@@ -148,37 +148,15 @@ impl Session<'_> {
             return Reply::new(552, msg::DISK_FULL).into();
         }
         let restart = std::mem::take(&mut self.restart);
-        let file_umask = self.config.file_umask;
-        let path = logged.vfs.resolve(name);
-        let existing = logged.vfs.stat(&path).ok();
-        let cant_upload = self.config.anonymous_cant_upload;
-        if logged.anonymous() && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
-            return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
-        }
-        if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
-            return Reply::new(553, msg::cant_create("Is a directory")).into();
-        }
-        // A resume starts inside the file or at its end, never past it: writing there
-        // would make a sparse file of any apparent size (and, under a quota, a count
-        // that no longer matches the tree). Pure-FTPd silently moves such a start back
-        // to the end of the file; ours refuses it, with RETR's reply.
-        let size = existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
-        if !append && restart > size {
-            return Reply::new(554, msg::restart_too_large(restart, size))
-                .line(msg::RESTART_RESET)
-                .into();
-        }
-        let replaces_whole = !append && restart == 0;
-        // -r: an upload never replaces a file; it takes the first free `name.N`.
-        let auto_rename = self.config.auto_rename && replaces_whole && existing.is_some();
-        let (path, existing) = if auto_rename {
-            match free_name(logged, &path) {
-                Some(free) => (free, None),
-                None => return Reply::new(553, msg::cant_create("File exists")).into(),
-            }
-        } else {
-            (path, existing)
+        let UploadTarget {
+            path,
+            existing,
+            auto_rename,
+        } = match self.upload_target(logged, name, append, restart) {
+            Ok(target) => target,
+            Err(refusal) => return refusal,
         };
+        let replaces_whole = !append && restart == 0;
         let quota = match self.plan_upload(logged, name, &path, existing.as_ref(), replaces_whole) {
             Ok(quota) => quota,
             Err(refusal) => return refusal,
@@ -191,7 +169,7 @@ impl Session<'_> {
             append,
             restart,
         };
-        let file = match opened.open(logged, written, 0o777 & !file_umask) {
+        let file = match opened.open(logged, written, 0o777 & !self.config.file_umask) {
             Ok(file) => file,
             Err(e) => return Reply::new(553, msg::cant_create(crate::errno_text(&e))).into(),
         };
@@ -203,6 +181,53 @@ impl Session<'_> {
             unique: None,
             resumed_at: (!append && restart > 0).then_some(restart),
         }))
+    }
+
+    /// Where STOR/APPE writes, and what is there now: refused for an anonymous user who
+    /// would overwrite, a directory, a resume past the end, or `-r` without a free name.
+    fn upload_target(
+        &self,
+        logged: &LoggedIn,
+        name: &[u8],
+        append: bool,
+        restart: u64,
+    ) -> Result<UploadTarget, Outcome> {
+        let path = logged.vfs.resolve(name);
+        let existing = logged.vfs.stat(&path).ok();
+        let cant_upload = self.config.anonymous_cant_upload;
+        if logged.anonymous() && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
+            return Err(Reply::new(550, msg::ANON_NO_OVERWRITE).into());
+        }
+        if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
+            return Err(Reply::new(553, msg::cant_create("Is a directory")).into());
+        }
+        // A resume starts inside the file or at its end, never past it: writing there
+        // would make a sparse file of any apparent size (and, under a quota, a count
+        // that no longer matches the tree). Pure-FTPd silently moves such a start back
+        // to the end of the file; ours refuses it, with RETR's reply.
+        let size = existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
+        if !append && restart > size {
+            return Err(Reply::new(554, msg::restart_too_large(restart, size))
+                .line(msg::RESTART_RESET)
+                .into());
+        }
+        // -r: an upload never replaces a file; it takes the first free `name.N`.
+        let auto_rename = self.config.auto_rename && !append && restart == 0 && existing.is_some();
+        if !auto_rename {
+            return Ok(UploadTarget {
+                path,
+                existing,
+                auto_rename,
+            });
+        }
+        match free_name(logged, &path) {
+            Some(free) => Ok(UploadTarget {
+                path: free,
+                existing: None,
+                auto_rename,
+            }),
+            None => Err(Reply::new(553, msg::cant_create("File exists")).into()),
+        }
     }
 
     /// `-k`: whether the file system holding the root is fuller than allowed.
@@ -283,6 +308,14 @@ impl Session<'_> {
 }
 
 /// `-r`: the first `path.N` (N up to 9999) that does not exist.
+/// Where an upload goes ([`Session::upload_target`]).
+struct UploadTarget {
+    path: Vec<u8>,
+    existing: Option<nix::sys::stat::FileStat>,
+    /// `-r` chose a new name: the file must not exist when it is created.
+    auto_rename: bool,
+}
+
 fn free_name(logged: &LoggedIn, path: &[u8]) -> Option<Vec<u8>> {
     (1..=9999)
         .map(|n| [path, format!(".{n}").as_bytes()].concat())

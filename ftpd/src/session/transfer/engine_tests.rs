@@ -2,7 +2,8 @@
 //! per test, the client's side driven from a thread. Whole transfers both ways, ASCII
 //! conversion, ABOR and QUIT mid-transfer (also while throttled), other commands
 //! refused, the upload limit, a silent client, a lost control connection, a reader so
-//! slow that `sendfile` keeps finding the socket full, and the throttle's rate.
+//! slow that `sendfile` (or, in ASCII, the user-space copy) keeps finding the socket
+//! full, a reader that stops, and the throttle's rate.
 
 use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::net::{TcpListener, TcpStream};
@@ -207,6 +208,62 @@ fn a_download_reaches_a_slow_reader_whole() {
         "{ended:?}"
     );
     assert!(reader.join().unwrap() == contents);
+}
+
+/// Small kernel buffers on both sides of the data connection, and the session's send
+/// timeout: every write of the user-space path meets a full socket.
+fn narrow(w: &Wires, send_timeout: Duration) {
+    let DataStream::Plain(server) = &w.data else {
+        unreachable!("wires() makes a clear data connection")
+    };
+    socket2::SockRef::from(server)
+        .set_send_buffer_size(32 * 1024)
+        .unwrap();
+    socket2::SockRef::from(&w.client_data)
+        .set_recv_buffer_size(32 * 1024)
+        .unwrap();
+    server.set_write_timeout(Some(send_timeout)).unwrap();
+}
+
+#[test]
+fn an_ascii_download_through_user_space_reaches_a_slow_reader_whole() {
+    let contents = b"0123456789abcdef\n".repeat(40_000);
+    let converted = b"0123456789abcdef\r\n".repeat(40_000);
+    let file = temp_file(&contents);
+    let mut w = wires();
+    narrow(&w, Duration::from_secs(10));
+    let reader = read_all(
+        w.client_data.try_clone().unwrap(),
+        300,
+        Duration::from_millis(1),
+    );
+    let ended =
+        engine(&mut w.control, false, None).send_file(&file, &mut w.data, 0, contents.len() as u64);
+    drop(w.data);
+    drop(w.client_data);
+    assert!(
+        matches!(ended, Ended::Complete(n) if n == converted.len() as u64),
+        "{ended:?}"
+    );
+    assert!(reader.join().unwrap() == converted);
+}
+
+#[test]
+fn a_reader_that_stops_ends_a_user_space_download_at_the_send_timeout() {
+    let file = temp_file(&b"line\n".repeat(1_000_000));
+    let mut w = wires();
+    narrow(&w, Duration::from_millis(300));
+    // The client reads nothing at all, and keeps the connection open.
+    let started = Instant::now();
+    let ended = engine(&mut w.control, false, None).send_file(&file, &mut w.data, 0, 5_000_000);
+    assert!(matches!(ended, Ended::TimedOut), "{ended:?}");
+    // One timeout per write that finds the socket full; a few at most, not for ever.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(w.client_data);
 }
 
 #[test]
