@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
+# Doc links that point nowhere (or at private items) are mistakes too.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 # Every tool the tests start is built before any test runs, so that no test waits on a
 # build (tests/src/lib.rs builds a missing one on first use, which on a fresh machine
 # happens while other tests already run).

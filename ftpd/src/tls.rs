@@ -6,7 +6,7 @@
 //!   `/etc/ssl/private/pure-ftpd.pem`, as Pure-FTPd.
 //! * Versions: TLS 1.2 and 1.3 only; the server's cipher preference wins; every suite
 //!   has forward secrecy (ECDHE) and an AEAD cipher.
-//! * `-J`: OpenSSL cipher strings, mapped to what rustls offers ([`cipher_suites`]).
+//! * `-J`: OpenSSL cipher strings, mapped to what rustls offers (`cipher_suites`).
 //!   `-J -C:...` requires a client certificate, verified against the server's
 //!   certificate file used as the CA file (as Pure-FTPd does); `-S:` is accepted.
 //! * Sessions: each session process keeps the control connection's TLS session in its

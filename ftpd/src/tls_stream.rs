@@ -3,7 +3,7 @@
 //! rustls' own `StreamOwned` reads the socket 4 KiB at a time and writes one TLS record
 //! per call, which makes a 1 GiB transfer cost hundreds of thousands of system calls.
 //! Here the socket is read into a large inbox (one `recv` takes what the kernel has, up
-//! to [`INBOX_SIZE`]) and rustls is fed from it; a `read` returns as much clear text as is
+//! to `INBOX_SIZE`) and rustls is fed from it; a `read` returns as much clear text as is
 //! available without waiting, so an upload is written to disk in large pieces; and a
 //! `write` encrypts the whole buffer before one vectored send.
 //!
@@ -136,7 +136,7 @@ impl Write for TlsStream {
     }
 
     /// Sends what rustls holds; with a send timeout on the socket, all of it within
-    /// that time (see [`crate::send_deadline`]).
+    /// that time (see `send_deadline`).
     fn flush(&mut self) -> io::Result<()> {
         self.conn.writer().flush()?;
         match self.sock.write_timeout()? {

@@ -1,7 +1,7 @@
 //! `pure-pw`: manage Pure-FTPd virtual users.
 //!
 //! A drop-in for Pure-FTPd's tool: the same command lines, prompts, outputs, files and
-//! exit codes (see [`cli`] for the argument quirks kept on purpose). Where it differs,
+//! exit codes (see the `cli` module for the argument quirks kept on purpose). Where it differs,
 //! it is safer: edits are serialized by a lock and atomic, malformed lines are errors
 //! naming the file and line (for `mkdb` too), and new passwords are hashed with argon2id
 //! at a cost of tens of milliseconds instead of about a second.

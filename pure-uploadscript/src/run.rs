@@ -43,7 +43,7 @@ pub(crate) fn forever(mut pipe: File, program: &Path, log: &Log) {
     }
 }
 
-/// `ip:/path` (Pure-FTPd's virtual hosts) lives under /etc/pure-ftpd/pure-ftpd/<ip>.
+/// `ip:/path` (Pure-FTPd's virtual hosts) lives under `/etc/pure-ftpd/pure-ftpd/<ip>`.
 fn file_path(record: &Record) -> PathBuf {
     let path = &record.path;
     if !path.starts_with(b"/")

@@ -1,6 +1,6 @@
 //! PureDB, the constant hash database behind Pure-FTPd's `pureftpd.pdb`.
 //!
-//! The file format (magic `PDB2`) is documented byte by byte in [`format`]. This crate
+//! The file format (magic `PDB2`) is documented byte by byte in [`format`](mod@format). This crate
 //! reads it without trusting it — every offset is bounds-checked and a malformed file
 //! is an [`Error`], never a panic — and writes it so that, for the same records in the
 //! same order, the output is byte-identical to what Pure-FTPd's `pure-pw mkdb` writes.

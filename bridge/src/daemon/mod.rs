@@ -29,7 +29,7 @@ pub struct Kind {
     pub name: &'static str,
     /// `-p` default.
     pub default_pid_file: &'static str,
-    /// The word in "You must give -r /path/to/<word>/program".
+    /// The word in `You must give -r /path/to/<word>/program`.
     pub program_word: &'static str,
     /// The script's variables for a request (`None` without `end`).
     pub environment: fn(&[u8]) -> Option<crate::Variables>,

@@ -1,7 +1,7 @@
 //! What `-l mysql:FILE` and `-l pgsql:FILE` share, as Pure-FTPd 1.0.50's `log_mysql.c`
 //! and `log_pgsql.c` do it: the configuration keys, the login's allowed characters, the
 //! placeholders of the queries, the order of the queries, the password methods and how
-//! the answers become an account. [`super::mysql`] and [`super::pgsql`] only connect,
+//! the answers become an account. `mysql` and `pgsql` only connect,
 //! escape and run one query.
 //!
 //! Pure-FTPd's verdicts, kept: a login with a character outside `[A-Za-z0-9 -_'.:@+]`,

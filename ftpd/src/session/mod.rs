@@ -1,8 +1,8 @@
 //! One client's session: a blocking loop that reads a command, parses it into a
 //! [`Command`], hands it to the handler of its family (one file each), and performs the
-//! [`Outcome`] the handler returns: send a reply, transfer data, or close.
+//! `Outcome` the handler returns: send a reply, transfer data, or close.
 //!
-//! The state is an enum ([`State`]): there is no password step without a user name and
+//! The state is an enum (`State`): there is no password step without a user name and
 //! no file system before login. Which commands work before login is one `match`
 //! ([`Command::allowed_before_login`]); the handlers of the others receive the login
 //! itself (`dispatch.rs`).

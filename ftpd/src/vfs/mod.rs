@@ -70,7 +70,7 @@ impl Vfs {
     }
 
     /// A session whose root is the real `/` and whose home `start` was opened as `home`
-    /// (by root, before the session dropped its privileges): see [`Anchor`].
+    /// (by root, before the session dropped its privileges): see `Anchor`.
     ///
     /// # Errors
     /// `/` cannot be opened, or the home is not a directory the session can read.
