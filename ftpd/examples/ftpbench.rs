@@ -13,6 +13,8 @@
 //! ftpbench ftps-retr <port> <user> <pass> <path>  RETR under AUTH TLS + PROT P, MB/s
 //! ftpbench ftps-stor <port> <user> <pass> <path> <MiB>  STOR under AUTH TLS + PROT P, MB/s
 //! ftpbench handshakes <port> <clients> <seconds>  AUTH TLS handshakes (then QUIT) per second
+//! ftpbench resumed-handshakes <port> <clients> <seconds>  the same, each resuming a session
+//!                                                an earlier connection got
 //! ```
 //!
 //! The FTPS modes use rustls (TLS 1.3, the server's choice of suite) and resume the control
@@ -194,6 +196,14 @@ impl Control {
         Ok(())
     }
 
+    /// Whether the TLS handshake resumed an earlier session.
+    fn resumed(&self) -> bool {
+        matches!(
+            self.stream.get_ref(),
+            Stream::Tls(tls) if tls.connection().handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+        )
+    }
+
     fn send(&mut self, line: &str) -> Result<()> {
         let stream = self.stream.get_mut();
         stream.write_all(format!("{line}\r\n").as_bytes())?;
@@ -278,6 +288,56 @@ fn client_config_like(config: &Arc<ClientConfig>) -> Arc<ClientConfig> {
     Arc::new(fresh)
 }
 
+/// AUTH TLS (then QUIT) from `clients` clients for `seconds`: handshakes per second.
+/// Full ones (no client cache), or, with `resumed`, ones that resume a session an earlier
+/// connection got: each connection is a new session process on the server, so only
+/// server-wide ticket keys let these resume; a handshake that did not resume stops the
+/// measurement with an error.
+fn handshakes(port: u16, clients: usize, seconds: u64, resumed: bool) -> Result<f64> {
+    let tls = client_config();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            // Each client its own cache of tickets (rustls uses a TLS 1.3 ticket once).
+            let tls = if resumed {
+                Arc::new((*tls).clone())
+            } else {
+                client_config_like(&tls)
+            };
+            std::thread::spawn(move || -> std::result::Result<u64, String> {
+                if resumed {
+                    let mut first = Control::connect(port).map_err(|e| e.to_string())?;
+                    first.secure(&tls).map_err(|e| e.to_string())?;
+                    first.cmd("QUIT").map_err(|e| e.to_string())?;
+                }
+                let mut done = 0u64;
+                // Bounded by time and by count.
+                while Instant::now() < deadline && done < 100_000 {
+                    let Ok(mut c) = Control::connect(port) else {
+                        continue;
+                    };
+                    if c.secure(&tls).is_err() {
+                        continue;
+                    }
+                    if resumed && !c.resumed() {
+                        return Err("a handshake was not resumed".into());
+                    }
+                    if c.cmd("QUIT").is_ok() {
+                        done += 1;
+                    }
+                }
+                Ok(done)
+            })
+        })
+        .collect();
+    let mut total = 0u64;
+    for worker in workers {
+        total += worker.join().map_err(|_| "a client panicked")??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
 fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / 1_048_576.0 / elapsed.as_secs_f64()
 }
@@ -329,7 +389,8 @@ fn timed_logins(args: &[String]) -> Result<(f64, Vec<Duration>)> {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().ok_or("missing argument");
-    match arg(0)?.as_str() {
+    let mode = arg(0)?;
+    match mode.as_str() {
         "sendfile" => {
             let file = std::fs::File::open(arg(1)?)?;
             let len = file.metadata()?.len();
@@ -410,35 +471,12 @@ fn main() -> Result<()> {
             }
             println!("{}", shown(mb_per_s(mib << 20, elapsed)));
         }
-        "handshakes" => {
+        "handshakes" | "resumed-handshakes" => {
             let port: u16 = arg(1)?.parse()?;
             let clients: usize = arg(2)?.parse()?;
             let seconds: u64 = arg(3)?.parse()?;
-            let tls = client_config();
-            let deadline = Instant::now() + Duration::from_secs(seconds);
-            let started = Instant::now();
-            let workers: Vec<_> = (0..clients)
-                .map(|_| {
-                    let tls = Arc::clone(&tls);
-                    std::thread::spawn(move || {
-                        let mut done = 0u64;
-                        // Bounded by time and by count. Each one is a full handshake: the
-                        // control connection of a new session is never resumed.
-                        while Instant::now() < deadline && done < 100_000 {
-                            let Ok(mut c) = Control::connect(port) else {
-                                continue;
-                            };
-                            let fresh = client_config_like(&tls);
-                            if c.secure(&fresh).is_ok() && c.cmd("QUIT").is_ok() {
-                                done += 1;
-                            }
-                        }
-                        done
-                    })
-                })
-                .collect();
-            let total: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
-            println!("{:.1}", total as f64 / started.elapsed().as_secs_f64());
+            let rate = handshakes(port, clients, seconds, mode == "resumed-handshakes")?;
+            println!("{rate:.1}");
         }
         "logins" => {
             let (rate, _) = timed_logins(&args)?;

@@ -37,6 +37,7 @@ pub mod session;
 mod time_zone;
 pub mod tls;
 pub mod tls_stream;
+pub mod tls_tickets;
 pub mod tls_upload;
 pub mod upload_pipe;
 pub mod vfs;

@@ -28,6 +28,8 @@ use pureftpd_os::ForkResult;
 use pureftpd_proto::Reply;
 use rustls::ServerConfig;
 
+use crate::tls_tickets::{ROTATION, SharedTickets};
+
 use crate::config::Config;
 use crate::messages as msg;
 use crate::scoreboard::{self, Scoreboard};
@@ -104,6 +106,8 @@ struct Master<'c> {
     ipv6_available: bool,
     /// Certificate files sessions read for pure-certd (`-3`), to load once for all.
     cert_hints: Option<std::os::unix::net::UnixDatagram>,
+    /// The TLS ticket keys every session inherits, and when the master rotates them.
+    tickets: Option<(Arc<SharedTickets>, Instant)>,
 }
 
 impl<'c> Master<'c> {
@@ -130,9 +134,21 @@ impl<'c> Master<'c> {
             signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?,
         ];
         let max_clients = usize::try_from(config.max_sessions()).unwrap_or(usize::MAX);
+        let tickets = match &tls {
+            Some(_) => Some((
+                SharedTickets::new().map_err(io::Error::other)?,
+                Instant::now() + ROTATION,
+            )),
+            None => None,
+        };
+        let tls = tls.map(|tls| match &tickets {
+            Some((keys, _)) => crate::tls::with_tickets(&tls, keys),
+            None => tls,
+        });
         Ok(Self {
             config,
             tls,
+            tickets,
             listeners,
             children: HashMap::new(),
             board_dir,
@@ -164,7 +180,7 @@ impl<'c> Master<'c> {
                 fds.push(PollFd::new(pipes.hup.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(pipes.chld.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(pipes.term.as_fd(), PollFlags::POLLIN));
-                if poll(&mut fds, PollTimeout::NONE).is_err() {
+                if poll(&mut fds, self.until_rotation()).is_err() {
                     continue;
                 }
                 let readable = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
@@ -180,6 +196,7 @@ impl<'c> Master<'c> {
                 )
             };
             self.reap();
+            self.rotate_tickets_when_due();
             if let (true, Some(hints), Some(tls)) = (hinted, &self.cert_hints, &self.tls) {
                 crate::certd::take_hints(hints, tls);
             }
@@ -207,10 +224,40 @@ impl<'c> Master<'c> {
             return;
         }
         match crate::tls::server_config(self.config) {
-            Ok(Some(fresh)) => self.tls = Some(fresh),
+            // The ticket keys stay: clients keep resuming across a reload.
+            Ok(Some(fresh)) => {
+                self.tls = Some(match &self.tickets {
+                    Some((keys, _)) => crate::tls::with_tickets(&fresh, keys),
+                    None => fresh,
+                });
+            }
             Ok(None) => {}
             Err(e) => eprintln!("pure-ftpd: SIGHUP: keeping the current certificate: {e}"),
         }
+    }
+
+    /// How long the loop may wait before the ticket keys are due for rotation.
+    fn until_rotation(&self) -> PollTimeout {
+        let Some((_, due)) = &self.tickets else {
+            return PollTimeout::NONE;
+        };
+        // Rounded up, so that the loop never spins in the last millisecond.
+        let left = due.saturating_duration_since(Instant::now()) + Duration::from_millis(1);
+        PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
+    }
+
+    /// Every [`ROTATION`]: a fresh sealing key for the sessions forked from now on.
+    fn rotate_tickets_when_due(&mut self) {
+        let (Some((keys, due)), Some(tls)) = (&self.tickets, &self.tls) else {
+            return;
+        };
+        if Instant::now() < *due {
+            return;
+        }
+        // Without randomness now, the current key serves one more rotation.
+        let keys = keys.rotated().unwrap_or_else(|_| Arc::clone(keys));
+        self.tls = Some(crate::tls::with_tickets(tls, &keys));
+        self.tickets = Some((keys, Instant::now() + ROTATION));
     }
 
     /// Applies the limits, then forks a session.

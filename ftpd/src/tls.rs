@@ -9,8 +9,11 @@
 //! * `-J`: OpenSSL cipher strings, mapped to what rustls offers (`cipher_suites`).
 //!   `-J -C:...` requires a client certificate, verified against the server's
 //!   certificate file used as the CA file (as Pure-FTPd does); `-S:` is accepted.
-//! * Sessions: each session process keeps the control connection's TLS session in its
-//!   cache (session IDs and TLS 1.3 tickets), so data connections resume it.
+//! * Sessions: tickets (TLS 1.3, and TLS 1.2 clients that ask for them) are sealed with
+//!   keys the master shares with every session ([`crate::tls_tickets`]), so a client
+//!   resumes across control connections and its data connections resume the control
+//!   connection's session. TLS 1.2 session IDs stay in each session process's cache,
+//!   for its data connections.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::Config;
 use crate::config::args::ConfigError;
+use crate::tls_tickets::SharedTickets;
 
 /// Pure-FTPd's default certificate and key file.
 pub const DEFAULT_CERT_FILE: &str = "/etc/ssl/private/pure-ftpd.pem";
@@ -98,7 +102,17 @@ pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, Confi
     })?;
     server.ignore_client_order = true;
     server.session_storage = Arc::new(ReusableSessions::default());
+    // The master replaces these with the keys it shares (see `with_tickets`).
+    server.ticketer = SharedTickets::new().map_err(|e| bad(format!("TLS: {e}")))?;
     Ok(Some(Arc::new(server)))
+}
+
+/// `config` sealing its tickets with `tickets`.
+#[must_use]
+pub fn with_tickets(config: &ServerConfig, tickets: &Arc<SharedTickets>) -> Arc<ServerConfig> {
+    let mut shared = config.clone();
+    shared.ticketer = Arc::clone(tickets) as Arc<dyn rustls::server::ProducesTickets>;
+    Arc::new(shared)
 }
 
 /// The configuration for data connections: the control connection's, without TLS 1.3
