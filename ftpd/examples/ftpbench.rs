@@ -10,6 +10,7 @@
 //!                                                of one login (connect to 230), in ms
 //! ftpbench idle <port> <user> <pass> <sessions>  hold logged-in sessions until stdin closes
 //! ftpbench list <port> <user> <pass> <dir>       one LIST, seconds and lines
+//! ftpbench nlst|mlsd <port> <user> <pass> <dir>  the same with NLST or MLSD
 //! ftpbench ftps-retr <port> <user> <pass> <path>  RETR under AUTH TLS + PROT P, MB/s
 //! ftpbench ftps-stor <port> <user> <pass> <path> <MiB>  STOR under AUTH TLS + PROT P, MB/s
 //! ftpbench handshakes <port> <clients> <seconds>  AUTH TLS handshakes (then QUIT) per second
@@ -503,12 +504,12 @@ fn main() -> Result<()> {
             let _ = std::io::stdin().read_to_string(&mut sink);
             drop(sessions);
         }
-        "list" => {
+        "list" | "nlst" | "mlsd" => {
             let mut c = Control::login(arg(1)?.parse()?, &arg(2)?, &arg(3)?)?;
             let address = c.pasv()?;
             let data = TcpStream::connect(address)?;
             let started = Instant::now();
-            c.send(&format!("LIST {}", arg(4)?))?;
+            c.send(&format!("{} {}", mode.to_uppercase(), arg(4)?))?;
             let mut text = Vec::new();
             let mut data = data;
             data.read_to_end(&mut text)?;

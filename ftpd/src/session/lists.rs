@@ -403,7 +403,12 @@ impl Session<'_> {
             }
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
-        let mut bytes = Vec::new();
+        // One allocation for the whole reply: names are short, and a directory can hold
+        // tens of thousands.
+        let prefix = target
+            .as_deref()
+            .map_or_else(Vec::new, |t| join_shown(t, b""));
+        let mut bytes = Vec::with_capacity(names.len() * (prefix.len() + 24));
         let mut count = 0;
         for name in names
             .iter()
@@ -413,9 +418,7 @@ impl Session<'_> {
             if count >= max {
                 break;
             }
-            if let Some(prefix) = &target {
-                bytes.extend_from_slice(&join_shown(prefix, b""));
-            }
+            bytes.extend_from_slice(&prefix);
             bytes.extend_from_slice(name);
             bytes.extend_from_slice(b"\r\n");
             count += 1;
