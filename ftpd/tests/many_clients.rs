@@ -1,0 +1,256 @@
+//! A thousand clients logged in at once on one server (`-c`/`-C` raised for it), as a
+//! busy site has: every one gets its 230 and then an answer to a command, the server
+//! still takes a new login meanwhile, and when they leave every session process is gone.
+//! The memory of the master and all sessions (PSS) is printed, not asserted (numbers
+//! beside Debian's: `scripts/bench-server.sh`).
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Site;
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+use pureftpd_account::Record;
+
+const SESSIONS: usize = 1000;
+/// Client threads, each holding SESSIONS / THREADS sessions.
+const THREADS: usize = 40;
+
+/// Room for this many open descriptors here, or why not.
+fn enough_descriptors(needed: u64) -> Result<(), String> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| e.to_string())?;
+    if soft >= needed {
+        return Ok(());
+    }
+    if hard < needed {
+        return Err(format!(
+            "the descriptor limit is {hard}, {needed} are needed"
+        ));
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, needed, hard).map_err(|e| e.to_string())
+}
+
+/// Room for this many more processes, or why not.
+fn enough_processes(needed: u64) -> Result<(), String> {
+    let read = |path: &str| -> u64 {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let running = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref().is_ok_and(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
+            })
+            .count() as u64
+        })
+        .unwrap_or(0);
+    let room = read("/proc/sys/kernel/pid_max")
+        .min(read("/proc/sys/kernel/threads-max"))
+        .saturating_sub(running);
+    if room < needed {
+        return Err(format!(
+            "room for {room} more processes, {needed} are needed"
+        ));
+    }
+    let (soft, _) = getrlimit(Resource::RLIMIT_NPROC).map_err(|e| e.to_string())?;
+    if !pureftpd_tests::is_root() && soft < needed + running {
+        return Err(format!("RLIMIT_NPROC is {soft}"));
+    }
+    Ok(())
+}
+
+/// The site's `.pdb` replaced by one account with a SHA-512-crypt hash: logins cost
+/// a few milliseconds of CPU, not argon2id's fifty.
+fn cheap_account(site: &Site) {
+    let out = Command::new("openssl")
+        .args(["passwd", "-6", "many pw"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl passwd");
+    let hash = String::from_utf8(out.stdout).unwrap();
+    let line = format!(
+        "many:{}:{}:{}::{}/./",
+        hash.trim(),
+        site.uid,
+        site.gid,
+        site.home.display()
+    );
+    let text = Record::parse(line.as_bytes()).unwrap().to_line();
+    let colon = text.iter().position(|&b| b == b':').unwrap();
+    let mut builder = puredb::Builder::new();
+    builder.add(&text[..colon], &text[colon + 1..]).unwrap();
+    builder.write_file(&site.pdb).unwrap();
+}
+
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn reply(&mut self) -> std::io::Result<String> {
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let b = line.as_bytes();
+            if b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' {
+                return Ok(line);
+            }
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> std::io::Result<String> {
+        self.writer.write_all(format!("{line}\r\n").as_bytes())?;
+        self.reply()
+    }
+
+    fn login(port: u16) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+        let mut client = Self {
+            reader: BufReader::new(stream.try_clone()?),
+            writer: stream,
+        };
+        let greeting = client.reply()?;
+        let user = client.cmd("USER many")?;
+        let pass = client.cmd("PASS many pw")?;
+        if !greeting.starts_with("220") || !user.starts_with("331") || !pass.starts_with("230") {
+            return Err(std::io::Error::other(format!("{greeting}{user}{pass}")));
+        }
+        Ok(client)
+    }
+}
+
+/// Every process's children, read from /proc once.
+fn process_tree() -> HashMap<u32, Vec<u32>> {
+    let mut tree: HashMap<u32, Vec<u32>> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return tree;
+    };
+    for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        let parent = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse()
+                    .ok()
+            });
+        if let Some(parent) = parent {
+            tree.entry(parent).or_default().push(pid);
+        }
+    }
+    tree
+}
+
+/// The processes whose parent is `parent`.
+fn children(parent: u32) -> Vec<u32> {
+    process_tree().remove(&parent).unwrap_or_default()
+}
+
+/// PSS in KiB of `pid` and all its descendants.
+fn pss_of_tree(pid: u32, tree: &HashMap<u32, Vec<u32>>) -> u64 {
+    let own = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let below = tree.get(&pid).map_or(0, |kids| {
+        kids.iter().map(|&kid| pss_of_tree(kid, tree)).sum::<u64>()
+    });
+    own + below
+}
+
+#[test]
+fn a_thousand_sessions_logged_in_at_once() {
+    // Per session: a socket here; there a process, its port-20 helper and a few
+    // descriptors each.
+    let room = enough_descriptors(SESSIONS as u64 * 2 + 200)
+        .and_then(|()| enough_processes(SESSIONS as u64 * 2 + 100));
+    if let Err(why) = room {
+        let required = std::env::var_os("PUREFTPD_REQUIRE_ROOT").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "this machine cannot hold {SESSIONS} sessions: {why}"
+        );
+        eprintln!("SKIP: this machine cannot hold {SESSIONS} sessions: {why}");
+        return;
+    }
+    let site = Site::new();
+    cheap_account(&site);
+    let limit = (SESSIONS + 50).to_string();
+    // -c is capped at half the passive range, as in Pure-FTPd: give it room.
+    let server = site.ours(&["-c", &limit, "-C", &limit, "-p", "30000:33000"]);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let port = server.port;
+            std::thread::spawn(move || -> Result<Vec<Client>, String> {
+                (0..SESSIONS / THREADS)
+                    .map(|_| Client::login(port).map_err(|e| e.to_string()))
+                    .collect()
+            })
+        })
+        .collect();
+    let mut clients: Vec<Client> = Vec::with_capacity(SESSIONS);
+    let mut failures = Vec::new();
+    for worker in workers {
+        match worker.join().unwrap() {
+            Ok(held) => clients.extend(held),
+            Err(e) => failures.push(e),
+        }
+    }
+    let logged_in = started.elapsed();
+    assert!(
+        failures.is_empty(),
+        "{} threads failed: {failures:?}",
+        failures.len()
+    );
+    assert_eq!(clients.len(), SESSIONS);
+    let master = server.pid();
+    assert_eq!(children(master).len(), SESSIONS, "one process per session");
+    let pss = pss_of_tree(master, &process_tree());
+    eprintln!(
+        "{SESSIONS} sessions logged in with {THREADS} clients in {logged_in:.2?}; \
+         PSS of the master and all sessions: {pss} KiB ({} KiB per session)",
+        pss / SESSIONS as u64
+    );
+    // Every one of them is served, and a new client still gets in.
+    for (i, client) in clients.iter_mut().enumerate() {
+        let noop = client.cmd("NOOP").unwrap_or_else(|e| format!("{e}"));
+        assert!(noop.starts_with("200"), "session {i}: {noop}");
+    }
+    let mut late = Client::login(server.port).expect("a login while a thousand are held");
+    assert!(late.cmd("QUIT").unwrap().starts_with("221"));
+    for client in &mut clients {
+        let _ = client.cmd("QUIT");
+    }
+    drop(clients);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !children(master).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} session processes left a minute after their clients quit",
+            children(master).len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
