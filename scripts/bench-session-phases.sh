@@ -19,15 +19,7 @@ bench_setup phases
 bench_account
 # A cheap SHA-512-crypt hash, so that the login's own work shows rather than argon2id's
 # (about 48 ms in both servers).
-hash=$(openssl passwd -6 pw)
-python3 - "$PURE_PASSWDFILE" "$hash" <<'PY'
-import sys
-path, hash = sys.argv[1], sys.argv[2]
-fields = open(path).read().rstrip("\n").split(":")
-fields[1] = hash
-open(path, "w").write(":".join(fields) + "\n")
-PY
-target/release/pure-pw mkdb "$PURE_DBFILE" -f "$PURE_PASSWDFILE"
+bench_cheap_hash
 [ -x "$theirs" ] || { echo "Debian's pure-ftpd is needed (apt-get install pure-ftpd)" >&2; exit 1; }
 command -v strace >/dev/null || { echo "strace is needed (apt-get install strace)" >&2; exit 1; }
 sync

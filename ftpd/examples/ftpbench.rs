@@ -9,6 +9,8 @@
 //!                                                logins per second, then the p50 and p99
 //!                                                of one login (connect to 230), in ms
 //! ftpbench idle <port> <user> <pass> <sessions>  hold logged-in sessions until stdin closes
+//! ftpbench burst <port> <user> <pass> <clients>  that many logins at the same moment, seconds
+//!                                                until the last 230
 //! ftpbench list <port> <user> <pass> <dir>       one LIST, seconds and lines
 //! ftpbench nlst|mlsd <port> <user> <pass> <dir>  the same with NLST or MLSD
 //! ftpbench ftps-retr <port> <user> <pass> <path>  RETR under AUTH TLS + PROT P, MB/s
@@ -339,6 +341,36 @@ fn handshakes(port: u16, clients: usize, seconds: u64, resumed: bool) -> Result<
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
+/// `n` logged-in sessions, made by `threads` clients at once (each starting when all
+/// are ready); the sessions stay open while the result lives.
+fn logins_at_once(
+    port: u16,
+    user: &str,
+    pass: &str,
+    n: usize,
+    threads: usize,
+) -> Result<Vec<Control>> {
+    let threads = threads.clamp(1, n.max(1));
+    let ready = Arc::new(std::sync::Barrier::new(threads));
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (user, pass, ready) = (user.to_string(), pass.to_string(), Arc::clone(&ready));
+            let count = n / threads + usize::from(t < n % threads);
+            std::thread::spawn(move || -> std::result::Result<Vec<Control>, String> {
+                ready.wait();
+                (0..count)
+                    .map(|_| Control::login(port, &user, &pass).map_err(|e| e.to_string()))
+                    .collect()
+            })
+        })
+        .collect();
+    let mut sessions = Vec::with_capacity(n);
+    for worker in workers {
+        sessions.extend(worker.join().map_err(|_| "a client panicked")??);
+    }
+    Ok(sessions)
+}
+
 fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / 1_048_576.0 / elapsed.as_secs_f64()
 }
@@ -495,13 +527,19 @@ fn main() -> Result<()> {
         "idle" => {
             let port: u16 = arg(1)?.parse()?;
             let n: usize = arg(4)?.parse()?;
-            let sessions: Vec<Control> = (0..n)
-                .map(|_| Control::login(port, &arg(2)?, &arg(3)?))
-                .collect::<Result<_>>()?;
+            let sessions = logins_at_once(port, &arg(2)?, &arg(3)?, n, 20)?;
             println!("ready {}", sessions.len());
             std::io::stdout().flush()?;
             let mut sink = String::new();
             let _ = std::io::stdin().read_to_string(&mut sink);
+            drop(sessions);
+        }
+        "burst" => {
+            let port: u16 = arg(1)?.parse()?;
+            let n: usize = arg(4)?.parse()?;
+            let started = Instant::now();
+            let sessions = logins_at_once(port, &arg(2)?, &arg(3)?, n, n)?;
+            println!("{:.3}", started.elapsed().as_secs_f64());
             drop(sessions);
         }
         "list" | "nlst" | "mlsd" => {
