@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use pureftpd_bridge::daemon::options::{group_id, user_id};
 use pureftpd_cli::{Exit, Getopt, Item, Opt, help_lines};
 
 /// What to run and how.
@@ -50,8 +51,8 @@ pub(crate) fn parse(
         match letter {
             'B' => options.daemonize = true,
             'h' => return Err(help()),
-            'g' => options.gid = Some(id(&value, "GID", group_id)?),
-            'u' => options.uid = Some(id(&value, "UID", user_id)?),
+            'g' => options.gid = Some(group_id(&value)?),
+            'u' => options.uid = Some(user_id(&value)?),
             'p' => options.pid_file = PathBuf::from(value),
             'r' => options.program = PathBuf::from(value),
             _ => unreachable!("every letter of TABLE is handled"),
@@ -62,20 +63,4 @@ pub(crate) fn parse(
         return Err(help().after("Sorry, but I need -r <program to run>\n"));
     }
     Ok(options)
-}
-
-fn id(value: &OsString, what: &str, by_name: fn(&str) -> Option<u32>) -> Result<u32, Exit> {
-    let text = value.to_str().unwrap_or_default();
-    text.parse()
-        .ok()
-        .or_else(|| by_name(text))
-        .ok_or_else(|| Exit::error(format!("Illegal {what} - Must be a number"), 254))
-}
-
-fn user_id(name: &str) -> Option<u32> {
-    Some(nix::unistd::User::from_name(name).ok()??.uid.as_raw())
-}
-
-fn group_id(name: &str) -> Option<u32> {
-    Some(nix::unistd::Group::from_name(name).ok()??.gid.as_raw())
 }

@@ -95,8 +95,8 @@ pub fn parse(
         match letter {
             'B' => options.daemonize = true,
             'h' => return Err(Exit::help(help())),
-            'g' => options.gid = Some(id(&value, "GID", group_id)?),
-            'u' => options.uid = Some(id(&value, "UID", user_id)?),
+            'g' => options.gid = Some(group_id(&value)?),
+            'u' => options.uid = Some(user_id(&value)?),
             'p' => options.pid_file = PathBuf::from(value),
             'r' => options.program = PathBuf::from(value),
             's' => options.socket = PathBuf::from(value),
@@ -134,20 +134,33 @@ fn number(value: &OsString) -> Option<u64> {
 }
 
 /// A numeric id, or (an addition to Pure-FTPd's) a user or group name.
+/// `-u`'s value: a number, or (an addition to Pure-FTPd's) a user name; Pure-FTPd's
+/// message and status 254 otherwise. Also pure-uploadscript's.
+///
+/// # Errors
+/// The message and status to stop with.
+pub fn user_id(value: &OsString) -> Result<u32, Exit> {
+    id(value, "UID", |name| {
+        Some(nix::unistd::User::from_name(name).ok()??.uid.as_raw())
+    })
+}
+
+/// `-g`'s value: a number or a group name (see [`user_id`]).
+///
+/// # Errors
+/// The message and status to stop with.
+pub fn group_id(value: &OsString) -> Result<u32, Exit> {
+    id(value, "GID", |name| {
+        Some(nix::unistd::Group::from_name(name).ok()??.gid.as_raw())
+    })
+}
+
 fn id(value: &OsString, what: &str, by_name: fn(&str) -> Option<u32>) -> Result<u32, Exit> {
     let text = value.to_str().unwrap_or_default();
     text.parse()
         .ok()
         .or_else(|| by_name(text))
         .ok_or_else(|| Exit::error(format!("Illegal {what} - Must be a number"), 254))
-}
-
-fn user_id(name: &str) -> Option<u32> {
-    Some(nix::unistd::User::from_name(name).ok()??.uid.as_raw())
-}
-
-fn group_id(name: &str) -> Option<u32> {
-    Some(nix::unistd::Group::from_name(name).ok()??.gid.as_raw())
 }
 
 #[cfg(test)]
