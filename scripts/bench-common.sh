@@ -54,6 +54,33 @@ bench_certificate() {
   chmod 600 "$work/tls.pem"
 }
 
+# PSS (KiB) of a process's descendants, plus its own unless the second argument is
+# "below".
+bench_tree_pss() { # pid [below]
+  python3 - "$1" "${2:-}" <<'PY'
+import os, sys
+root, below = int(sys.argv[1]), sys.argv[2] == "below"
+children = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        continue
+    children.setdefault(ppid, []).append(int(pid))
+todo, total = (list(children.get(root, [])) if below else [root]), 0
+while todo:
+    pid = todo.pop()
+    todo += children.get(pid, [])
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    except OSError:
+        pass
+print(total)
+PY
+}
+
 # Waits (at most 5 s) until something accepts on 127.0.0.1:<port>.
 bench_wait_listening() { # port
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done

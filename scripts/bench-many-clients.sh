@@ -29,30 +29,6 @@ start() { # binary port
 stop() {
   kill "$server"; wait "$server" 2>/dev/null || true
 }
-tree_pss() { # pid: PSS (KiB) of the process and all its descendants
-  python3 - "$1" <<'PY'
-import os, sys
-root = int(sys.argv[1])
-children = {}
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        continue
-    children.setdefault(ppid, []).append(int(pid))
-todo, total = [root], 0
-while todo:
-    pid = todo.pop()
-    todo += children.get(pid, [])
-    try:
-        for line in open(f"/proc/{pid}/smaps_rollup"):
-            if line.startswith("Pss:"):
-                total += int(line.split()[1])
-    except OSError:
-        pass
-print(total)
-PY
-}
 hold() { # port sessions: "total PSS in MiB (KiB per session)", or why not
   local port=$1 n=$2
   coproc IDLE { "$bench" idle "$port" bench pw "$n" 2>&1; }
@@ -60,7 +36,7 @@ hold() { # port sessions: "total PSS in MiB (KiB per session)", or why not
   local result
   if [ "${ready%% *}" = ready ]; then
     sleep 2
-    local kib; kib=$(tree_pss "$(cat "$work/pid-$port")")
+    local kib; kib=$(bench_tree_pss "$(cat "$work/pid-$port")")
     result="$((kib / 1024)) MiB ($((kib / n)) KiB per session)"
   else
     result="failed: $ready"

@@ -59,25 +59,7 @@ pss_per_session() { # master-pid port sessions: average PSS (KiB) of all session
   coproc IDLE { "$bench" idle "$port" bench pw "$n"; }
   read -r ready <&"${IDLE[0]}"
   sleep 1
-  python3 - "$master" "$n" <<'PY'
-import os, sys
-master, n = int(sys.argv[1]), int(sys.argv[2])
-children = {}
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        continue
-    children.setdefault(ppid, []).append(int(pid))
-todo, total = list(children.get(master, [])), 0
-while todo:
-    pid = todo.pop()
-    todo += children.get(pid, [])
-    for line in open(f"/proc/{pid}/smaps_rollup"):
-        if line.startswith("Pss:"):
-            total += int(line.split()[1])
-print(total // n)
-PY
+  echo $(( $(bench_tree_pss "$master" below) / n ))
   exec {IDLE[1]}>&-
   wait "$IDLE_PID" 2>/dev/null || true
 }
