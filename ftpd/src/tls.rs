@@ -13,7 +13,8 @@
 //!   keys the master shares with every session ([`crate::tls_tickets`]), so a client
 //!   resumes across control connections and its data connections resume the control
 //!   connection's session. TLS 1.2 session IDs stay in each session process's cache,
-//!   for its data connections.
+//!   for its data connections (under inetd, where there is no master, that cache serves
+//!   TLS 1.3 too).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -102,8 +103,8 @@ pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, Confi
     })?;
     server.ignore_client_order = true;
     server.session_storage = Arc::new(ReusableSessions::default());
-    // The master replaces these with the keys it shares (see `with_tickets`).
-    server.ticketer = SharedTickets::new().map_err(|e| bad(format!("TLS: {e}")))?;
+    // Tickets come from the master's shared keys (`with_tickets`); a server under inetd
+    // has none and resumes from this cache, within its one session.
     Ok(Some(Arc::new(server)))
 }
 

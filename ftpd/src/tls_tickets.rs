@@ -11,8 +11,8 @@
 //! never on disk; a reload (SIGHUP) keeps them.
 //!
 //! Pure-FTPd's (OpenSSL) gets the same effect from a ticket key made once at start-up
-//! and never rotated. Under inetd each connection is its own server: tickets there
-//! only resume the data connections of their own session, as before.
+//! and never rotated. Under inetd there is no master: each connection is its own server
+//! and resumes only its own data connections, from the session's cache, as before.
 
 use std::fmt;
 use std::sync::Arc;
