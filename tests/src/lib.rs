@@ -103,16 +103,17 @@ where
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1 that is free now, for a server to listen on: below the
+/// system's ephemeral range, so that no client connection's own end takes it before
+/// the server binds it, and never handed out twice by one test process. (The kernel's
+/// `bind(0)` once gave two parallel tests the same port: one server could not listen,
+/// and its test talked to the other test's server.)
 ///
 /// # Panics
 /// If no port can be bound.
 #[must_use]
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
+    free_port_range(1).0
 }
 
 /// `count` consecutive ports below the system's ephemeral range (so that no client

@@ -84,7 +84,7 @@ impl Server {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if listening(self.port) {
+            if listening(self.child.id(), self.port) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -125,19 +125,38 @@ impl Server {
     }
 }
 
-/// Whether a socket listens on `port`, from /proc/net/tcp: connecting to check would
-/// start a session, which tests that count sessions would see.
-fn listening(port: u16) -> bool {
+/// Whether process `pid` listens on `port`: a listening socket in /proc/net/tcp (or
+/// tcp6) whose inode is one of the process's descriptors. Someone else's listener on
+/// the port does not count: that is another test's server, and the test would talk to
+/// it. (Connecting to check would start a session, which tests that count sessions
+/// would see.)
+fn listening(pid: u32, port: u16) -> bool {
+    if !Path::new("/proc/net/tcp").exists() {
+        return TcpStream::connect(("127.0.0.1", port)).is_ok();
+    }
     let wanted = format!(":{port:04X}");
-    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
-        std::fs::read_to_string(table).is_ok_and(|text| {
-            text.lines().skip(1).any(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                // local_address is field 1, st (0A = LISTEN) field 3.
-                fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    // local_address is field 1, st (0A = LISTEN) field 3, inode field 9.
+                    (fields.len() > 9 && fields[1].ends_with(&wanted) && fields[3] == "0A")
+                        .then(|| format!("socket:[{}]", fields[9]))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    !inodes.is_empty()
+        && std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
             })
         })
-    }) || (!Path::new("/proc/net/tcp").exists() && TcpStream::connect(("127.0.0.1", port)).is_ok())
 }
 
 impl Drop for Server {
@@ -149,5 +168,40 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listener_counts_only_for_the_process_that_holds_it() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(listening(std::process::id(), port));
+        let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+        let seen_by_other = listening(other.id(), port);
+        let _ = other.kill();
+        let _ = other.wait();
+        assert!(
+            !seen_by_other,
+            "another process's listener was taken for its own"
+        );
+        drop(listener);
+        assert!(!listening(std::process::id(), port));
+    }
+
+    #[test]
+    fn free_ports_are_never_handed_out_twice_and_stay_below_the_ephemeral_range() {
+        let ephemeral_start: u16 =
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+                .ok()
+                .and_then(|range| range.split_whitespace().next()?.parse().ok())
+                .unwrap_or(32768);
+        let ports: Vec<u16> = (0..2000).map(|_| crate::free_port()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len());
+        assert!(ports.iter().all(|&p| p < ephemeral_start), "{ports:?}");
     }
 }
