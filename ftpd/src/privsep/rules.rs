@@ -50,7 +50,10 @@ pub enum Step {
 #[derive(Debug)]
 pub struct Rules {
     phase: Phase,
-    certificates_asked: bool,
+    /// `-3`: certificates may be asked.
+    certd: bool,
+    /// One was asked already (there is one handshake before login).
+    certificate_asked: bool,
 }
 
 impl Rules {
@@ -59,7 +62,8 @@ impl Rules {
     pub fn new(certificates: bool) -> Self {
         Self {
             phase: Phase::Open { encrypted: false },
-            certificates_asked: certificates,
+            certd: certificates,
+            certificate_asked: false,
         }
     }
 
@@ -89,9 +93,13 @@ impl Rules {
                 }
             }
             (Phase::Open { encrypted: false }, Request::ServerName { name }) => {
-                if !self.certificates_asked {
+                if !self.certd {
                     return self.abort("a certificate asked without -3");
                 }
+                if self.certificate_asked {
+                    return self.abort("a second certificate asked before login");
+                }
+                self.certificate_asked = true;
                 Step::Certificate(name)
             }
             (Phase::Open { encrypted: false }, Request::Encrypted { on: true }) => {
@@ -229,6 +237,16 @@ mod tests {
             Step::Certificate("a.example".into())
         );
         assert_eq!(rules.step(Request::Encrypted { on: true }), Step::Encrypted);
+        let mut twice = Rules::new(true);
+        twice.step(Request::ServerName {
+            name: "a.example".into(),
+        });
+        assert_eq!(
+            twice.step(Request::ServerName {
+                name: "a.example".into()
+            }),
+            Step::Abort("a second certificate asked before login")
+        );
         // Once under TLS: no second handshake's certificate, no clear text again.
         assert!(matches!(
             rules.step(Request::ServerName {
