@@ -169,8 +169,16 @@ impl UploadStream {
     /// as part of the handshake.
     fn handshake(&mut self) -> io::Result<()> {
         let mut records = 1;
+        // rustls joins a handshake message that spans records in place, in the bytes it
+        // was shown, and goes on from there at the next call: it must be shown at least
+        // as far again, even after a discard (showing one record from the new start
+        // once made it index past the end of what it was given, a panic).
+        let mut shown_until = self.start;
         loop {
-            let shown = self.start + records_length(&self.inbox[self.start..self.end], records);
+            let shown = (self.start + records_length(&self.inbox[self.start..self.end], records))
+                .max(shown_until)
+                .min(self.end);
+            shown_until = shown;
             let status = self
                 .conn
                 .process_tls_records(&mut self.inbox[self.start..shown]);
@@ -203,7 +211,12 @@ impl UploadStream {
                 records = 1;
             }
             if want_more {
+                let emptied = self.start == self.end;
                 self.receive_handshake()?;
+                if emptied {
+                    // Nothing was kept: the inbox starts over at 0.
+                    shown_until = self.start;
+                }
             }
         }
     }

@@ -277,9 +277,11 @@ fn an_upload_already_received_is_seen_as_buffered() {
 #[test]
 fn handshake_messages_that_span_records_and_data_right_behind_them() {
     // 64-byte records: the ClientHello spans several, and the upload's first records
-    // come with the client's last handshake record.
-    for suite in [EVERY_SUITE[0], EVERY_SUITE[3]] {
-        let data = pattern(200 * 1024);
+    // come with the client's last handshake record. How the records arrive depends on
+    // the kernel's timing, and one arrival order in twenty once made rustls panic
+    // (shown fewer bytes than it had joined): 20 rounds per suite.
+    for suite in [EVERY_SUITE[0], EVERY_SUITE[3]].repeat(20) {
+        let data = pattern(64 * 1024);
         let (stream, client) = connect_fragmenting(suite, Some(64), upload(data.clone(), None));
         let mut stream = stream.unwrap();
         assert!(receive_all(&mut stream).unwrap() == data, "{suite:?}");
