@@ -50,10 +50,7 @@ pub enum Step {
 #[derive(Debug)]
 pub struct Rules {
     phase: Phase,
-    /// `-3`: certificates may be asked.
-    certd: bool,
-    /// One was asked already (there is one handshake before login).
-    certificate_asked: bool,
+    certificates_asked: bool,
 }
 
 impl Rules {
@@ -62,8 +59,7 @@ impl Rules {
     pub fn new(certificates: bool) -> Self {
         Self {
             phase: Phase::Open { encrypted: false },
-            certd: certificates,
-            certificate_asked: false,
+            certificates_asked: certificates,
         }
     }
 
@@ -93,13 +89,9 @@ impl Rules {
                 }
             }
             (Phase::Open { encrypted: false }, Request::ServerName { name }) => {
-                if !self.certd {
+                if !self.certificates_asked {
                     return self.abort("a certificate asked without -3");
                 }
-                if self.certificate_asked {
-                    return self.abort("a second certificate asked before login");
-                }
-                self.certificate_asked = true;
                 Step::Certificate(name)
             }
             (Phase::Open { encrypted: false }, Request::Encrypted { on: true }) => {
@@ -237,16 +229,6 @@ mod tests {
             Step::Certificate("a.example".into())
         );
         assert_eq!(rules.step(Request::Encrypted { on: true }), Step::Encrypted);
-        let mut twice = Rules::new(true);
-        twice.step(Request::ServerName {
-            name: "a.example".into(),
-        });
-        assert_eq!(
-            twice.step(Request::ServerName {
-                name: "a.example".into()
-            }),
-            Step::Abort("a second certificate asked before login")
-        );
         // Once under TLS: no second handshake's certificate, no clear text again.
         assert!(matches!(
             rules.step(Request::ServerName {
