@@ -105,7 +105,8 @@ where
 
 /// A TCP port on 127.0.0.1 that is free now, for a server to listen on: below the
 /// system's ephemeral range, so that no client connection's own end takes it before
-/// the server binds it, and never handed out twice by one test process. (The kernel's
+/// the server binds it, and not handed out twice by one test process (until its 12,000
+/// ports wrap around, long after the first servers are gone). (The kernel's
 /// `bind(0)` once gave two parallel tests the same port: one server could not listen,
 /// and its test talked to the other test's server.)
 ///

@@ -133,7 +133,6 @@ fn number(value: &OsString) -> Option<u64> {
     value.to_str()?.parse().ok()
 }
 
-/// A numeric id, or (an addition to Pure-FTPd's) a user or group name.
 /// `-u`'s value: a number, or (an addition to Pure-FTPd's) a user name; Pure-FTPd's
 /// message and status 254 otherwise. Also pure-uploadscript's.
 ///
@@ -155,6 +154,7 @@ pub fn group_id(value: &OsString) -> Result<u32, Exit> {
     })
 }
 
+/// A numeric id, or (an addition to Pure-FTPd's) a user or group name.
 fn id(value: &OsString, what: &str, by_name: fn(&str) -> Option<u32>) -> Result<u32, Exit> {
     let text = value.to_str().unwrap_or_default();
     text.parse()
