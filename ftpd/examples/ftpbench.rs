@@ -8,6 +8,11 @@
 //! ftpbench login-latency <port> <user> <pass> <clients> <seconds>
 //!                                                logins per second, then the p50 and p99
 //!                                                of one login (connect to 230), in ms
+//! ftpbench ftps-logins <port> <user> <pass> <clients> <seconds>
+//!                                                logins per second under AUTH TLS (full
+//!                                                handshakes) + PBSZ/PROT, then QUIT
+//! ftpbench noop <port> <user> <pass> <clear|tls> <count>  NOOP round trips on one
+//!                                                logged-in session: p50 and p99, in µs
 //! ftpbench idle <port> <user> <pass> <sessions>  hold logged-in sessions until stdin closes
 //! ftpbench burst <port> <user> <pass> <clients>  that many logins at the same moment, seconds
 //!                                                until the last 230
@@ -387,7 +392,7 @@ fn shown(rate: f64) -> String {
 
 /// `<port> <user> <pass> <clients> <seconds>`: full logins (then QUIT) from that many
 /// clients for that long; logins per second, and the time of each (connect to 230).
-fn timed_logins(args: &[String]) -> Result<(f64, Vec<Duration>)> {
+fn timed_logins(args: &[String], tls: bool) -> Result<(f64, Vec<Duration>)> {
     let arg = |i: usize| args.get(i).cloned().ok_or("missing argument");
     let port: u16 = arg(1)?.parse()?;
     let (user, pass) = (arg(2)?, arg(3)?);
@@ -395,15 +400,17 @@ fn timed_logins(args: &[String]) -> Result<(f64, Vec<Duration>)> {
     let seconds: u64 = arg(5)?.parse()?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    // Full handshakes: no session to resume.
+    let tls = tls.then(|| client_config_like(&client_config()));
     let workers: Vec<_> = (0..clients)
         .map(|_| {
-            let (user, pass) = (user.clone(), pass.clone());
+            let (user, pass, tls) = (user.clone(), pass.clone(), tls.clone());
             std::thread::spawn(move || {
                 let mut took = Vec::new();
                 // Bounded by time and by count.
                 while Instant::now() < deadline && took.len() < 100_000 {
                     let one = Instant::now();
-                    if let Ok(mut c) = Control::login(port, &user, &pass) {
+                    if let Ok(mut c) = Control::login_with(port, &user, &pass, tls.as_ref()) {
                         took.push(one.elapsed());
                         let _ = c.cmd("QUIT");
                     }
@@ -511,12 +518,33 @@ fn main() -> Result<()> {
             let rate = handshakes(port, clients, seconds, mode == "resumed-handshakes")?;
             println!("{rate:.1}");
         }
-        "logins" => {
-            let (rate, _) = timed_logins(&args)?;
+        "logins" | "ftps-logins" => {
+            let (rate, _) = timed_logins(&args, mode == "ftps-logins")?;
             println!("{rate:.1}");
         }
+        "noop" => {
+            let tls = (arg(4)? == "tls").then(client_config);
+            let mut c = Control::login_with(arg(1)?.parse()?, &arg(2)?, &arg(3)?, tls.as_ref())?;
+            let count: usize = arg(5)?.parse::<usize>()?.clamp(1, 1_000_000);
+            let mut took = Vec::with_capacity(count);
+            for _ in 0..count {
+                let one = Instant::now();
+                let (code, text) = c.cmd("NOOP")?;
+                took.push(one.elapsed());
+                if code != 200 {
+                    return Err(format!("NOOP refused: {text}").into());
+                }
+            }
+            took.sort();
+            let at = |q: f64| took[((took.len() as f64 - 1.0) * q).round() as usize];
+            println!(
+                "{:.1} {:.1}",
+                at(0.5).as_secs_f64() * 1e6,
+                at(0.99).as_secs_f64() * 1e6
+            );
+        }
         "login-latency" => {
-            let (rate, mut took) = timed_logins(&args)?;
+            let (rate, mut took) = timed_logins(&args, false)?;
             took.sort();
             let at = |q: f64| {
                 took.get(((took.len() as f64 - 1.0) * q).round() as usize)

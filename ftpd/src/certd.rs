@@ -45,6 +45,8 @@ pub struct Choice {
     pub config: Arc<ServerConfig>,
     /// For the log: which certificate, and whether it had to be read.
     pub note: Option<String>,
+    /// The files of the certificate chosen, unless it is the default one.
+    pub files: Option<CertFiles>,
 }
 
 /// The configuration for a handshake that asked for `server_name`.
@@ -60,6 +62,7 @@ pub fn choose(
     let default = || Choice {
         config: base.clone(),
         note: None,
+        files: None,
     };
     if !cert::is_askable(server_name) {
         return Ok(default());
@@ -80,6 +83,7 @@ pub fn choose(
             |e| Choice {
                 config: base.clone(),
                 note: Some(format!("Default certificate for [{server_name}]: {e}")),
+                files: None,
             },
         )),
         Reply::Invalid(reason) => Err(Refusal(format!("Cert handler not ready: {reason}"))),
@@ -102,7 +106,52 @@ fn with_certificate(
             files.cert.display(),
             if cached { "already loaded" } else { "read now" }
         )),
+        files: Some(files.clone()),
     })
+}
+
+/// `base` presenting the chain and key given in PEM (by a session's monitor to its
+/// pre-login process, which cannot read the files).
+///
+/// # Errors
+/// The PEM holds no usable chain or key.
+pub fn config_from_pem(
+    base: &Arc<ServerConfig>,
+    chain: &[u8],
+    key: &[u8],
+) -> Result<Arc<ServerConfig>, String> {
+    use rustls_pki_types::CertificateDer;
+    let certs = CertificateDer::pem_slice_iter(chain)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the certificate chain: {e}"))?;
+    if certs.is_empty() {
+        return Err("no certificate in the chain".to_string());
+    }
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("the key: {e}"))?;
+    let certified =
+        CertifiedKey::from_der(certs, key, base.crypto_provider()).map_err(|e| e.to_string())?;
+    let mut config = (**base).clone();
+    config.cert_resolver = Arc::new(Always(Arc::new(certified)));
+    Ok(Arc::new(config))
+}
+
+/// The chain and key files of a chosen certificate, for the pre-login process: regular
+/// files of at most `limit` bytes each.
+///
+/// # Errors
+/// A file cannot be read or is larger.
+pub fn read_pem_files(files: &CertFiles, limit: usize) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let read = |path: &Path| -> Result<Vec<u8>, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !meta.is_file() || meta.len() > limit as u64 {
+            return Err(format!(
+                "{}: not a regular file of at most {limit} bytes",
+                path.display()
+            ));
+        }
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    Ok((read(&files.cert)?, read(&files.key)?))
 }
 
 #[derive(Debug)]

@@ -3,22 +3,59 @@
 //! # Processes and privileges
 //!
 //! ```text
-//!  master (root or you)            one process per session (forked)
-//!  ─ binds, accepts ─────────────▶ session: parses commands (as root until login)
-//!  ─ -c / -C limits                  USER/PASS → auth chain (puredb, unix, pam, extauth,
-//!                                      mysql, pgsql, ldap, anonymous)
-//!  ─ reaps, removes scoreboard       → chroot, setgroups, setgid, setuid (for good)
-//!    files, stops on SIGTERM         → serves the account, confined to its root
+//!  master (root or you)       one process per session (forked), started as root:
+//!  ─ binds, accepts ────────▶ monitor (root)             pre-login process (forked)
+//!  ─ -c / -C limits           logs, scoreboard, greeting  nobody/nogroup, no groups,
+//!  ─ ticket keys for TLS      ────── fork ─────────────▶  no capabilities, no_new_privs,
+//!    resumption, rotated                                  not dumpable, root = a removed
+//!  ─ reaps, removes           ◀─ USER / PASS / SNI ─────  directory; greeting, parser,
+//!    scoreboard files,           (typed messages,         AUTH TLS + handshake, the
+//!    stops on SIGTERM             privsep/protocol.rs)    commands allowed before login
+//!                             auth chain (puredb, unix, pam, extauth, mysql, pgsql,
+//!                             ldap, anonymous), delays, retry limit
+//!                             → accepted: chroot, ids, home, port-20 helper, quota
+//!                             ◀─ handover (unparsed input, TYPE, PROT) ─
+//!                             account's process:          in clear: exits
+//!                             serves the session          under TLS: stays the control
+//!                             (data connections: its own  connection's TLS endpoint,
+//!                             TLS, resuming with the      relays clear text until the
+//!                             shared ticket keys)         end or CCC
 //! ```
+//!
+//! Not started as root there is no privilege to separate: the session process serves
+//! the client itself, as the invoking user, confined to the account's home by the
+//! virtual chroot of [`vfs`]. If fd 0 is a socket (inetd, systemd socket activation),
+//! that one connection is served the same way (its session makes its own ticket keys).
 //!
 //! The master never starts a thread, which keeps `fork` sound ([`pureftpd_os::fork`]).
 //! A session is plain blocking code: `session/dispatch.rs` hands each command to its
 //! handler (those that need a login receive it as an argument), and a transfer is a job
 //! made by its command, moved by `session/transfer/engine.rs` and reported by
-//! `session/transfer/report.rs`. Not started as root, sessions run as the invoking
-//! user, confined to the account's home by the virtual chroot of [`vfs`].
-//! If fd 0 is a socket (inetd, systemd socket activation), that one connection is
-//! served.
+//! `session/transfer/report.rs`.
+//!
+//! # Why a TLS relay, and not kernel TLS
+//!
+//! Pure-FTPd runs all of the above as root until the login succeeds: the TLS handshake,
+//! the command parser and the replies of extauth/certd handlers. Here they run in the
+//! pre-login process ([`privsep`]). The control connection's TLS session is made there,
+//! and rustls cannot move a live session to another process. Two ways were open without
+//! crypto of our own: hand the session's keys to the kernel (kTLS) and let the account's
+//! process use the socket, or keep the pre-login process as the TLS endpoint and relay
+//! clear text. We relay, everywhere:
+//!
+//! * kTLS needs the `tls` module (`/proc/sys/net/ipv4/tcp_available_ulp`; absent on
+//!   this project's test machines and in most containers), so the relay would be needed
+//!   anyway; two paths would double what must be tested.
+//! * Under kTLS, records that are not application data (TLS 1.3 tickets, key updates,
+//!   the close_notify of `CCC`) come up to user space as control messages, which the
+//!   account's process would have to handle with secrets it holds: a second TLS state
+//!   machine, which rustls exists to spare us.
+//! * Control traffic is small: the relay's cost is one process per TLS session (a few
+//!   hundred KiB of PSS, mostly shared with the account's process) and one extra hop
+//!   per reply, about 45 µs on loopback; logins per second are 0.94x of an unseparated
+//!   server in clear and 0.85x under TLS (`scripts/bench-privsep.sh`, README). Data connections do
+//!   not pass through it: the account's process makes them, resuming the control
+//!   connection's TLS session with the ticket keys all processes of the server share.
 
 pub mod altlog;
 pub mod auth;
@@ -29,6 +66,7 @@ pub mod log;
 mod messages;
 pub mod port20;
 pub mod privilege;
+pub mod privsep;
 pub mod proxy_protocol;
 pub mod quota;
 pub mod scoreboard;
@@ -84,8 +122,11 @@ pub fn main() -> i32 {
         );
         return 1;
     }
-    // Read once here, so that every session forked later inherits it.
+    // Read once here, so that every session forked later inherits them.
     let _ = time_zone::local();
+    if privsep::wanted() {
+        let _ = privsep::prepare();
+    }
     // Modes of created files are exactly those asked for (-U applies on top).
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     match inetd_socket() {

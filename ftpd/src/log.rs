@@ -66,6 +66,9 @@ pub struct Logger {
     stalled: AtomicBool,
     facility: u8,
     with_pid: bool,
+    /// The session's process id, for `-1`: the pre-login process logs under its
+    /// monitor's (see `privsep`), as one session.
+    pid: u32,
     /// `?` until logged in.
     pub account: String,
     /// `?` until known.
@@ -93,11 +96,19 @@ impl Logger {
             stalled: AtomicBool::new(false),
             facility: facility.unwrap_or(0),
             with_pid,
+            pid: std::process::id(),
             account: "?".to_string(),
             host: "?".to_string(),
             verbose,
             tz,
         }
+    }
+
+    /// The syslog socket's descriptor, if connected (a pre-login process keeps it).
+    #[must_use]
+    pub fn socket_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.socket.as_ref().map(AsRawFd::as_raw_fd)
     }
 
     /// Logs one line. Control characters in the text become `_`, so that a file name
@@ -109,7 +120,7 @@ impl Logger {
             .map(|c| if c.is_control() { '_' } else { c })
             .collect();
         let ident = if self.with_pid {
-            format!("pure-ftpd[{}]", std::process::id())
+            format!("pure-ftpd[{}]", self.pid)
         } else {
             "pure-ftpd".to_string()
         };

@@ -22,6 +22,8 @@ pub(crate) const ANY_PASSWORD: &str = "Any password will work";
 pub(crate) const NO_ANONYMOUS: &str = "This is a private system - No anonymous login";
 pub(crate) const ANONYMOUS_ONLY: &str = "Only anonymous FTP is allowed here";
 pub(crate) const HOME_NOT_AVAILABLE: &str = "Home directory not available - aborting";
+/// A session that could not separate its privileges (see `privsep`).
+pub(crate) const SEPARATION_FAILED: &str = "Unable to start a session, please try again later";
 pub(crate) const MISSING_ARGUMENT: &str = "Missing argument";
 pub(crate) const NO_FILE_NAME: &str = "No file name";
 pub(crate) const NO_DIRECTORY_NAME: &str = "No directory name";

@@ -11,12 +11,12 @@
 //! one flush of at most the TLS outbox (1 MiB), within the idle time.
 
 use std::io::{self, ErrorKind, Write};
-use std::net::TcpStream;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 /// Writes to a socket that must all be done by one deadline.
 pub(crate) struct Deadline<'s> {
-    stream: &'s TcpStream,
+    stream: socket2::SockRef<'s>,
     limit: Duration,
     deadline: std::time::Instant,
     shortened: bool,
@@ -25,9 +25,10 @@ pub(crate) struct Deadline<'s> {
 
 impl<'s> Deadline<'s> {
     /// Writes that must be done within `limit` from now.
-    pub(crate) fn new(stream: &'s TcpStream, limit: Duration) -> Self {
+    /// (Any connected socket: the client's, or the pipe to a TLS relay.)
+    pub(crate) fn new(stream: &'s impl AsFd, limit: Duration) -> Self {
         Self {
-            stream,
+            stream: socket2::SockRef::from(stream),
             limit,
             deadline: std::time::Instant::now() + limit,
             shortened: false,
@@ -57,13 +58,13 @@ impl Deadline<'_> {
 impl Write for Deadline<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.shorten()?;
-        (&mut &*self.stream).write(buf)
+        (&*self.stream).write(buf)
     }
 
     /// One vectored send, as the socket's own (TLS records go out together).
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         self.shorten()?;
-        (&mut &*self.stream).write_vectored(bufs)
+        (&*self.stream).write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

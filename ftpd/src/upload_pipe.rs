@@ -10,7 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use nix::fcntl::OFlag;
 use pureftpd_bridge::upload;
@@ -22,7 +22,18 @@ pub struct UploadPipe {
     lock: File,
 }
 
-static PIPE: OnceLock<UploadPipe> = OnceLock::new();
+static PIPE: Mutex<Option<UploadPipe>> = Mutex::new(None);
+
+fn pipe() -> std::sync::MutexGuard<'static, Option<UploadPipe>> {
+    PIPE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Closes this process's copy (a pre-login process must not be able to report uploads,
+/// which `pure-uploadscript` acts on).
+pub fn close() {
+    *pipe() = None;
+}
 
 /// Opens (creating it if needed) the pipe for the sessions to come. Called once,
 /// before any session is forked.
@@ -30,7 +41,7 @@ static PIPE: OnceLock<UploadPipe> = OnceLock::new();
 /// # Errors
 /// The pipe or the lock file cannot be made or opened.
 pub fn open() -> io::Result<()> {
-    if PIPE.get().is_some() {
+    if pipe().is_some() {
         return Ok(());
     }
     let path = upload::pipe_path();
@@ -52,7 +63,7 @@ pub fn open() -> io::Result<()> {
         .open(&lock_path)
         .map_err(|e| io::Error::other(format!("{}: {e}", lock_path.display())))?;
     upload::check_lock(&lock, &lock_path).map_err(io::Error::other)?;
-    let _ = PIPE.set(UploadPipe { pipe, lock });
+    *self::pipe() = Some(UploadPipe { pipe, lock });
     Ok(())
 }
 
@@ -61,7 +72,8 @@ pub fn open() -> io::Result<()> {
 /// # Errors
 /// Why nothing was sent: no pipe, a name that cannot go in a record, a full pipe.
 pub fn report(login: &[u8], path: &[u8]) -> Result<(), String> {
-    let Some(pipe) = PIPE.get() else {
+    let guard = pipe();
+    let Some(pipe) = guard.as_ref() else {
         return Err("the upload pipe is not open".into());
     };
     let record = upload::encode(login, path)

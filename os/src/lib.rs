@@ -102,12 +102,22 @@ pub fn close_on_exec_above_stderr() {
 /// descriptors: it must end with `std::process::exit` (not by returning or unwinding),
 /// so no `File` or socket object ever closes or uses a number that is gone or reused.
 pub fn close_descriptors_except(keep: std::os::fd::RawFd) {
+    close_descriptors_except_these(&[keep]);
+}
+
+/// Closes every descriptor above stderr except those in `keep`.
+///
+/// Only for a process that owns no object for any other descriptor (it has dropped
+/// them, or never uses them again and ends with `std::process::exit`): what is left
+/// are descriptors inherited from whoever started the server, which nothing in the
+/// process uses.
+pub fn close_descriptors_except_these(keep: &[std::os::fd::RawFd]) {
     let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };
     let numbers: Vec<i32> = entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd > 2 && fd != keep)
+        .filter(|fd| *fd > 2 && !keep.contains(fd))
         .collect();
     for fd in numbers {
         // SAFETY: per this function's contract, the objects owning these descriptors are

@@ -3,7 +3,7 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,9 @@ pub(crate) enum ReadError {
 pub(crate) struct Control {
     stream: TcpStream,
     tls: Option<Box<ServerConnection>>,
+    /// Under privilege separation, once logged in under TLS: the pre-login process
+    /// stays the TLS endpoint, and clear text comes and goes through it.
+    relay: Option<crate::privsep::Relayed>,
     lines: LineReader,
     /// How long one reply may take to send (the idle time).
     send_limit: Duration,
@@ -59,13 +62,56 @@ impl Control {
         Self {
             stream,
             tls: None,
+            relay: None,
             lines: LineReader::new(),
             send_limit: DEFAULT_SEND_LIMIT,
         }
     }
 
-    pub(crate) fn stream(&self) -> &TcpStream {
-        &self.stream
+    /// The client socket's descriptor.
+    pub(crate) fn stream_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.stream)
+    }
+
+    /// What to poll for the client's input.
+    pub(crate) fn poll_fd(&self) -> BorrowedFd<'_> {
+        match &self.relay {
+            Some(relay) => relay.pipe.as_fd(),
+            None => self.stream.as_fd(),
+        }
+    }
+
+    /// Under privilege separation, after a login under TLS: clear text through the
+    /// pre-login process from now on (see [`crate::privsep`]).
+    pub(crate) fn relay_through(&mut self, relay: crate::privsep::Relayed) {
+        pureftpd_os::farewell_to(None);
+        let _ = relay.pipe.set_write_timeout(Some(self.send_limit));
+        self.relay = Some(relay);
+    }
+
+    /// Client input read but not parsed yet (handed over by the pre-login process).
+    pub(crate) fn push_unparsed(&mut self, bytes: &[u8]) {
+        self.lines.push(bytes);
+    }
+
+    /// The input read but not parsed yet, taken (for the handover).
+    pub(crate) fn take_unparsed(&mut self) -> Vec<u8> {
+        self.lines.take_pending()
+    }
+
+    /// The socket and the TLS session, for the relay (see [`crate::privsep`]).
+    pub(crate) fn parts(&mut self) -> (&TcpStream, Option<&mut ServerConnection>) {
+        (&self.stream, self.tls.as_deref_mut())
+    }
+
+    /// The send limit (the idle time).
+    pub(crate) fn send_limit(&self) -> Duration {
+        self.send_limit
+    }
+
+    /// Ends the relay, if any (the pre-login process sees the pipe close and leaves).
+    pub(crate) fn end_relay(&mut self) {
+        self.relay = None;
     }
 
     /// How long a reply may wait for a client that does not read (a full socket
@@ -74,11 +120,14 @@ impl Control {
     pub(crate) fn set_send_timeout(&mut self, idle: Duration) {
         self.send_limit = idle.max(Duration::from_secs(1));
         let _ = self.stream.set_write_timeout(Some(self.send_limit));
+        if let Some(relay) = &self.relay {
+            let _ = relay.pipe.set_write_timeout(Some(self.send_limit));
+        }
     }
 
     /// Whether the connection is under TLS.
     pub(crate) fn is_tls(&self) -> bool {
-        self.tls.is_some()
+        self.tls.is_some() || self.relay.is_some()
     }
 
     /// The negotiated protocol and cipher suite, for the log.
@@ -92,6 +141,9 @@ impl Control {
 
     /// The server name the client asked for (SNI).
     pub(crate) fn server_name(&self) -> Option<String> {
+        if let Some(relay) = &self.relay {
+            return relay.server_name.clone();
+        }
         self.tls.as_ref()?.server_name().map(str::to_string)
     }
 
@@ -158,8 +210,17 @@ impl Control {
         }
     }
 
-    /// CCC: ends TLS (close_notify both ways) and goes on in clear.
-    pub(crate) fn stop_tls(&mut self, timeout: Duration) -> io::Result<()> {
+    /// CCC: sends `reply` (encoded: the last reply under TLS), ends TLS (close_notify
+    /// both ways) and goes on in clear.
+    pub(crate) fn stop_tls(&mut self, reply: &[u8], timeout: Duration) -> io::Result<()> {
+        if let Some(relay) = self.relay.take() {
+            // The relay sends the reply and ends TLS (it holds the session), then leaves
+            // the socket in clear.
+            relay.stop_tls(reply.to_vec(), timeout)?;
+            pureftpd_os::farewell_to(Some(std::os::fd::AsRawFd::as_raw_fd(&self.stream)));
+            return Ok(());
+        }
+        self.send_bytes(reply)?;
         let Some(mut conn) = self.tls.take() else {
             return Ok(());
         };
@@ -250,6 +311,9 @@ impl Control {
     /// Reads what the socket has, decrypting it under TLS; every byte of clear text
     /// goes to the line reader, so none waits inside rustls unseen by `poll`.
     fn fill(&mut self) -> Result<(), ReadError> {
+        if let Some(relay) = &mut self.relay {
+            return fill_plain(&mut relay.pipe, &mut self.lines);
+        }
         let Some(conn) = self.tls.as_mut() else {
             return fill_plain(&mut self.stream, &mut self.lines);
         };
@@ -292,7 +356,7 @@ impl Control {
     /// Whether bytes can be read within `timeout` (a hang-up counts: the read sees it).
     pub(crate) fn wait_readable(&self, timeout: Duration) -> bool {
         let mut fds = [PollFd::new(
-            self.stream.as_fd(),
+            self.poll_fd(),
             PollFlags::POLLIN | PollFlags::POLLPRI,
         )];
         let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
@@ -301,12 +365,20 @@ impl Control {
 
     /// Sends a reply, all of it within the idle time (see [`crate::send_deadline`]).
     pub(crate) fn send(&mut self, reply: &Reply) -> io::Result<()> {
-        let bytes = reply.encode();
+        self.send_bytes(&reply.encode())
+    }
+
+    /// Sends encoded replies, all of them within the idle time.
+    fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some(relay) = &self.relay {
+            return crate::send_deadline::Deadline::new(&relay.pipe, self.send_limit)
+                .write_all(bytes);
+        }
         let mut out = crate::send_deadline::Deadline::new(&self.stream, self.send_limit);
         match self.tls.as_mut() {
-            None => out.write_all(&bytes),
+            None => out.write_all(bytes),
             Some(conn) => {
-                conn.writer().write_all(&bytes)?;
+                conn.writer().write_all(bytes)?;
                 while conn.wants_write() {
                     conn.write_tls(&mut out)?;
                 }
@@ -319,7 +391,7 @@ impl Control {
 /// Until `set_send_timeout`: Pure-FTPd's default idle time.
 const DEFAULT_SEND_LIMIT: Duration = Duration::from_secs(15 * 60);
 
-fn fill_plain(stream: &mut TcpStream, lines: &mut LineReader) -> Result<(), ReadError> {
+fn fill_plain(stream: &mut impl Read, lines: &mut LineReader) -> Result<(), ReadError> {
     let mut buf = [0u8; 4096];
     loop {
         match stream.read(&mut buf) {

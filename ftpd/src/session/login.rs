@@ -11,6 +11,7 @@ use crate::auth::{self, Endpoints, LoggedUser, Verdict};
 use crate::log::Level;
 use crate::messages as msg;
 use crate::privilege;
+use crate::privsep::protocol::Request;
 use crate::vfs::listing;
 
 /// Where anonymous areas of virtual hosts live, one directory per server address.
@@ -23,7 +24,12 @@ const MAX_PASSWORD: usize = 511;
 const MAX_LOGIN: usize = 128;
 
 impl Session<'_> {
-    pub(super) fn user(&mut self, name: &[u8]) -> Outcome {
+    pub(crate) fn user(&mut self, name: &[u8]) -> Outcome {
+        if self.monitor.is_some() {
+            // Pre-login process: the monitor keeps the login state and answers.
+            let name = name[..name.len().min(MAX_LOGIN)].to_vec();
+            return self.ask_monitor(&Request::User { name });
+        }
         if let State::LoggedIn(logged) = &self.state {
             return if logged.user.anonymous {
                 Reply::new(230, msg::ANONYMOUS_LOGGED_IN).into()
@@ -52,7 +58,10 @@ impl Session<'_> {
         Reply::new(331, msg::user_ok(name)).into()
     }
 
-    pub(super) fn pass(&mut self, password: Vec<u8>) -> Outcome {
+    pub(crate) fn pass(&mut self, password: Vec<u8>) -> Outcome {
+        if self.monitor.is_some() {
+            return self.forward_pass(password);
+        }
         let password = Password::new(password);
         let user = match &self.state {
             State::AwaitUser => return Reply::new(530, msg::WHO_ARE_YOU).into(),
@@ -67,12 +76,17 @@ impl Session<'_> {
         }
         // A little jitter, so that timing says nothing about the account.
         std::thread::sleep(Duration::from_millis(u64::from(random_u32() % 15)));
+        // In a monitor, the pre-login process holds the TLS session, if any.
+        let (sni_name, encrypted) = match &self.tls_elsewhere {
+            Some(name) => (name.clone(), true),
+            None => (self.control.server_name(), self.control.is_tls()),
+        };
         let at = Endpoints {
             peer: self.peer.ip(),
             local: self.local.ip(),
             local_port: self.local.port(),
-            sni_name: self.control.server_name(),
-            encrypted: self.control.is_tls(),
+            sni_name,
+            encrypted,
         };
         let mut notes = Vec::new();
         let verdict =

@@ -37,7 +37,8 @@ use crate::messages as msg;
 use crate::scoreboard::Scoreboard;
 use crate::vfs::Vfs;
 use crate::vfs::listing;
-use control::{Control, ReadError};
+pub(crate) use control::Control;
+use control::ReadError;
 use data::DataSetup;
 use transfer::Job;
 
@@ -118,6 +119,11 @@ pub(crate) enum Outcome {
     StartTls(Reply),
     /// Send this reply under TLS, then go on in clear (CCC).
     StopTls(Reply),
+    /// In the pre-login process: the monitor accepted the login; hand over and stop
+    /// (see [`crate::privsep`]).
+    HandOver,
+    /// End the session without a word (the monitor is gone).
+    End,
 }
 
 impl From<Reply> for Outcome {
@@ -162,7 +168,7 @@ pub(crate) struct Session<'c> {
     pub(crate) failures: u32,
     pub(crate) cwd_failures: u32,
     pub(crate) idle: Duration,
-    idle_commands_since: Option<Instant>,
+    pub(crate) idle_commands_since: Option<Instant>,
     pub(crate) log: Logger,
     pub(crate) scoreboard: Option<Scoreboard>,
     pub(crate) tz: TimeZone,
@@ -185,6 +191,14 @@ pub(crate) struct Session<'c> {
     pub(crate) aliases: Option<Vec<(Vec<u8>, Vec<u8>)>>,
     /// Binds port 20 for active mode (started at login when the server runs as root).
     pub(crate) port20: Option<crate::port20::Helper>,
+    /// In a pre-login process (privilege separation): the way to the monitor, which
+    /// answers USER, PASS and certificate requests.
+    pub(crate) monitor: Option<crate::privsep::preauth::Gate>,
+    /// In a monitor before the handover: the pre-login process holds the control
+    /// connection's TLS session (with the server name the client asked for).
+    pub(crate) tls_elsewhere: Option<Option<String>>,
+    /// In an account's process: its pre-login process, gone or going, not reaped yet.
+    pub(crate) pre_login_process: Option<nix::unistd::Pid>,
 }
 
 /// The session's syslog (saying who connected) and its `-O` transfer log, opened now,
@@ -233,15 +247,38 @@ pub fn run(
     configure_control_socket(&stream);
     let mut session = Session::new(stream, peer, local, config, tls, &origin, scoreboard);
     session.control.set_send_timeout(session.idle);
-    if config.implicit_tls {
+    // Made now: -F reads a file, which the pre-login process could not.
+    let banner = session.banner(origin);
+    if crate::privsep::wanted() {
+        match crate::privsep::split(&mut session) {
+            Ok(crate::privsep::Side::Monitor(ends, preauth)) => {
+                crate::privsep::monitor::serve(&mut session, ends, preauth);
+                return;
+            }
+            Ok(crate::privsep::Side::PreLogin) => {}
+            Err(e) => {
+                session
+                    .log
+                    .log(Level::Error, &format!("Unable to separate privileges: {e}"));
+                let _ = session.send_reply(&Reply::new(421, msg::SEPARATION_FAILED));
+                return;
+            }
+        }
+    }
+    greet_and_serve(&mut session, &banner);
+}
+
+/// The greeting (after the TLS handshake under implicit TLS), then commands until the
+/// session ends.
+fn greet_and_serve(session: &mut Session<'_>, banner: &Reply) {
+    if session.config.implicit_tls {
         // Implicit FTPS: TLS from the first byte, data protected by default.
         if !session.begin_tls() {
             return;
         }
         session.private_data = true;
     }
-    let banner = session.banner(origin);
-    if session.send_reply(&banner).is_err() {
+    if session.send_reply(banner).is_err() {
         return;
     }
     session.serve();
@@ -291,13 +328,17 @@ impl<'a> Session<'a> {
             logged_out: false,
             aliases: None,
             port20: None,
+            monitor: None,
+            tls_elsewhere: None,
+            pre_login_process: None,
         }
     }
 }
 
 impl Session<'_> {
-    fn serve(&mut self) {
+    pub(crate) fn serve(&mut self) {
         loop {
+            self.reap_pre_login_process();
             let line = match self.control.read_line(self.idle) {
                 Ok(line) => line,
                 Err(ReadError::Timeout) => {
@@ -345,13 +386,22 @@ impl Session<'_> {
                 .unwrap_or(false),
             Outcome::StartTls(reply) => self.send_reply(&reply).is_ok() && self.begin_tls(),
             Outcome::StopTls(reply) => {
-                let sent = self.send_reply(&reply).is_ok();
+                self.log_reply(&reply);
                 let timeout = self.idle.min(Duration::from_secs(30));
-                let stopped = sent && self.control.stop_tls(timeout).is_ok();
+                let stopped = self.control.stop_tls(&reply.encode(), timeout).is_ok();
                 if let Some(board) = &mut self.scoreboard {
                     board.set_encrypted(false);
                 }
                 stopped
+            }
+            Outcome::HandOver => {
+                self.hand_over();
+                false
+            }
+            Outcome::End => {
+                // The monitor logs the end, if anything.
+                self.logged_out = true;
+                false
             }
         }
     }
@@ -366,6 +416,12 @@ impl Session<'_> {
 
     /// Sends a reply; with `-d -d` each of its lines is logged too, as Pure-FTPd does.
     pub(crate) fn send_reply(&mut self, reply: &Reply) -> std::io::Result<()> {
+        self.log_reply(reply);
+        self.control.send(reply)
+    }
+
+    /// With `-d -d`, each line of a reply goes to the log as it is sent.
+    fn log_reply(&self, reply: &Reply) {
         if self.log.verbose >= 2 {
             let encoded = reply.encode();
             for line in encoded.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -373,7 +429,6 @@ impl Session<'_> {
                 self.log.log(Level::Debug, &String::from_utf8_lossy(line));
             }
         }
-        self.control.send(reply)
     }
 
     /// Runs the TLS handshake on the control connection; false ends the session.
@@ -391,11 +446,14 @@ impl Session<'_> {
             .filter(|_| !matches!(self.state, State::LoggedIn(_)));
         let mut chosen = base.clone();
         let log = &self.log;
+        let monitor = self.monitor.as_ref();
         let choose = |name: Option<&str>| {
             if let Some(name) = name {
                 log.log(Level::Info, &format!("SNI: [{name}]"));
             }
-            if let (Some(socket), Some(name)) = (&ext_cert, name) {
+            if let (Some(gate), Some(_), Some(name)) = (monitor, &ext_cert, name) {
+                chosen = gate.certificate(name, &base)?;
+            } else if let (Some(socket), Some(name)) = (&ext_cert, name) {
                 let choice = crate::certd::choose(socket, name, &base).map_err(|r| r.0)?;
                 if let Some(note) = choice.note {
                     log.log(Level::Debug, &note);
@@ -415,6 +473,11 @@ impl Session<'_> {
         }
         if let Some(board) = &mut self.scoreboard {
             board.set_encrypted(true);
+        }
+        if let Some(gate) = &self.monitor {
+            return gate
+                .tell(&crate::privsep::protocol::Request::Encrypted { on: true })
+                .is_ok();
         }
         true
     }

@@ -313,7 +313,7 @@ impl Engine<'_> {
             let mut fds = [
                 PollFd::new(stream.as_fd(), ready),
                 PollFd::new(
-                    self.control.stream().as_fd(),
+                    self.control.poll_fd(),
                     PollFlags::POLLIN | PollFlags::POLLPRI,
                 ),
             ];
@@ -361,7 +361,7 @@ impl Engine<'_> {
         }
         let millis = i32::try_from(delay.as_millis()).unwrap_or(i32::MAX);
         let mut fds = [PollFd::new(
-            self.control.stream().as_fd(),
+            self.control.poll_fd(),
             PollFlags::POLLIN | PollFlags::POLLPRI,
         )];
         matches!(
