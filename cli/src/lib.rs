@@ -18,7 +18,9 @@
 mod exit;
 mod getopt;
 mod table;
+mod version;
 
 pub use exit::Exit;
 pub use getopt::{Getopt, Item, Problem};
 pub use table::{Opt, help_lines};
+pub use version::{PURE_FTPD_RELEASE, answer_version, asks_for_version, version_text};

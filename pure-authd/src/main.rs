@@ -1,6 +1,7 @@
 //! pure-authd: see `pureftpd_bridge::daemon`.
 
 fn main() {
+    pureftpd_cli::answer_version("pure-authd");
     let args = std::env::args_os();
     std::process::exit(pureftpd_bridge::daemon::main(
         &pureftpd_bridge::daemon::AUTHD,

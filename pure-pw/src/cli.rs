@@ -112,6 +112,8 @@ pub(crate) struct Invocation {
     pub(crate) action: Action,
     pub(crate) login: Option<Vec<u8>>,
     pub(crate) options: Options,
+    /// `--json` (ours, `show` and `list` only).
+    pub(crate) json: bool,
 }
 
 /// The options (plain getopt): `-m` and `-h` are flags, every other letter takes a
@@ -161,6 +163,18 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, Exit> {
         return Err(usage());
     };
     let action = Action::parse(action.as_encoded_bytes()).ok_or_else(usage)?;
+    // `--json` is ours: a word of its own after `show` or `list`, taken out before the
+    // rest is read as Pure-FTPd's pure-pw reads it (for other actions it stays a
+    // mistake, as there).
+    let mut json = false;
+    let args: Vec<OsString> = args
+        .filter(|word| {
+            let ours = matches!(action, Action::Show | Action::List) && word == "--json";
+            json |= ours;
+            !ours
+        })
+        .collect();
+    let mut args = args.into_iter();
     let login = args.next().map(|word| {
         // A colon would split the line: Pure-FTPd turns it into '_'.
         let mut login = word.into_vec();
@@ -205,6 +219,7 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, Exit> {
         action,
         login,
         options,
+        json,
     })
 }
 

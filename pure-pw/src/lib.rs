@@ -106,8 +106,8 @@ fn run(args: Vec<OsString>, io: &mut Io<'_>) -> i32 {
         Action::UserMod => cmd::usermod::run(&mut session, login, options),
         Action::UserDel => cmd::userdel::run(&mut session, login),
         Action::Passwd => cmd::passwd::run(&mut session, login, options),
-        Action::Show => return cmd::show::run(&mut session, login),
-        Action::List => return cmd::list::run(&mut session),
+        Action::Show => return cmd::show::run(&mut session, login, invocation.json),
+        Action::List => return cmd::list::run(&mut session, invocation.json),
         Action::Mkdb => {
             // The login word, colons already turned into '_' as in the C tool.
             let target = invocation

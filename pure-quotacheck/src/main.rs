@@ -23,6 +23,7 @@ use options::Request;
 use pureftpd_quota::FILE_NAME;
 
 fn main() {
+    pureftpd_cli::answer_version("pure-quotacheck");
     let mut args = std::env::args_os();
     let program = args.next().map_or_else(
         || "pure-quotacheck".to_string(),

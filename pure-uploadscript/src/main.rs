@@ -18,6 +18,7 @@ use pureftpd_bridge::daemon::setup;
 use pureftpd_bridge::upload;
 
 fn main() {
+    pureftpd_cli::answer_version("pure-uploadscript");
     let mut args = std::env::args_os();
     let program = args.next().map_or_else(
         || "pure-uploadscript".to_string(),

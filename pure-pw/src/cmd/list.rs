@@ -1,11 +1,11 @@
 //! `pure-pw list`: login, home and gecos of each account, tab-separated (or in columns
-//! on a terminal).
+//! on a terminal); `--json`: see `json.rs`.
 
 use super::strerror;
 use crate::passwd_file::Contents;
 use crate::{Session, exit};
 
-pub(crate) fn run(session: &mut Session<'_, '_>) -> i32 {
+pub(crate) fn run(session: &mut Session<'_, '_>, json: bool) -> i32 {
     let contents = match Contents::read(&session.passwd_file) {
         Ok(Some(contents)) => contents,
         Ok(None) => {
@@ -29,6 +29,12 @@ pub(crate) fn run(session: &mut Session<'_, '_>) -> i32 {
         .collect();
     for bad in warnings {
         io.error(format!("Warning: invalid line: {bad}"));
+    }
+    if json {
+        if io.out.write_all(&super::json::list(&records)).is_err() {
+            return exit::UNEXPECTED;
+        }
+        return exit::OK;
     }
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     for record in records {

@@ -1,6 +1,7 @@
 //! One module per action. Each returns pure-pw's exit status and prints its own
 //! messages, worded as Pure-FTPd's pure-pw words them.
 
+pub(crate) mod json;
 pub(crate) mod list;
 pub(crate) mod mkdb;
 pub(crate) mod passwd;

@@ -7,14 +7,19 @@ use super::{missing_login, not_there, strerror};
 use crate::passwd_file::Contents;
 use crate::{Session, exit};
 
-pub(crate) fn run(session: &mut Session<'_, '_>, login: Option<&[u8]>) -> i32 {
+pub(crate) fn run(session: &mut Session<'_, '_>, login: Option<&[u8]>, json: bool) -> i32 {
     let Some(login) = login else {
         return missing_login(session, exit::FAILURE);
     };
     let Some(record) = fetch(session, login) else {
         return not_there(session, login);
     };
-    let text = render(&record, &user_name(record.uid), &group_name(record.gid));
+    let (user, group) = (user_name(record.uid), group_name(record.gid));
+    let text = if json {
+        super::json::show(&record, &user, &group)
+    } else {
+        render(&record, &user, &group)
+    };
     if session.io.out.write_all(&text).is_err() {
         return exit::UNEXPECTED;
     }
