@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, if missing: Debian's pure-ftpd package (the oracle the
-# compatibility tests compare against), curl, lftp and bc, and cargo-fuzz. Idempotent;
+# compatibility tests compare against), curl, lftp and bc, systemd's tools, strace, and
+# cargo-fuzz. Idempotent;
 # installing packages needs root (without it, it only says what is missing).
 set -euo pipefail
 
@@ -15,6 +16,11 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v slapd >/dev/null || missing+=(slapd)
 command -v ldapadd >/dev/null || missing+=(ldap-utils)
 command -v haproxy >/dev/null || missing+=(haproxy)
+# The systemd units' tests (systemd_units.rs): systemd-analyze, systemd-socket-activate
+# (the package only: nothing is started), strace, and Debian's pure-ftpd-wrapper.
+command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || missing+=(systemd)
+command -v strace >/dev/null || missing+=(strace)
+[ -x /usr/sbin/pure-ftpd-wrapper ] || missing+=(pure-ftpd-common)
 # A zone file for the time-zone test (read_at_start.rs).
 [ -f /usr/share/zoneinfo/Asia/Karachi ] || missing+=(tzdata)
 
