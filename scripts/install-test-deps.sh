@@ -21,6 +21,9 @@ command -v haproxy >/dev/null || missing+=(haproxy)
 command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || missing+=(systemd)
 command -v strace >/dev/null || missing+=(strace)
 [ -x /usr/sbin/pure-ftpd-wrapper ] || missing+=(pure-ftpd-common)
+# The man pages' and completions' tests (man_pages.rs).
+command -v groff >/dev/null || missing+=(groff-base)
+command -v zsh >/dev/null || missing+=(zsh)
 # A zone file for the time-zone test (read_at_start.rs).
 [ -f /usr/share/zoneinfo/Asia/Karachi ] || missing+=(tzdata)
 

@@ -58,8 +58,9 @@ pub enum Invocation {
 }
 
 /// Pure-FTPd's options, in its order (its `-h` lists them so, and getopt_long names
-/// the candidates of an ambiguous prefix so), then the long-only ones of ours.
-const OPTIONS: &[Opt] = &[
+/// the candidates of an ambiguous prefix so), then the long-only ones of ours. Public
+/// so that a test can check the man page against it.
+pub const OPTIONS: &[Opt] = &[
     Opt::flag('0', "notruncate"),
     Opt::flag('1', "logpid"),
     Opt::valued('2', "certfile"),

@@ -91,6 +91,12 @@ const KEYS: &[(&str, char, Kind)] = &[
     ("VerboseLog", 'd', Kind::Flag),
 ];
 
+/// The keys a configuration file may hold, besides `Include` (the man page is checked
+/// against them).
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|(key, _, _)| *key)
+}
+
 /// Deepest `Include` nesting (a file including itself would loop).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
