@@ -69,7 +69,7 @@ pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
     }
     let pid_file = pid_file(config);
     if let Some(path) = &pid_file {
-        let _ = std::fs::write(path, format!("{}\n", std::process::id()));
+        write_pid_file(path);
     }
     let board_dir = scoreboard::directory();
     let boards = scoreboard::prepare_directory(&board_dir).is_ok();
@@ -490,17 +490,30 @@ fn pid_file(config: &Config) -> Option<PathBuf> {
     })
 }
 
-/// `-B`: the parent returns false and exits; the child goes on in its own session.
-fn daemonize() -> bool {
-    match pureftpd_os::fork() {
-        Ok(ForkResult::Parent { .. }) => false,
-        Ok(ForkResult::Child) => {
-            let _ = nix::unistd::setsid();
-            let _ = std::env::set_current_dir("/");
-            true
-        }
-        Err(_) => true,
+/// Writes the master's pid, mode 0644 as Pure-FTPd's (the process umask is 0, so the
+/// mode is explicit: a world-writable pid file would let anyone choose what an init
+/// script kills). A symlink in its place is not followed (`-g` may name a shared
+/// directory). Failure is silent, as in Pure-FTPd.
+fn write_pid_file(path: &std::path::Path) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path);
+    if let Ok(mut file) = file {
+        let _ = file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let _ = writeln!(file, "{}", std::process::id());
     }
+}
+
+/// `-B`: the parent returns false and exits; the child goes on detached (see
+/// [`pureftpd_os::daemonize`]); if the fork fails, the server goes on undetached.
+fn daemonize() -> bool {
+    pureftpd_os::daemonize().unwrap_or(true)
 }
 
 /// inetd mode: serve the connection on fd 0. As root the session runs in a child, so

@@ -281,6 +281,11 @@ fn sigterm_stops_the_master_and_sessions_finish() {
         std::fs::read_to_string(&pid_file).unwrap().trim(),
         server.pid().to_string()
     );
+    // Pure-FTPd's mode, whatever the umask: no one else may choose what gets killed.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&pid_file).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o644);
     let mut ftp = Ftp::login(server.port, USER, PASSWORD);
     let session = session_pid(&site, USER);
     assert_eq!(server.terminate(), Some(0));
@@ -654,5 +659,52 @@ fn sessions_hold_no_descriptor_or_signal_handler_of_the_master() {
     assert_eq!(
         Ftp::login(server.port, USER, PASSWORD).cmd("NOOP").code,
         200
+    );
+}
+
+/// `-B` leaves the caller's pipes (as Pure-FTPd does): a caller that reads the
+/// command's output, as `$(...)`, ssh or Rust's `Command::output` do, gets its end of
+/// file when the parent exits, not when the daemon does.
+#[test]
+fn daemonize_releases_the_callers_output() {
+    let site = Site::new();
+    let pid_file = site.dir.path().join("daemon.pid");
+    let port = pureftpd_tests::free_port();
+    let login = format!("puredb:{}", site.pdb.display());
+    let (done, finished) = std::sync::mpsc::channel();
+    let args = vec![
+        "-B".to_string(),
+        "-l".into(),
+        login,
+        "-H".into(),
+        "-4".into(),
+        "-g".into(),
+        pid_file.display().to_string(),
+        "-S".into(),
+        format!("127.0.0.1,{port}"),
+    ];
+    let board = site.scoreboard();
+    std::thread::spawn(move || {
+        let out = std::process::Command::new(common::OURS)
+            .args(&args)
+            .env("PURE_FTPD_SCOREBOARD", board)
+            .output();
+        let _ = done.send(out.map(|o| o.status.success()));
+    });
+    let returned = finished.recv_timeout(Duration::from_secs(10));
+    assert!(wait_for(|| pid_file.exists()), "the daemon started");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(common::logs_in(port, USER, PASSWORD));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    assert!(
+        matches!(returned, Ok(Ok(true))),
+        "the caller still waited for the daemon's output: {returned:?}"
     );
 }

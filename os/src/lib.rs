@@ -37,6 +37,33 @@ pub fn fork() -> nix::Result<ForkResult> {
     unsafe { nix::unistd::fork() }
 }
 
+/// `-B` of every daemon: forks; the parent gets `Ok(false)` (and should exit), the child
+/// `Ok(true)`, detached in its own session, in `/`, its standard streams on `/dev/null`
+/// (as Pure-FTPd's: a shell waiting for the output of `pure-ftpd -B` must not wait for
+/// the daemon's whole life). Same caveat as [`fork`]: single-threaded callers only.
+///
+/// # Errors
+/// The fork failed (the caller goes on undetached).
+pub fn daemonize() -> nix::Result<bool> {
+    match fork()? {
+        ForkResult::Parent { .. } => Ok(false),
+        ForkResult::Child => {
+            let _ = nix::unistd::setsid();
+            let _ = std::env::set_current_dir("/");
+            if let Ok(null) = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = nix::unistd::dup2_stdin(&null);
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            Ok(true)
+        }
+    }
+}
+
 /// Number of threads of this process, from /proc (None when /proc is unavailable).
 #[must_use]
 pub fn thread_count() -> Option<usize> {

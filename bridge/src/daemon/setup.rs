@@ -1,7 +1,7 @@
 //! Start-up and shut-down: detaching, the socket, the pid file, dropping privileges,
 //! and removing the socket and pid file on SIGTERM/SIGINT.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
@@ -9,31 +9,17 @@ use std::path::Path;
 
 use nix::sys::stat::{Mode, umask};
 use nix::unistd::{Gid, Uid};
-use pureftpd_os::ForkResult;
 
 use super::Options;
 use super::log::Log;
 
-/// `-B`: the parent returns false (and exits); the child goes on detached, in `/`,
-/// with its standard streams on `/dev/null`. Called while single-threaded.
+/// `-B`: the parent returns false (and exits); the child goes on detached (see
+/// [`pureftpd_os::daemonize`]). Called while single-threaded.
 pub fn daemonize() -> bool {
-    match pureftpd_os::fork() {
-        Ok(ForkResult::Parent { .. }) => false,
-        Ok(ForkResult::Child) => {
-            let _ = nix::unistd::setsid();
-            let _ = std::env::set_current_dir("/");
-            if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
-                let _ = nix::unistd::dup2_stdin(&null);
-                let _ = nix::unistd::dup2_stdout(&null);
-                let _ = nix::unistd::dup2_stderr(&null);
-            }
-            true
-        }
-        Err(e) => {
-            eprintln!("Unable to detach: {e}");
-            true
-        }
-    }
+    pureftpd_os::daemonize().unwrap_or_else(|e| {
+        eprintln!("Unable to detach: {e}");
+        true
+    })
 }
 
 /// Creates the socket, mode 0600, replacing a stale one. A path that exists and is
