@@ -21,6 +21,8 @@ command -v haproxy >/dev/null || missing+=(haproxy)
 command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || missing+=(systemd)
 command -v strace >/dev/null || missing+=(strace)
 [ -x /usr/sbin/pure-ftpd-wrapper ] || missing+=(pure-ftpd-common)
+# The package test (debian_package.rs) installs into a minimal Debian made by debootstrap.
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 # The man pages' and completions' tests (man_pages.rs).
 command -v groff >/dev/null || missing+=(groff-base)
 command -v zsh >/dev/null || missing+=(zsh)
