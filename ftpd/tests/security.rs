@@ -306,9 +306,20 @@ fn active_mode_comes_from_port_20_as_debians() {
     while !children_of(server.pid()).is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let ftp = login_from_same_address(address);
-    let sessions = children_of(server.pid());
-    let helpers: Vec<u32> = sessions.iter().flat_map(|&s| children_of(s)).collect();
+    let mut ftp = login_from_same_address(address);
+    // Started as root, the session's pre-login process exits after the login and is
+    // reaped between commands: until then it is a second child of the session.
+    let (mut sessions, mut helpers) = (Vec::new(), Vec::new());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        sessions = children_of(server.pid());
+        helpers = sessions.iter().flat_map(|&s| children_of(s)).collect();
+        if helpers.len() == 1 {
+            break;
+        }
+        assert_eq!(ftp.cmd("NOOP").code, 200);
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(
         helpers.len(),
         1,
