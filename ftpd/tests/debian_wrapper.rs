@@ -18,24 +18,15 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{OURS, PASSWORD, Site, USER, have};
+use common::{OURS, PASSWORD, Site, USER, have, have_file};
 
 const WRAPPER: &str = "/usr/sbin/pure-ftpd-wrapper";
 
 /// Debian's wrapper, if installed (CI requires it).
 fn debian_wrapper() -> Option<String> {
-    match std::fs::read_to_string(WRAPPER) {
-        Ok(text) => Some(text),
-        Err(_) => {
-            let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-            assert!(
-                !required,
-                "{WRAPPER} is required (apt-get install pure-ftpd-common)"
-            );
-            eprintln!("SKIP: {WRAPPER} is not installed (apt-get install pure-ftpd-common)");
-            None
-        }
-    }
+    have_file(WRAPPER, "pure-ftpd-common")
+        .then(|| std::fs::read_to_string(WRAPPER).ok())
+        .flatten()
 }
 
 /// A copy of the wrapper whose hard-wired paths lead into `dir`; returns its path.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{OURS, PASSWORD, Site, USER, have};
+use common::{OURS, PASSWORD, Site, USER, have, have_file};
 
 const UNITS: [&str; 6] = [
     "pure-ftpd.service",
@@ -64,17 +64,9 @@ fn units_under_test(dir: &Path) {
     }
 }
 
-/// systemd's tools, if installed (CI requires them).
+/// systemd's tools and Debian's wrapper, if installed (CI requires them).
 fn have_systemd_tools() -> bool {
-    have("systemd-analyze") && Path::new("/usr/sbin/pure-ftpd-wrapper").exists() || {
-        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-        assert!(
-            !required,
-            "systemd-analyze and pure-ftpd-wrapper are required"
-        );
-        eprintln!("SKIP: systemd-analyze or Debian's pure-ftpd-wrapper is missing");
-        false
-    }
+    have("systemd-analyze") && have_file("/usr/sbin/pure-ftpd-wrapper", "pure-ftpd-common")
 }
 
 #[test]
@@ -311,8 +303,6 @@ fn the_servers_system_call_filter_holds_every_call_it_makes() {
 #[test]
 fn socket_activation_serves_each_connection_from_standard_input() {
     if !have("systemd-socket-activate") || !have("curl") {
-        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-        assert!(!required, "systemd-socket-activate and curl are required");
         return;
     }
     let site = Site::new();

@@ -7,22 +7,6 @@ use std::os::unix::fs::PermissionsExt;
 use common::{OURS, Scratch, twice};
 use pureftpd_account::{Password, password};
 
-fn add(s: &Scratch, login: &str, extra: &[&str]) {
-    let mut args = vec![
-        "useradd",
-        login,
-        "-u",
-        "1001",
-        "-g",
-        "1001",
-        "-d",
-        "/srv/ftp/x",
-    ];
-    args.extend_from_slice(extra);
-    let out = s.ours(&args, &twice("pw"));
-    assert_eq!(out.code, 0, "{out:?}");
-}
-
 #[test]
 fn useradd_writes_a_private_file_with_an_argon2id_line() {
     let s = Scratch::new();
@@ -65,8 +49,7 @@ fn useradd_writes_a_private_file_with_an_argon2id_line() {
 #[test]
 fn every_option_lands_in_its_field() {
     let s = Scratch::new();
-    add(
-        &s,
+    s.add(
         "bob",
         &[
             "-D",
@@ -110,8 +93,8 @@ fn every_option_lands_in_its_field() {
 #[test]
 fn usermod_changes_only_what_is_given_and_moves_the_line_last() {
     let s = Scratch::new();
-    add(&s, "u1", &["-t", "5", "-n", "7"]);
-    add(&s, "u2", &[]);
+    s.add("u1", &["-t", "5", "-n", "7"]);
+    s.add("u2", &[]);
     let before = s.read("pureftpd.passwd");
     let hash = before
         .lines()
@@ -160,7 +143,7 @@ fn usermod_changes_only_what_is_given_and_moves_the_line_last() {
 #[test]
 fn passwd_changes_the_hash_only() {
     let s = Scratch::new();
-    add(&s, "u1", &["-y", "4"]);
+    s.add("u1", &["-y", "4"]);
     let before = s.read("pureftpd.passwd");
     let out = s.ours(&["passwd", "u1"], &twice("new one"));
     assert_eq!(out.code, 0, "{out:?}");
@@ -177,8 +160,8 @@ fn passwd_changes_the_hash_only() {
 #[test]
 fn userdel_removes_and_mkdb_follows_with_m() {
     let s = Scratch::new();
-    add(&s, "a", &["-m"]);
-    add(&s, "b", &["-m"]);
+    s.add("a", &["-m"]);
+    s.add("b", &["-m"]);
     let db = puredb::FileReader::open(s.pdb()).unwrap();
     assert!(db.get(b"a").unwrap().is_some());
     let out = s.ours(&["userdel", "a", "-m"], "");
@@ -192,8 +175,7 @@ fn userdel_removes_and_mkdb_follows_with_m() {
 #[test]
 fn show_and_list_print_the_records() {
     let s = Scratch::new();
-    add(
-        &s,
+    s.add(
         "bob",
         &[
             "-D",
@@ -252,7 +234,7 @@ fn show_prints_a_dash_for_fields_a_short_line_lacks() {
 #[test]
 fn mkdb_uses_the_word_after_it_then_the_environment() {
     let s = Scratch::new();
-    add(&s, "a", &[]);
+    s.add("a", &[]);
     let explicit = s.path("explicit.pdb");
     assert_eq!(s.ours(&["mkdb", explicit.to_str().unwrap()], "").code, 0);
     assert!(explicit.exists());
@@ -390,7 +372,7 @@ fn password_entry_failures_exit_8() {
 #[test]
 fn an_existing_login_is_refused_and_nothing_changes() {
     let s = Scratch::new();
-    add(&s, "alice", &[]);
+    s.add("alice", &[]);
     let before = s.read("pureftpd.passwd");
     let out = s.ours(
         &["useradd", "alice", "-u", "5", "-g", "5", "-d", "/x"],
@@ -539,7 +521,7 @@ fn twenty_concurrent_useradds_keep_twenty_users() {
 #[test]
 fn a_leftover_tmp_file_is_cleared_and_a_live_one_waited_for() {
     let s = Scratch::new();
-    add(&s, "a", &[]);
+    s.add("a", &[]);
     s.write("pureftpd.passwd.tmp", "crashed pure-pw");
     let out = s.ours(&["usermod", "a", "-y", "2"], "");
     assert_eq!(out.code, 0, "{out:?}");

@@ -6,24 +6,8 @@
 
 mod common;
 
-use common::{Scratch, twice};
+use common::Scratch;
 use serde_json::{Value, json};
-
-fn add(s: &Scratch, login: &str, extra: &[&str]) {
-    let mut args = vec![
-        "useradd",
-        login,
-        "-u",
-        "1001",
-        "-g",
-        "1001",
-        "-d",
-        "/srv/ftp/x",
-    ];
-    args.extend_from_slice(extra);
-    let out = s.ours(&args, &twice("pw"));
-    assert_eq!(out.code, 0, "{out:?}");
-}
 
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
@@ -58,7 +42,7 @@ fn show_json_holds_every_field_of_the_text_layout() {
         "-y",
         "3",
     ];
-    add(&s, "bob", &limits);
+    s.add("bob", &limits);
     let out = s.ours(&["show", "bob", "--json"], "");
     assert_eq!(out.code, 0, "{out:?}");
     let mut shown = parse(&out.stdout);
@@ -95,8 +79,8 @@ fn show_json_holds_every_field_of_the_text_layout() {
 #[test]
 fn list_json_keeps_the_order_leaves_out_hashes_and_survives_a_damaged_line() {
     let s = Scratch::new();
-    add(&s, "zed", &[]);
-    add(&s, "amy", &["-N", "5"]);
+    s.add("zed", &[]);
+    s.add("amy", &["-N", "5"]);
     let mut passwd = s.read("pureftpd.passwd");
     passwd.push_str("this line is damaged\n");
     s.write("pureftpd.passwd", &passwd);

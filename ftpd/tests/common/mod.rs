@@ -41,11 +41,25 @@ pub fn have(tool: &str) -> bool {
         .output()
         .is_ok();
     if !found {
-        let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
-        assert!(!required, "{tool} is required (apt-get install {tool})");
-        eprintln!("SKIP: {tool} is not installed");
+        missing(tool, tool);
     }
     found
+}
+
+/// Whether a file a test needs (a script of a Debian package) is there; as [`have`].
+pub fn have_file(path: &str, package: &str) -> bool {
+    let found = Path::new(path).exists();
+    if !found {
+        missing(path, package);
+    }
+    found
+}
+
+/// A missing tool or file: fails when CI requires every tool, else says the test skips.
+fn missing(what: &str, package: &str) {
+    let required = std::env::var_os("PUREFTPD_REQUIRE_ORACLE").is_some_and(|v| v == "1");
+    assert!(!required, "{what} is required (apt-get install {package})");
+    eprintln!("SKIP: {what} is not installed (apt-get install {package})");
 }
 /// Pure-FTPd's joke: Debian's pure-ftpd (built with its humour) adds this line to a
 /// RETR's 150 reply when the clock's seconds are a multiple of 100; ours never does.

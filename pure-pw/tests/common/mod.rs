@@ -56,6 +56,24 @@ impl Scratch {
     pub fn ours(&self, args: &[&str], stdin: &str) -> Outcome {
         self.run_with(Path::new(OURS), args, stdin)
     }
+
+    /// Adds `login` (uid and gid 1001, chrooted to /srv/ftp/x, password `pw`) with our
+    /// pure-pw, plus `extra` options; asserts that it worked.
+    pub fn add(&self, login: &str, extra: &[&str]) {
+        let mut args = vec![
+            "useradd",
+            login,
+            "-u",
+            "1001",
+            "-g",
+            "1001",
+            "-d",
+            "/srv/ftp/x",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.ours(&args, &twice("pw"));
+        assert_eq!(out.code, 0, "{out:?}");
+    }
 }
 
 /// The password typed twice.
