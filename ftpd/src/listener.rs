@@ -502,9 +502,11 @@ fn write_pid_file(path: &std::path::Path) {
         .create(true)
         .truncate(true)
         .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
         .open(path);
     if let Ok(mut file) = file {
+        // The mode above applies only to a new file: one left by an older build (0666)
+        // is corrected too.
         let _ = file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
         let _ = writeln!(file, "{}", std::process::id());
     }
