@@ -86,6 +86,12 @@ if [ "$(id -u)" = 0 ]; then
   fi
 fi
 
+# The metrics test (metrics.rs) parses each scrape with Prometheus' own Python client.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  python3 -m pip install -q prometheus_client 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages prometheus_client
+fi
+
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked -q
 fi

@@ -64,6 +64,7 @@ pub mod config;
 pub mod listener;
 pub mod log;
 mod messages;
+pub mod metrics;
 pub mod port20;
 pub mod privilege;
 pub mod privsep;
@@ -108,6 +109,10 @@ pub fn main() -> i32 {
         }
         Err(e) => return configuration_error(&e).report(),
     };
+    let config = match with_metrics_from_environment(config) {
+        Ok(config) => config,
+        Err(e) => return configuration_error(&e).report(),
+    };
     // The certificate is checked now, not at the first client.
     let tls = match tls::server_config(&config) {
         Ok(tls) => tls,
@@ -130,9 +135,29 @@ pub fn main() -> i32 {
     // Modes of created files are exactly those asked for (-U applies on top).
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     match inetd_socket() {
+        Some(_) if config.metrics.is_some() => configuration_error(&args::ConfigError::new(
+            "--metrics needs the standalone server: under inetd each connection is a server of its own, with no master to count for all",
+        ))
+        .report(),
         Some(stream) => listener::serve_inetd(&config, tls, stream),
         None => listener::run(&config, tls),
     }
+}
+
+/// `PURE_FTPD_METRICS=ADDRESS:PORT` stands for `--metrics` when the command line has
+/// none: Debian's `pure-ftpd-wrapper` builds the command line from a fixed table of
+/// option files, so that a service started through it takes the endpoint from its
+/// environment (`Environment=` in a systemd drop-in, or `/etc/default/pure-ftpd-common`
+/// with `export`).
+fn with_metrics_from_environment(
+    mut config: Box<config::Config>,
+) -> Result<Box<config::Config>, args::ConfigError> {
+    if config.metrics.is_none()
+        && let Some(value) = std::env::var_os("PURE_FTPD_METRICS").filter(|v| !v.is_empty())
+    {
+        config.metrics = Some(args::metrics_address(&value.to_string_lossy())?);
+    }
+    Ok(config)
 }
 
 /// Reports a configuration error as Pure-FTPd does: an FTP reply on the would-be client

@@ -49,6 +49,8 @@ struct SelfPipes {
 /// A running child session.
 struct Child {
     peer: IpAddr,
+    /// Its slot in the metrics table (`--metrics`).
+    slot: Option<usize>,
 }
 
 /// Runs the standalone server until SIGTERM; returns the exit status.
@@ -64,6 +66,27 @@ pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
             return 1;
         }
     };
+    let metrics = match config
+        .metrics
+        .as_deref()
+        .map(crate::metrics::endpoint::bind)
+    {
+        None => None,
+        Some(Ok(listener)) => Some(listener),
+        Some(Err(e)) => {
+            eprintln!(
+                "pure-ftpd: --metrics: unable to listen on {}: {e}",
+                config.metrics.as_deref().unwrap_or_default()
+            );
+            return 1;
+        }
+    };
+    if metrics.is_some()
+        && let Err(e) = crate::metrics::enable(config.max_sessions() as usize)
+    {
+        eprintln!("pure-ftpd: --metrics: cannot map the counters: {e}");
+        return 1;
+    }
     if config.daemonize && !daemonize() {
         return 0;
     }
@@ -78,7 +101,10 @@ pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
         scoreboard::remove_stale(&board_dir);
     }
     let code = match Master::new(config, tls, listeners, board_dir, boards) {
-        Ok(mut master) => master.serve(),
+        Ok(mut master) => {
+            master.metrics = metrics.map(crate::metrics::endpoint::Endpoint::new);
+            master.serve()
+        }
         Err(e) => {
             eprintln!("pure-ftpd: cannot set up signal handling: {e}");
             1
@@ -108,6 +134,8 @@ struct Master<'c> {
     cert_hints: Option<std::os::unix::net::UnixDatagram>,
     /// The TLS ticket keys every session inherits, and when the master rotates them.
     tickets: Option<(Arc<SharedTickets>, Instant)>,
+    /// The metrics process (`--metrics`).
+    metrics: Option<crate::metrics::endpoint::Endpoint>,
 }
 
 impl<'c> Master<'c> {
@@ -162,11 +190,15 @@ impl<'c> Master<'c> {
             } else {
                 None
             },
+            metrics: None,
         })
     }
 
     fn serve(&mut self) -> i32 {
         loop {
+            if let Some(metrics) = &mut self.metrics {
+                metrics.start();
+            }
             let (ready, hinted, reload, stop) = {
                 let mut fds: Vec<PollFd<'_>> = self
                     .listeners
@@ -180,7 +212,7 @@ impl<'c> Master<'c> {
                 fds.push(PollFd::new(pipes.hup.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(pipes.chld.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(pipes.term.as_fd(), PollFlags::POLLIN));
-                if poll(&mut fds, self.until_rotation()).is_err() {
+                if poll(&mut fds, self.poll_timeout()).is_err() {
                     continue;
                 }
                 let readable = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
@@ -236,14 +268,22 @@ impl<'c> Master<'c> {
         }
     }
 
-    /// How long the loop may wait before the ticket keys are due for rotation.
-    fn until_rotation(&self) -> PollTimeout {
-        let Some((_, due)) = &self.tickets else {
+    /// How long the loop may wait: until the ticket keys are due for rotation, or the
+    /// metrics process for a restart.
+    fn poll_timeout(&self) -> PollTimeout {
+        let rotation = self
+            .tickets
+            .as_ref()
+            .map(|(_, due)| due.saturating_duration_since(Instant::now()));
+        let restart = self
+            .metrics
+            .as_ref()
+            .and_then(crate::metrics::endpoint::Endpoint::restart_due_in);
+        let Some(left) = rotation.into_iter().chain(restart).min() else {
             return PollTimeout::NONE;
         };
         // Rounded up, so that the loop never spins in the last millisecond.
-        let left = due.saturating_duration_since(Instant::now()) + Duration::from_millis(1);
-        PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
+        PollTimeout::try_from(left + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX)
     }
 
     /// Every [`ROTATION`]: a fresh sealing key for the sessions forked from now on.
@@ -267,6 +307,7 @@ impl<'c> Master<'c> {
         // session reads; -C counts them there (see proxied_client).
         let proxied = self.config.proxy_from.contains(&peer_ip);
         if self.children.len() >= self.max_clients {
+            crate::metrics::count(crate::metrics::Count::RefusedMaxClients);
             let max = u32::try_from(self.max_clients).unwrap_or(u32::MAX);
             let _ = stream.write_all(&Reply::new(421, msg::too_many_users(max)).encode());
             return;
@@ -274,10 +315,12 @@ impl<'c> Master<'c> {
         if let Some(per_ip) = self.config.max_clients_per_ip.filter(|_| !proxied) {
             let from_peer = self.children.values().filter(|c| c.peer == peer_ip).count();
             if from_peer >= usize::try_from(per_ip).unwrap_or(usize::MAX) {
+                crate::metrics::count(crate::metrics::Count::RefusedPerIp);
                 let _ = stream.write_all(&Reply::new(421, msg::too_many_from_ip(per_ip)).encode());
                 return;
             }
         }
+        let slot = crate::metrics::claim_slot();
         let origin = Origin {
             number: self.children.len() + 1,
             max_clients: u32::try_from(self.max_clients).unwrap_or(u32::MAX),
@@ -285,6 +328,7 @@ impl<'c> Master<'c> {
         };
         match pureftpd_os::fork() {
             Ok(ForkResult::Child) => {
+                crate::metrics::enter_slot(slot);
                 self.become_session();
                 let peer = if proxied {
                     match self.proxied_client(&mut stream, peer) {
@@ -309,9 +353,22 @@ impl<'c> Master<'c> {
                 std::process::exit(0);
             }
             Ok(ForkResult::Parent { child }) => {
-                self.children.insert(child, Child { peer: peer_ip });
+                crate::metrics::count(crate::metrics::Count::ConnectionsAccepted);
+                if let Some(slot) = slot {
+                    crate::metrics::slot_taken_by(slot, child.as_raw().unsigned_abs());
+                }
+                self.children.insert(
+                    child,
+                    Child {
+                        peer: peer_ip,
+                        slot,
+                    },
+                );
             }
             Err(_) => {
+                if let Some(slot) = slot {
+                    crate::metrics::release_slot(slot);
+                }
                 let _ = stream
                     .write_all(&Reply::new(421, "Unable to fork, please try again later").encode());
             }
@@ -365,6 +422,7 @@ impl<'c> Master<'c> {
         self.pipes = None;
         self.listeners.clear();
         self.cert_hints = None;
+        self.metrics = None;
     }
 
     /// Collects ended sessions.
@@ -383,7 +441,12 @@ impl<'c> Master<'c> {
     }
 
     fn forget(&mut self, pid: Pid) {
-        self.children.remove(&pid);
+        if self.metrics.as_mut().is_some_and(|m| m.reaped(pid)) {
+            return;
+        }
+        if let Some(slot) = self.children.remove(&pid).and_then(|child| child.slot) {
+            crate::metrics::release_slot(slot);
+        }
         if self.boards {
             let pid = u32::try_from(pid.as_raw()).unwrap_or(0);
             let _ = std::fs::remove_file(self.board_dir.join(scoreboard::file_name(pid)));
@@ -394,6 +457,9 @@ impl<'c> Master<'c> {
     /// them a little and cleans up after them.
     fn stop(&mut self) {
         self.listeners.clear();
+        if let Some(metrics) = &mut self.metrics {
+            metrics.stop();
+        }
         if !self.config.stop_sessions {
             return;
         }
@@ -446,7 +512,7 @@ fn bind(config: &Config) -> io::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
-fn listen(address: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+pub(crate) fn listen(address: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(address),
         socket2::Type::STREAM,

@@ -9,6 +9,7 @@
 #![allow(unsafe_code)]
 
 pub mod pam;
+pub mod shared;
 
 use std::path::Path;
 

@@ -30,6 +30,7 @@ pub mod sql;
 mod tls_client;
 mod unix;
 
+use crate::metrics::{self, LoginResult};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -201,13 +202,19 @@ pub fn authenticate(
                 )
             }
         };
-        if !matches!(verdict, Verdict::NotFound) {
-            return verdict;
-        }
+        let result = match verdict {
+            Verdict::NotFound => continue,
+            Verdict::Accepted(_) => LoginResult::Accepted,
+            Verdict::Rejected(_) => LoginResult::Refused,
+            Verdict::Unavailable(_) => LoginResult::Unavailable,
+        };
+        metrics::login(metrics::Backend::of(method), result);
+        return verdict;
     }
     // Nobody knows the login: spend the time a real check would, so that a stranger
     // cannot tell existing logins from missing ones by the delay.
     let _ = pureftpd_account::password::verify(password, dummy_hash());
+    metrics::login(metrics::Backend::None, LoginResult::Refused);
     Verdict::NotFound
 }
 

@@ -122,6 +122,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt::flag(IMPLICIT_TLS, "implicittls"),
     Opt::flag(STOP_SESSIONS, "stopsessions"),
     Opt::valued(PROXY_PROTOCOL, "proxyprotocol"),
+    Opt::valued(METRICS, "metrics"),
 ];
 
 /// Stand-in letter of `--implicittls`, which has no short form.
@@ -130,6 +131,8 @@ const IMPLICIT_TLS: char = '\u{1}';
 const STOP_SESSIONS: char = '\u{2}';
 /// Stand-in letter of `--proxyprotocol`.
 const PROXY_PROTOCOL: char = '\u{3}';
+/// Stand-in letter of `--metrics`.
+const METRICS: char = '\u{4}';
 
 /// The `-h` text: one line per option, after the version line and a blank line when
 /// run as root (as Pure-FTPd's, which prints the version only to root).
@@ -326,9 +329,27 @@ fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
                 return Err(bad("--proxyprotocol needs the load balancers' addresses"));
             }
         }
+        METRICS => c.metrics = Some(metrics_address(value)?),
         _ => return Err(bad("Unknown run-time option")),
     }
     Ok(())
+}
+
+/// `--metrics`' value (or `PURE_FTPD_METRICS`'), checked here and bound by the master:
+/// a typo stops the start.
+///
+/// # Errors
+/// It is not `ADDRESS:PORT`.
+pub fn metrics_address(value: &str) -> Result<String, ConfigError> {
+    if value
+        .rsplit_once(':')
+        .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err(bad(format!(
+            "--metrics: {value} is not ADDRESS:PORT (for example 127.0.0.1:9121 or [::1]:9121)"
+        )));
+    }
+    Ok(value.to_string())
 }
 
 fn number<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, ConfigError> {

@@ -167,6 +167,9 @@ pub struct Config {
     /// `--proxyprotocol=<addresses>`: the load balancers whose connections start with a
     /// PROXY protocol header (ours; see `proxy_protocol.rs`).
     pub proxy_from: Vec<IpAddr>,
+    /// `--metrics ADDRESS:PORT`: where the Prometheus endpoint listens (ours; see
+    /// `metrics/mod.rs`).
+    pub metrics: Option<String>,
 }
 
 impl Config {
@@ -245,6 +248,7 @@ impl Default for Config {
             implicit_tls: false,
             stop_sessions: false,
             proxy_from: Vec::new(),
+            metrics: None,
         }
     }
 }

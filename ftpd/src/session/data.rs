@@ -334,7 +334,9 @@ impl Session<'_> {
         let timeout = self.idle.min(super::TLS_HANDSHAKE_TIMEOUT);
         let config = crate::tls::for_data_connections(&config);
         if upload {
-            return crate::tls_upload::UploadStream::accept(config, stream, timeout)
+            let accepted = crate::tls_upload::UploadStream::accept(config, stream, timeout);
+            crate::metrics::tls_handshake(false, accepted.is_ok());
+            return accepted
                 .map(|tls| DataStream::TlsUpload(Box::new(tls)))
                 // As Pure-FTPd: a data connection that does not speak TLS ends the session.
                 .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)));
@@ -342,7 +344,9 @@ impl Session<'_> {
         let mut stream = stream;
         let mut conn = rustls::ServerConnection::new(config)
             .map_err(|_| Outcome::Close(Reply::new(421, msg::TLS_DATA_FAILED)))?;
-        match super::control::handshake(&mut conn, &mut stream, timeout) {
+        let handshake = super::control::handshake(&mut conn, &mut stream, timeout);
+        crate::metrics::tls_handshake(false, handshake.is_ok());
+        match handshake {
             Ok(()) => Ok(DataStream::Tls(Box::new(
                 crate::tls_stream::TlsStream::new(conn, stream),
             ))),

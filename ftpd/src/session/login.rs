@@ -1,6 +1,7 @@
 //! USER and PASS, and entering the account: chroot and privileges when running as root,
 //! a virtual root otherwise.
 
+use crate::metrics;
 use std::time::Duration;
 
 use pureftpd_account::Password;
@@ -156,8 +157,10 @@ impl Session<'_> {
 
     fn anonymous_login(&mut self) -> Outcome {
         let Some(mut account) = auth::anonymous_account() else {
+            metrics::login(metrics::Backend::Anonymous, metrics::LoginResult::Refused);
             return Outcome::Close(Reply::new(421, msg::NO_ANONYMOUS));
         };
+        metrics::login(metrics::Backend::Anonymous, metrics::LoginResult::Accepted);
         // Virtual hosts: a directory named after the address the client connected to
         // is the anonymous area for that address, as in Pure-FTPd.
         let local = super::canonical_ip(self.local.ip()).to_string();
@@ -315,6 +318,7 @@ impl Session<'_> {
         if let Some(board) = &mut self.scoreboard {
             board.set_account(self.log.account.as_bytes());
         }
+        metrics::session_state(metrics::SessionState::Idle);
     }
 
     /// The 230 reply: the limits, FXP, where the session is, the quota, `.banner`.

@@ -462,7 +462,9 @@ impl Session<'_> {
             }
             Ok(chosen.clone())
         };
-        if let Err(e) = self.control.start_tls(choose, timeout) {
+        let started = self.control.start_tls(choose, timeout);
+        crate::metrics::tls_handshake(true, started.is_ok());
+        if let Err(e) = started {
             self.log
                 .log(Level::Info, &format!("TLS handshake failed: {e}"));
             return false;

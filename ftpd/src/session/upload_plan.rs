@@ -70,6 +70,7 @@ impl Session<'_> {
         first: Option<&str>,
         status: bool,
     ) -> Reply {
+        crate::metrics::count(crate::metrics::Count::QuotaRefusals);
         let mut reply = Reply::empty(552);
         if let Some(first) = first {
             reply.push(first);

@@ -11,6 +11,7 @@ mod commands;
 mod engine;
 mod report;
 
+use crate::metrics;
 use std::fs::File;
 use std::io;
 use std::time::Instant;
@@ -121,6 +122,9 @@ impl Session<'_> {
             None => ended,
         };
         let elapsed = started.elapsed();
+        if logged_path.is_some() {
+            report::count_in_metrics(upload, &ended);
+        }
         if let (Some(path), Some(bytes)) = (&logged_path, ended.bytes()) {
             self.record_transfer(logged, path, upload, bytes, elapsed);
         }
@@ -246,6 +250,11 @@ impl Session<'_> {
     /// An upload that never got its data connection, under quota or `-0`: what it
     /// created goes, so that the counters and the tree stay in step.
     fn abandon(&mut self, logged: &mut LoggedIn, job: &Job) {
+        match job {
+            Job::Upload { .. } => metrics::count(metrics::Count::UploadErrors),
+            Job::Download { .. } => metrics::count(metrics::Count::DownloadErrors),
+            Job::Listing { .. } => {}
+        }
         if let Job::Upload {
             quota: Some(plan), ..
         } = job

@@ -10,6 +10,7 @@ use super::super::Session;
 use super::engine::Ended;
 use crate::log::Level;
 use crate::messages as msg;
+use crate::metrics::{self, Count};
 use crate::scoreboard::Activity;
 use crate::session::LoggedIn;
 
@@ -157,8 +158,43 @@ impl Session<'_> {
     }
 
     pub(super) fn board(&mut self, activity: Activity<'_>) {
+        metrics::session_state(match activity {
+            Activity::Idle => metrics::SessionState::Idle,
+            Activity::Download { .. } => metrics::SessionState::Download,
+            Activity::Upload { .. } => metrics::SessionState::Upload,
+        });
         if let Some(board) = &mut self.scoreboard {
             board.set_activity(activity);
         }
+    }
+}
+
+/// A file transfer's end in the server's metrics (`--metrics`): bytes moved whatever
+/// the end, then a file, an abort or an error.
+pub(super) fn count_in_metrics(upload: bool, ended: &Ended) {
+    let (bytes, files, errors, aborts) = if upload {
+        (
+            Count::BytesUploaded,
+            Count::FilesUploaded,
+            Count::UploadErrors,
+            Count::UploadsAborted,
+        )
+    } else {
+        (
+            Count::BytesDownloaded,
+            Count::FilesDownloaded,
+            Count::DownloadErrors,
+            Count::DownloadsAborted,
+        )
+    };
+    if let Some(moved) = ended.bytes() {
+        metrics::add(bytes, moved);
+    }
+    match ended {
+        Ended::Complete(_) => metrics::count(files),
+        Ended::Aborted { .. } => metrics::count(aborts),
+        Ended::Failed { .. } | Ended::TimedOut | Ended::ControlLost => metrics::count(errors),
+        // Counted as a quota refusal when it was answered.
+        Ended::OverQuota => {}
     }
 }
