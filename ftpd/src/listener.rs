@@ -198,6 +198,7 @@ impl<'c> Master<'c> {
         loop {
             if let Some(metrics) = &mut self.metrics {
                 metrics.start();
+                crate::metrics::master_memory();
             }
             let (ready, hinted, reload, stop) = {
                 let mut fds: Vec<PollFd<'_>> = self
@@ -354,9 +355,6 @@ impl<'c> Master<'c> {
             }
             Ok(ForkResult::Parent { child }) => {
                 crate::metrics::count(crate::metrics::Count::ConnectionsAccepted);
-                if let Some(slot) = slot {
-                    crate::metrics::slot_taken_by(slot, child.as_raw().unsigned_abs());
-                }
                 self.children.insert(
                     child,
                     Child {

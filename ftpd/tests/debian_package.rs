@@ -4,7 +4,8 @@
 //! `pure-pw`, `/etc/pure-ftpd/conf/` files). Then ours is installed over it with
 //! `apt-get install ./file.deb` (it replaces Debian's package and keeps
 //! `/etc/pure-ftpd`), started through Debian's `pure-ftpd-wrapper` as Debian's init
-//! script starts it (no systemd in a chroot), logged into with curl from outside,
+//! script starts it (no systemd in a chroot), logged into with curl from outside, its
+//! metrics scraped (turned on in `/etc/default/pure-ftpd-common`, as the README says),
 //! upgraded to a newer version and logged into again, and purged: Debian's files come
 //! back (the man pages it diverted), the configuration and the `.pdb` stay.
 //!
@@ -113,10 +114,27 @@ fn login(port: u16) -> String {
     )
 }
 
-/// Starts the server as Debian's init script does, and waits until it listens.
+/// The metrics page (`PURE_FTPD_METRICS` in `/etc/default/pure-ftpd-common`).
+fn scrape(port: u16) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20", "--fail"])
+        .arg(format!("http://127.0.0.1:{port}/metrics"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Starts the server as Debian's init script does (its defaults file read first), and
+/// waits until it listens.
 fn start(chroot: &Chroot, port: u16) {
     chroot.must(
-        "mkdir -p /var/run/pure-ftpd && STANDALONE_OR_INETD=standalone /usr/sbin/pure-ftpd-wrapper",
+        "mkdir -p /var/run/pure-ftpd && . /etc/default/pure-ftpd-common && \
+         STANDALONE_OR_INETD=standalone /usr/sbin/pure-ftpd-wrapper",
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -210,8 +228,18 @@ fn installs_over_debians_pure_ftpd_serves_upgrades_and_purges() {
         debians_page,
         "ours is the man page now"
     );
+    // The admin turns the metrics on the way the README says, for the wrapper.
+    let metrics = pureftpd_tests::free_port();
+    chroot.must(&format!(
+        "echo 'export PURE_FTPD_METRICS=127.0.0.1:{metrics}' >> /etc/default/pure-ftpd-common"
+    ));
     start(&chroot, port);
     assert_eq!(login(port), "served by pureftpd-rs\n");
+    let page = scrape(metrics);
+    assert!(
+        page.contains("pureftpd_logins_total{backend=\"puredb\",result=\"accepted\"} 1\n"),
+        "{page}"
+    );
     let pid_mode = chroot.must("stat -c %a /run/pure-ftpd/pure-ftpd.pid");
     assert_eq!(pid_mode.trim(), "644");
     chroot.stop_server();
@@ -225,6 +253,9 @@ fn installs_over_debians_pure_ftpd_serves_upgrades_and_purges() {
     assert_eq!(status, "0.1.0-2");
     start(&chroot, port);
     assert_eq!(login(port), "served by pureftpd-rs\n");
+    assert!(
+        scrape(metrics).contains("pureftpd_transferred_files_total{direction=\"download\"} 1\n")
+    );
     chroot.stop_server();
 
     // Purge: Debian's man page back, the configuration and the accounts kept.

@@ -225,12 +225,14 @@ fn the_servers_system_call_filter_holds_every_call_it_makes() {
     let port = pureftpd_tests::free_port();
     let login = format!("puredb:{}", site.pdb.display());
     let bind = format!("127.0.0.1,{port}");
+    let metrics = format!("127.0.0.1:{}", pureftpd_tests::free_port());
     let mut server = Command::new("strace")
         .args(["-f", "-qq", "-o"])
         .arg(&trace)
         .arg(OURS)
         .args(["-l", &login, "-H", "-4", "-S", &bind, "-Y", "1", "-2"])
         .arg(&certificate)
+        .args(["--metrics", &metrics])
         .env("PURE_FTPD_SCOREBOARD", site.scoreboard())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -266,6 +268,12 @@ fn the_servers_system_call_filter_holds_every_call_it_makes() {
         );
         assert!(put.status.success(), "{put:?}");
     }
+    // The metrics process's calls too: a scrape.
+    let scraped = curl(&[&format!("http://{metrics}/metrics")]);
+    assert!(
+        String::from_utf8_lossy(&scraped.stdout).contains("pureftpd_logins_total"),
+        "{scraped:?}"
+    );
     // strace ignores SIGTERM: the server, its child, is the one stopped.
     let tracer = server.id();
     let children = std::fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children"))

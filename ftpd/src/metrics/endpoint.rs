@@ -1,8 +1,6 @@
 //! The metrics process: started by the master, confined, answering `GET /metrics`.
 //!
-//! It holds the listening socket, `/proc` (opened before it confines itself, to read
-//! the memory of the master and of the sessions) and the table, read-only; nothing
-//! else. Requests are answered one at a time, each within [`REQUEST_TIME`]: a client
+//! It holds the listening socket and the table, read-only; nothing else. Requests are answered one at a time, each within [`REQUEST_TIME`]: a client
 //! that stalls delays the next scrape by that much at most, and no FTP session at all.
 //! Only `GET` and `HEAD` of `/metrics` (and of `/`, which says where the metrics are)
 //! are answered; a request over [`MAX_REQUEST`] bytes, another method or an HTTP
@@ -10,10 +8,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use pureftpd_os::ForkResult;
@@ -27,7 +24,7 @@ pub const MAX_REQUEST: usize = 8192;
 pub const REQUEST_TIME: Duration = Duration::from_secs(5);
 
 /// Shortest time between two starts of the process, should it keep dying.
-const RESTART_INTERVAL: Duration = Duration::from_secs(5);
+pub const RESTART_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Binds `ADDRESS:PORT` (`[v6]:port` for IPv6).
 ///
@@ -122,11 +119,6 @@ fn serve(listener: &TcpListener, master: Pid) -> io::Result<()> {
         Signal::SIGTERM,
         Signal::SIGINT,
     ]);
-    let proc_dir = nix::fcntl::open(
-        "/proc",
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )?;
     // Taken before the others are closed: it is the one descriptor left that an
     // object of this process still owns.
     let confinement = if nix::unistd::geteuid().is_root() {
@@ -137,7 +129,7 @@ fn serve(listener: &TcpListener, master: Pid) -> io::Result<()> {
     } else {
         None
     };
-    let mut keep = vec![listener.as_raw_fd(), proc_dir.as_raw_fd()];
+    let mut keep = vec![listener.as_raw_fd()];
     keep.extend(confinement.as_ref().map(|(_, dir)| dir.as_raw_fd()));
     pureftpd_os::close_descriptors_except_these(&keep);
     if let Some((sandbox, dir)) = confinement {
@@ -151,7 +143,7 @@ fn serve(listener: &TcpListener, master: Pid) -> io::Result<()> {
     super::read_only()?;
     loop {
         match listener.accept() {
-            Ok((stream, _)) => answer(stream, &proc_dir, master),
+            Ok((stream, _)) => answer(stream),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             // Out of descriptors or memory for a moment: the next scrape retries.
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
@@ -160,12 +152,12 @@ fn serve(listener: &TcpListener, master: Pid) -> io::Result<()> {
 }
 
 /// One request, one answer, then the connection closes.
-fn answer(mut stream: TcpStream, proc_dir: &OwnedFd, master: Pid) {
+fn answer(mut stream: TcpStream) {
     let deadline = Instant::now() + REQUEST_TIME;
     let Ok(request) = read_request(&mut stream, deadline) else {
         return;
     };
-    let response = respond(&request, || page(proc_dir, master));
+    let response = respond(&request, page);
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() || stream.set_write_timeout(Some(left)).is_err() {
         return;
@@ -266,32 +258,18 @@ fn response(status: u16, reason: &str, extra: &str, body: &str, with_body: bool)
 }
 
 /// The metrics page, now.
-fn page(proc_dir: &OwnedFd, master: Pid) -> String {
+fn page() -> String {
     let snapshot = super::Snapshot::take().unwrap_or_default();
     let memory = Memory {
-        master: resident(proc_dir, master.as_raw()),
-        endpoint: resident(proc_dir, nix::unistd::getpid().as_raw()),
-        sessions: snapshot
-            .pids
-            .iter()
-            .filter_map(|&pid| resident(proc_dir, i32::try_from(pid).ok()?))
-            .collect(),
+        master: snapshot
+            .counts
+            .get(super::Count::MasterPeakMemory as usize)
+            .copied()
+            .filter(|&m| m > 0),
+        endpoint: super::peak_memory(),
+        sessions: snapshot.session_memory.clone(),
     };
     render::render(&snapshot, &memory)
-}
-
-/// A process's resident memory, from `/proc/<pid>/status` (readable by anyone).
-fn resident(proc_dir: &OwnedFd, pid: i32) -> Option<u64> {
-    let fd = nix::fcntl::openat(
-        proc_dir.as_fd(),
-        format!("{pid}/status").as_str(),
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .ok()?;
-    let mut text = String::new();
-    std::fs::File::from(fd).read_to_string(&mut text).ok()?;
-    render::resident_bytes(&text)
 }
 
 #[cfg(test)]

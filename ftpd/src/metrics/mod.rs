@@ -4,8 +4,11 @@
 //! `-C`); sessions count logins (by the backend that answered and its answer),
 //! transfers (bytes, files, errors and aborts each way), quota refusals and TLS
 //! handshakes (control and data connections); each session also keeps its state
-//! (before login, idle, downloading, uploading) in a slot of its own, which the master
-//! hands out at the fork and empties when it reaps the process.
+//! (before login, idle, downloading, uploading) and its peak memory in a slot of its
+//! own, which the master hands out at the fork and empties when it reaps the process.
+//! Memory is each process's own `getrusage` figure (its peak resident set), written at
+//! each change of state: reading `/proc` would need the metrics process to hold a
+//! directory outside its empty root, through which `..` leads anywhere.
 //!
 //! How: the master maps a small table of atomic words (`pureftpd_os::shared`) before
 //! it forks anything; every session inherits it and adds to it with plain atomic
@@ -18,8 +21,8 @@
 //! parse a network request or spend a scrape's time reading `/proc` for thousands of
 //! sessions. A small process forked at start ([`endpoint`]) owns the listening socket,
 //! confines itself as the pre-login processes do (an empty removed root, `nobody`, no
-//! capability, `no_new_privs`), sees the table read-only, and answers `GET /metrics`
-//! one request at a time. It dies with the master (`PR_SET_PDEATHSIG`), and the
+//! capability, `no_new_privs`), holds nothing else, sees the table read-only, and
+//! answers `GET /metrics` one request at a time. It dies with the master (`PR_SET_PDEATHSIG`), and the
 //! master starts it again should it die first.
 //!
 //! Trust: a session (or a compromised pre-login process) can write any number into
@@ -113,12 +116,16 @@ pub enum Count {
     TlsControlFailed,
     TlsDataOk,
     TlsDataFailed,
+    /// Not a counter: the master's peak resident set, in bytes, as it last wrote it.
+    MasterPeakMemory,
 }
 
 /// How many [`Count`]s there are.
-pub const COUNTS: usize = Count::TlsDataFailed as usize + 1;
+pub const COUNTS: usize = Count::MasterPeakMemory as usize + 1;
 const LOGIN_WORDS: usize = BACKENDS.len() * LOGIN_RESULTS.len();
 const SLOTS_START: usize = COUNTS + LOGIN_WORDS;
+/// A slot's words: the state, the peak memory.
+const SLOT_WORDS: usize = 2;
 
 /// What a session is doing, as kept in its slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +159,7 @@ static SLOT: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// # Errors
 /// The memory cannot be mapped.
 pub fn enable(sessions: usize) -> io::Result<()> {
-    let words = SharedWords::new(SLOTS_START + 2 * sessions)?;
+    let words = SharedWords::new(SLOTS_START + SLOT_WORDS * sessions)?;
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -198,17 +205,35 @@ pub fn tls_handshake(control: bool, ok: bool) {
     });
 }
 
-/// This session's state from now on.
+/// This session's state from now on (and its peak memory now).
 pub fn session_state(state: SessionState) {
     let slot = SLOT.load(Ordering::Relaxed);
-    if let Some(word) = slot_word(slot, 1) {
+    if let Some(word) = slot_word(slot, 0) {
         word.store(state as u64, Ordering::Relaxed);
     }
+    if let (Some(word), Some(peak)) = (slot_word(slot, 1), peak_memory()) {
+        word.store(peak, Ordering::Relaxed);
+    }
+}
+
+/// The master, now and then: its peak memory.
+pub fn master_memory() {
+    if let (Some(word), Some(peak)) = (word(Count::MasterPeakMemory as usize), peak_memory()) {
+        word.store(peak, Ordering::Relaxed);
+    }
+}
+
+/// This process's peak resident set, in bytes (one system call, no file).
+#[must_use]
+pub fn peak_memory() -> Option<u64> {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).ok()?;
+    // Kilobytes, on Linux.
+    u64::try_from(usage.max_rss()).ok()?.checked_mul(1024)
 }
 
 fn slot_word(slot: usize, which: usize) -> Option<&'static std::sync::atomic::AtomicU64> {
     let table = TABLE.get()?;
-    (slot < table.slots).then(|| word(SLOTS_START + 2 * slot + which))?
+    (slot < table.slots).then(|| word(SLOTS_START + SLOT_WORDS * slot + which))?
 }
 
 /// The master, before a fork: a free slot, marked as a session before login.
@@ -216,7 +241,7 @@ fn slot_word(slot: usize, which: usize) -> Option<&'static std::sync::atomic::At
 pub fn claim_slot() -> Option<usize> {
     let table = TABLE.get()?;
     (0..table.slots).find(|&slot| {
-        slot_word(slot, 1).is_some_and(|state| {
+        slot_word(slot, 0).is_some_and(|state| {
             state
                 .compare_exchange(
                     SessionState::Empty as u64,
@@ -229,18 +254,13 @@ pub fn claim_slot() -> Option<usize> {
     })
 }
 
-/// The master, after the fork: whose slot it is (for its memory figure).
-pub fn slot_taken_by(slot: usize, pid: u32) {
-    if let Some(word) = slot_word(slot, 0) {
-        word.store(u64::from(pid), Ordering::Relaxed);
-    }
-}
-
 /// The master, once the session's process is reaped (or the fork failed).
 pub fn release_slot(slot: usize) {
-    if let (Some(pid), Some(state)) = (slot_word(slot, 0), slot_word(slot, 1)) {
-        pid.store(0, Ordering::Relaxed);
-        state.store(SessionState::Empty as u64, Ordering::Relaxed);
+    for which in 0..SLOT_WORDS {
+        if let Some(word) = slot_word(slot, which) {
+            // Empty is 0, as is "no figure".
+            word.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -258,8 +278,8 @@ pub struct Snapshot {
     pub logins: Vec<[u64; 3]>,
     /// Sessions in each of [`STATES`].
     pub sessions: [u64; 4],
-    /// The session processes whose slot holds one.
-    pub pids: Vec<u32>,
+    /// The peak memory of each session that has written one.
+    pub session_memory: Vec<u64>,
     /// When the master started (seconds since the epoch).
     pub started: u64,
     /// The number of slots (`-c`).
@@ -281,25 +301,28 @@ impl Snapshot {
             })
             .collect();
         let mut sessions = [0; 4];
-        let mut pids = Vec::new();
+        let mut session_memory = Vec::new();
         for slot in 0..table.slots {
-            let state = load(SLOTS_START + 2 * slot + 1);
-            let Some(index) = usize::try_from(state).ok().and_then(|s| s.checked_sub(1)) else {
+            let at = SLOTS_START + SLOT_WORDS * slot;
+            let Some(index) = usize::try_from(load(at))
+                .ok()
+                .and_then(|s| s.checked_sub(1))
+            else {
                 continue;
             };
             if let Some(n) = sessions.get_mut(index) {
                 *n += 1;
             }
-            match u32::try_from(load(SLOTS_START + 2 * slot)) {
-                Ok(pid) if pid > 0 => pids.push(pid),
-                _ => {}
+            match load(at + 1) {
+                0 => {}
+                peak => session_memory.push(peak),
             }
         }
         Some(Self {
             counts,
             logins,
             sessions,
-            pids,
+            session_memory,
             started: table.started,
             capacity: table.slots,
         })

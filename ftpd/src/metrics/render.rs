@@ -16,12 +16,12 @@ pub const MEMORY_BUCKETS: [u64; 7] = [
     64 << 20,
 ];
 
-/// Memory of the processes around the table, in bytes (resident set).
+/// Peak memory (resident set) of the server's processes, in bytes.
 #[derive(Debug, Clone, Default)]
 pub struct Memory {
     pub master: Option<u64>,
     pub endpoint: Option<u64>,
-    /// One for each session process that could be read.
+    /// One for each session process that has written its figure.
     pub sessions: Vec<u64>,
 }
 
@@ -188,14 +188,14 @@ pub fn render(snapshot: &Snapshot, memory: &Memory) -> String {
     }
 
     out.family(
-        "pureftpd_process_resident_bytes",
+        "pureftpd_process_max_resident_bytes",
         "gauge",
-        "Resident memory of the master and of the metrics process.",
+        "Peak resident memory of the master and of the metrics process.",
     );
     for (process, bytes) in [("master", memory.master), ("metrics", memory.endpoint)] {
         if let Some(bytes) = bytes {
             out.sample(
-                "pureftpd_process_resident_bytes",
+                "pureftpd_process_max_resident_bytes",
                 &[("process", process)],
                 bytes,
             );
@@ -205,13 +205,13 @@ pub fn render(snapshot: &Snapshot, memory: &Memory) -> String {
     out.0
 }
 
-/// A histogram of the session processes' resident memory.
+/// A histogram of the session processes' peak memory.
 fn session_memory(out: &mut Out, sessions: &[u64]) {
-    let name = "pureftpd_session_resident_bytes";
+    let name = "pureftpd_session_max_resident_bytes";
     out.family(
         name,
         "histogram",
-        "Resident memory of each session process.",
+        "Peak resident memory of each session process, as of its last change of state.",
     );
     let bucket = format!("{name}_bucket");
     for bound in MEMORY_BUCKETS {
@@ -223,32 +223,9 @@ fn session_memory(out: &mut Out, sessions: &[u64]) {
     out.sample(&format!("{name}_count"), &[], sessions.len() as u64);
 }
 
-/// `VmRSS` of a `/proc/<pid>/status` text, in bytes.
-#[must_use]
-pub fn resident_bytes(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line
-        .trim_start_matches("VmRSS:")
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    kib.checked_mul(1024)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resident_bytes_come_from_vmrss() {
-        let status =
-            "Name:\tpure-ftpd\nVmPeak:\t   9000 kB\nVmRSS:\t    5188 kB\nRssAnon:\t 1 kB\n";
-        assert_eq!(resident_bytes(status), Some(5188 * 1024));
-        assert_eq!(resident_bytes("Name:\tx\n"), None);
-        assert_eq!(resident_bytes("VmRSS:\t garbage kB\n"), None);
-    }
 
     #[test]
     fn every_family_is_declared_once_before_its_samples() {
@@ -256,7 +233,7 @@ mod tests {
             counts: vec![3; super::super::COUNTS],
             logins: vec![[1, 2, 0]; BACKENDS.len()],
             sessions: [1, 2, 3, 4],
-            pids: vec![],
+            session_memory: vec![],
             started: 1_700_000_000,
             capacity: 50,
         };
@@ -281,10 +258,10 @@ mod tests {
             }
         }
         assert!(page.contains("pureftpd_sessions{state=\"upload\"} 4\n"));
-        assert!(page.contains("pureftpd_session_resident_bytes_bucket{le=\"4194304\"} 1\n"));
-        assert!(page.contains("pureftpd_session_resident_bytes_bucket{le=\"67108864\"} 2\n"));
-        assert!(page.contains("pureftpd_session_resident_bytes_bucket{le=\"+Inf\"} 3\n"));
-        assert!(page.contains("pureftpd_session_resident_bytes_count 3\n"));
+        assert!(page.contains("pureftpd_session_max_resident_bytes_bucket{le=\"4194304\"} 1\n"));
+        assert!(page.contains("pureftpd_session_max_resident_bytes_bucket{le=\"67108864\"} 2\n"));
+        assert!(page.contains("pureftpd_session_max_resident_bytes_bucket{le=\"+Inf\"} 3\n"));
+        assert!(page.contains("pureftpd_session_max_resident_bytes_count 3\n"));
         assert!(!page.contains("process=\"metrics\""));
     }
 }
