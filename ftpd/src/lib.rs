@@ -96,6 +96,9 @@ const CONFIG_ERROR: i32 = 252;
 
 /// Runs the server; returns the exit status.
 pub fn main() -> i32 {
+    if let Some(code) = metrics::endpoint::run_if_asked() {
+        return code;
+    }
     let mut args = std::env::args_os();
     let program = args.next().map_or_else(
         || "pure-ftpd".to_string(),

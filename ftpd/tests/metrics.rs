@@ -546,8 +546,25 @@ fn the_endpoint_runs_confined() {
         return;
     }
     let site = Site::new();
-    let (server, metrics) = with_metrics(&site, &[]);
+    let Some(cert) = common::certificate(site.dir.path(), "server") else {
+        return;
+    };
+    let (server, metrics) = with_metrics(&site, &["-Y", "1", "-2", cert.to_str().unwrap()]);
     let pid = endpoint_pid(server.pid(), metrics).expect("the endpoint is the master's child");
+    // A fresh program (exec'd: a forked copy would show the master's environment here),
+    // so none of the master's memory, its certificate key and ticket keys, is in it.
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let variables: Vec<&[u8]> = environ
+        .split(|&b| b == 0)
+        .filter(|v| !v.is_empty())
+        .collect();
+    assert_eq!(
+        variables.len(),
+        1,
+        "{:?}",
+        String::from_utf8_lossy(&environ)
+    );
+    assert!(variables[0].starts_with(b"PURE_FTPD_METRICS_ENDPOINT="));
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let field = |name: &str| {
         status

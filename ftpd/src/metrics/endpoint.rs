@@ -8,12 +8,11 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use pureftpd_os::ForkResult;
 
 use super::render::{self, Memory};
 
@@ -39,6 +38,11 @@ pub fn bind(address: &str) -> io::Result<TcpListener> {
     crate::listener::listen(*first, 16)
 }
 
+/// The environment variable that makes `pure-ftpd` the metrics process:
+/// `<slots>:<start time>:<master's pid>`. Set by the master only, in an otherwise
+/// empty environment.
+pub const PROCESS_ENV: &str = "PURE_FTPD_METRICS_ENDPOINT";
+
 /// The master's handle on the metrics process.
 #[derive(Debug)]
 pub struct Endpoint {
@@ -58,27 +62,39 @@ impl Endpoint {
     }
 
     /// Starts the process unless it runs, or was started less than
-    /// [`RESTART_INTERVAL`] ago.
+    /// [`RESTART_INTERVAL`] ago: this very binary, in a fresh image (nothing of the
+    /// master's memory), with the listening socket as stdin and the table's file as
+    /// stdout.
     pub fn start(&mut self) {
         if self.running.is_some() || self.restart_due_in().is_some_and(|d| !d.is_zero()) {
             return;
         }
         self.started = Some(Instant::now());
-        let master = nix::unistd::getpid();
-        match pureftpd_os::fork() {
-            Ok(ForkResult::Child) => {
-                let code = match serve(&self.listener, master) {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        eprintln!("pure-ftpd: the metrics endpoint stops: {e}");
-                        1
-                    }
-                };
-                std::process::exit(code);
-            }
-            Ok(ForkResult::Parent { child }) => self.running = Some(child),
+        match self.spawn() {
+            Ok(pid) => self.running = Some(pid),
             Err(e) => eprintln!("pure-ftpd: cannot start the metrics endpoint: {e}"),
         }
+    }
+
+    fn spawn(&self) -> io::Result<Pid> {
+        use std::os::unix::process::CommandExt;
+        let (table, slots, started) =
+            super::for_endpoint().ok_or_else(|| io::Error::other("no metrics table"))?;
+        let child = std::process::Command::new("/proc/self/exe")
+            .arg0("pure-ftpd")
+            .env_clear()
+            .env(
+                PROCESS_ENV,
+                format!("{slots}:{started}:{}", std::process::id()),
+            )
+            .stdin(OwnedFd::from(self.listener.try_clone()?))
+            .stdout(table.try_clone_to_owned()?)
+            .stderr(std::process::Stdio::inherit())
+            .spawn()?;
+        // Reaped by the master's loop, as its sessions are.
+        Ok(Pid::from_raw(
+            i32::try_from(child.id()).map_err(io::Error::other)?,
+        ))
     }
 
     /// After a restart was refused for being too soon: how long until it may happen
@@ -111,16 +127,46 @@ impl Endpoint {
     }
 }
 
-/// The process's life: confinement, then requests until the master is gone.
-fn serve(listener: &TcpListener, master: Pid) -> io::Result<()> {
-    let _ = pureftpd_os::reset_signals(&[
-        Signal::SIGHUP,
-        Signal::SIGCHLD,
-        Signal::SIGTERM,
-        Signal::SIGINT,
-    ]);
-    // Taken before the others are closed: it is the one descriptor left that an
-    // object of this process still owns.
+/// In `pure-ftpd`'s `main`, first: when started as the metrics process, runs it and
+/// gives its exit status.
+#[must_use]
+pub fn run_if_asked() -> Option<i32> {
+    let spec = std::env::var(PROCESS_ENV).ok()?;
+    Some(match serve(&spec) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("pure-ftpd: the metrics endpoint stops: {e}");
+            1
+        }
+    })
+}
+
+/// The process's life: its descriptors, confinement, then requests until the master
+/// is gone.
+fn serve(spec: &str) -> io::Result<()> {
+    let mut fields = spec.split(':').map(str::parse::<u64>);
+    let (Some(Ok(slots)), Some(Ok(started)), Some(Ok(master)), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(io::Error::other(format!(
+            "{PROCESS_ENV} is set by the master only"
+        )));
+    };
+    let listener = io::stdin().as_fd().try_clone_to_owned()?;
+    if !nix::sys::socket::getsockopt(&listener, nix::sys::socket::sockopt::AcceptConn)? {
+        return Err(io::Error::other("started without a listening socket"));
+    }
+    let listener = TcpListener::from(listener);
+    let table = io::stdout().as_fd().try_clone_to_owned()?;
+    let null = std::fs::File::open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null)?;
+    nix::unistd::dup2_stdout(&null)?;
+    drop(null);
+    super::attach(
+        table,
+        usize::try_from(slots).map_err(io::Error::other)?,
+        started,
+    )?;
     let confinement = if nix::unistd::geteuid().is_root() {
         Some((
             crate::privsep::preauth::Sandbox::nobody()?,
@@ -129,6 +175,7 @@ fn serve(listener: &TcpListener, master: Pid) -> io::Result<()> {
     } else {
         None
     };
+    // Anything inherited from whoever started the master goes.
     let mut keep = vec![listener.as_raw_fd()];
     keep.extend(confinement.as_ref().map(|(_, dir)| dir.as_raw_fd()));
     pureftpd_os::close_descriptors_except_these(&keep);
@@ -137,10 +184,9 @@ fn serve(listener: &TcpListener, master: Pid) -> io::Result<()> {
     }
     // The parent-death signal is cleared by a change of ids: set after the switch.
     nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
-    if nix::unistd::getppid() != master {
+    if i64::from(nix::unistd::getppid().as_raw()) != i64::try_from(master).unwrap_or(-1) {
         return Ok(());
     }
-    super::read_only()?;
     loop {
         match listener.accept() {
             Ok((stream, _)) => answer(stream),

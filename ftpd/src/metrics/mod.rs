@@ -18,12 +18,14 @@
 //! and `--metrics` is a configuration error.
 //!
 //! Who answers: not the master, which stays single-threaded and root, and must never
-//! parse a network request or spend a scrape's time reading `/proc` for thousands of
-//! sessions. A small process forked at start ([`endpoint`]) owns the listening socket,
-//! confines itself as the pre-login processes do (an empty removed root, `nobody`, no
-//! capability, `no_new_privs`), holds nothing else, sees the table read-only, and
-//! answers `GET /metrics` one request at a time. It dies with the master (`PR_SET_PDEATHSIG`), and the
-//! master starts it again should it die first.
+//! parse a network request. A process of its own ([`endpoint`]) does: the master
+//! starts it as a fresh program (its own binary again, so that it carries none of the
+//! master's memory: no certificate key, no TLS ticket key, no configuration), with the
+//! listening socket and the table's file as its stdin and stdout. It confines itself
+//! as the pre-login processes do (an empty removed root, `nobody`, no capability,
+//! `no_new_privs`), holds nothing else, maps the table read-only, and answers
+//! `GET /metrics` one request at a time. It dies with the master
+//! (`PR_SET_PDEATHSIG`), and the master starts it again should it die first.
 //!
 //! Trust: a session (or a compromised pre-login process) can write any number into
 //! the table; that falsifies a figure and nothing else. No figure carries a login, a
@@ -329,13 +331,25 @@ impl Snapshot {
     }
 }
 
-/// The metrics process: the table becomes read-only for it.
+/// The table's file, its number of slots and its start time: what the metrics process
+/// needs to map it (`None` without `--metrics`).
+#[must_use]
+pub fn for_endpoint() -> Option<(std::os::fd::BorrowedFd<'static>, usize, u64)> {
+    let table = TABLE.get()?;
+    Some((table.words.descriptor()?, table.slots, table.started))
+}
+
+/// The metrics process: maps the master's table from its file, read-only.
 ///
 /// # Errors
-/// The kernel refused.
-pub fn read_only() -> io::Result<()> {
-    match TABLE.get() {
-        Some(table) => table.words.make_read_only(),
-        None => Ok(()),
-    }
+/// The file is not the table, or cannot be mapped.
+pub fn attach(file: std::os::fd::OwnedFd, sessions: usize, started: u64) -> io::Result<()> {
+    let words = SharedWords::read_only(file, SLOTS_START + SLOT_WORDS * sessions)?;
+    TABLE
+        .set(Table {
+            words,
+            slots: sessions,
+            started,
+        })
+        .map_err(|_| io::Error::other("the metrics table is mapped already"))
 }
