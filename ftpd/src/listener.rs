@@ -561,18 +561,33 @@ fn pid_file(config: &Config) -> Option<PathBuf> {
 fn write_pid_file(path: &std::path::Path) {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let file = std::fs::OpenOptions::new()
+    // As Pure-FTPd: whatever is there goes first, so that a symbolic link planted at
+    // the path is replaced, never followed (O_NOFOLLOW then guards the window between).
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            eprintln!("pure-ftpd: -g: cannot replace {}: {e}", path.display());
+            return;
+        }
+        _ => {}
+    }
+    let written = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o644)
         .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-        .open(path);
-    if let Ok(mut file) = file {
-        // The mode above applies only to a new file: one left by an older build (0666)
-        // is corrected too.
-        let _ = file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let _ = writeln!(file, "{}", std::process::id());
+        .open(path)
+        .and_then(|mut file| {
+            // The mode above is filtered by the umask of whoever started us.
+            file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+            writeln!(file, "{}", std::process::id())
+        });
+    // Pure-FTPd says nothing and serves on; so do we, but an init script that cannot
+    // find the server later deserves a word now.
+    if let Err(e) = written {
+        eprintln!(
+            "pure-ftpd: -g: cannot write the pid file {}: {e}",
+            path.display()
+        );
     }
 }
 

@@ -272,6 +272,40 @@ fn the_scoreboard_follows_the_session() {
 }
 
 #[test]
+fn a_pid_file_is_never_written_through_a_link_and_a_missing_directory_is_reported() {
+    let site = Site::new();
+    // A link planted where the pid file goes: replaced, its target untouched.
+    let target = site.dir.path().join("precious");
+    std::fs::write(&target, b"keep me\n").unwrap();
+    let pid_file = site.dir.path().join("planted.pid");
+    std::os::unix::fs::symlink(&target, &pid_file).unwrap();
+    let server = site.ours(&["-g", pid_file.to_str().unwrap()]);
+    assert!(wait_for(
+        || std::fs::symlink_metadata(&pid_file).is_ok_and(|m| m.file_type().is_file())
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        server.pid().to_string()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep me\n");
+    drop(server);
+
+    // A directory that does not exist: the server serves, and says why there is no
+    // pid file (Pure-FTPd says nothing).
+    let nowhere = site.dir.path().join("no/such/dir/pure-ftpd.pid");
+    let server = site.ours(&["-g", nowhere.to_str().unwrap()]);
+    assert!(Ftp::login(server.port, USER, PASSWORD).cmd("PWD").code == 257);
+    assert!(
+        server.stderr().contains(&format!(
+            "pure-ftpd: -g: cannot write the pid file {}",
+            nowhere.display()
+        )),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[test]
 fn sigterm_stops_the_master_and_sessions_finish() {
     let site = Site::new();
     let pid_file = site.dir.path().join("pure-ftpd.pid");
