@@ -73,6 +73,7 @@ pub mod quota;
 pub mod scoreboard;
 mod send_deadline;
 pub mod session;
+pub mod supervised;
 mod time_zone;
 pub mod tls;
 pub mod tls_stream;

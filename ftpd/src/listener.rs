@@ -136,6 +136,8 @@ struct Master<'c> {
     tickets: Option<(Arc<SharedTickets>, Instant)>,
     /// The metrics process (`--metrics`).
     metrics: Option<crate::metrics::endpoint::Endpoint>,
+    /// The port-20 helper of all sessions (as root only: binding port 20 needs it).
+    port20: Option<crate::port20::service::Service>,
 }
 
 impl<'c> Master<'c> {
@@ -191,6 +193,9 @@ impl<'c> Master<'c> {
                 None
             },
             metrics: None,
+            port20: nix::unistd::geteuid()
+                .is_root()
+                .then(crate::port20::service::Service::default),
         })
     }
 
@@ -199,6 +204,9 @@ impl<'c> Master<'c> {
             if let Some(metrics) = &mut self.metrics {
                 metrics.start();
                 crate::metrics::master_memory();
+            }
+            if let Some(port20) = &mut self.port20 {
+                port20.start();
             }
             let (ready, hinted, reload, stop) = {
                 let mut fds: Vec<PollFd<'_>> = self
@@ -280,7 +288,11 @@ impl<'c> Master<'c> {
             .metrics
             .as_ref()
             .and_then(crate::metrics::endpoint::Endpoint::restart_due_in);
-        let Some(left) = rotation.into_iter().chain(restart).min() else {
+        let helper = self
+            .port20
+            .as_ref()
+            .and_then(crate::port20::service::Service::restart_due_in);
+        let Some(left) = rotation.into_iter().chain(restart).chain(helper).min() else {
             return PollTimeout::NONE;
         };
         // Rounded up, so that the loop never spins in the last millisecond.
@@ -322,6 +334,10 @@ impl<'c> Master<'c> {
             }
         }
         let slot = crate::metrics::claim_slot();
+        let port20 = self.port20.as_ref().and_then(|service| {
+            let local = stream.local_addr().ok()?;
+            service.channel_for(session::canonical_ip(local.ip()))
+        });
         let origin = Origin {
             number: self.children.len() + 1,
             max_clients: u32::try_from(self.max_clients).unwrap_or(u32::MAX),
@@ -330,6 +346,7 @@ impl<'c> Master<'c> {
         match pureftpd_os::fork() {
             Ok(ForkResult::Child) => {
                 crate::metrics::enter_slot(slot);
+                crate::port20::inherit(port20);
                 self.become_session();
                 let peer = if proxied {
                     match self.proxied_client(&mut stream, peer) {
@@ -354,6 +371,7 @@ impl<'c> Master<'c> {
                 std::process::exit(0);
             }
             Ok(ForkResult::Parent { child }) => {
+                drop(port20);
                 crate::metrics::count(crate::metrics::Count::ConnectionsAccepted);
                 self.children.insert(
                     child,
@@ -421,6 +439,8 @@ impl<'c> Master<'c> {
         self.listeners.clear();
         self.cert_hints = None;
         self.metrics = None;
+        // Its channel to the helper: a session must not be able to hand it ends.
+        self.port20 = None;
     }
 
     /// Collects ended sessions.
@@ -439,7 +459,12 @@ impl<'c> Master<'c> {
     }
 
     fn forget(&mut self, pid: Pid) {
-        if self.metrics.as_mut().is_some_and(|m| m.reaped(pid)) {
+        if self
+            .metrics
+            .as_mut()
+            .is_some_and(|m| m.process().reaped(pid))
+            || self.port20.as_mut().is_some_and(|p| p.reaped(pid))
+        {
             return;
         }
         if let Some(slot) = self.children.remove(&pid).and_then(|child| child.slot) {
@@ -456,7 +481,10 @@ impl<'c> Master<'c> {
     fn stop(&mut self) {
         self.listeners.clear();
         if let Some(metrics) = &mut self.metrics {
-            metrics.stop();
+            metrics.process().stop();
+        }
+        if let Some(port20) = &mut self.port20 {
+            port20.stop();
         }
         if !self.config.stop_sessions {
             return;

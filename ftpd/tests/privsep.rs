@@ -156,7 +156,7 @@ fn wait_for(mut condition: impl FnMut() -> bool) -> bool {
 
 /// The pre-login process of a session waiting for PASS: checks it, returns its pid.
 fn check_waiting_session(master: u32) -> (u32, u32) {
-    let sessions = children_of(master);
+    let sessions = pureftpd_tests::session_processes(master);
     assert_eq!(sessions.len(), 1, "one session: {sessions:?}");
     let monitor = sessions[0];
     assert_eq!(uids(monitor), [0, 0, 0, 0], "the monitor stays root");
@@ -242,7 +242,7 @@ fn session_through(tls: bool) {
     assert_eq!(client.line(), "listed");
     assert!(client.line().starts_with("221"));
     assert!(
-        wait_for(|| children_of(server.pid()).is_empty()),
+        wait_for(|| pureftpd_tests::session_processes(server.pid()).is_empty()),
         "the session and its pre-login process are gone"
     );
     assert!(!std::path::Path::new(&format!("/proc/{pre_login}")).exists());
@@ -319,7 +319,7 @@ fn the_tls_relay_carries_volume_both_ways_and_hands_back_on_ccc() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        wait_for(|| children_of(server.pid()).is_empty()),
+        wait_for(|| pureftpd_tests::session_processes(server.pid()).is_empty()),
         "the session and its relay are gone"
     );
 }

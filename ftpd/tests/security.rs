@@ -299,50 +299,78 @@ fn active_mode_comes_from_port_20_as_debians() {
             "Debian's: {port}"
         );
     }
-    // The helper that binds it: the account's uid and gid, CAP_NET_BIND_SERVICE only.
+    // The helper that binds it: one for the whole server, a child of the master, as
+    // nobody in an empty root with CAP_NET_BIND_SERVICE only and nothing but sockets.
+    let helpers: Vec<u32> = children_of(server.pid())
+        .into_iter()
+        .filter(|&p| status_field(p, "CapEff:") == "0000000000000400")
+        .collect();
+    assert_eq!(helpers.len(), 1, "{helpers:?}");
+    let helper = helpers[0];
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .map_or(65534, |u| u.uid.as_raw());
+    assert_eq!(
+        status_field(helper, "Uid:"),
+        format!("{0}\t{0}\t{0}\t{0}", nobody)
+    );
+    assert_eq!(status_field(helper, "CapPrm:"), "0000000000000400");
+    assert_eq!(status_field(helper, "NoNewPrivs:"), "1");
+    let root = std::fs::read_link(format!("/proc/{helper}/root")).unwrap();
+    assert!(root.to_string_lossy().ends_with("(deleted)"), "{root:?}");
+    let held = |pid: u32| -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|fd| fd.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) > Some(2))
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .map(|t| t.to_string_lossy().into_owned())
+            .collect()
+    };
+    let sockets = |pid: u32| {
+        held(pid)
+            .iter()
+            .filter(|t| t.starts_with("socket:"))
+            .count()
+    };
+    for target in held(helper) {
+        assert!(
+            target.starts_with("socket:") || target == "anon_inode:[eventpoll]",
+            "the helper holds {target}"
+        );
+    }
     // The sessions above end when they see their client gone: on a busy machine they
-    // (and their helpers) may still be there; only the next one's must count.
+    // may still be there; only the next one's must count.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !children_of(server.pid()).is_empty() && std::time::Instant::now() < deadline {
+    while children_of(server.pid()).len() > 1 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+    let idle = sockets(helper);
     let mut ftp = login_from_same_address(address);
-    // Started as root, the session's pre-login process exits after the login and is
-    // reaped between commands: until then it is a second child of the session.
-    let (mut sessions, mut helpers) = (Vec::new(), Vec::new());
+    // A login forks no helper of its own (the pre-login process, a child of the session
+    // until the next command reaps it, is the only child it ever has).
+    let session = children_of(server.pid())
+        .into_iter()
+        .find(|&p| p != helper)
+        .expect("the session");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        sessions = children_of(server.pid());
-        helpers = sessions.iter().flat_map(|&s| children_of(s)).collect();
-        if helpers.len() == 1 {
-            break;
-        }
+    while !children_of(session).is_empty() && std::time::Instant::now() < deadline {
         assert_eq!(ftp.cmd("NOOP").code, 200);
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert_eq!(children_of(session), Vec::<u32>::new());
     assert_eq!(
-        helpers.len(),
-        1,
-        "sessions {sessions:?}, helpers {helpers:?}"
+        sockets(helper),
+        idle + 1,
+        "the session's end is the helper's"
     );
-    let helper = helpers[0];
-    let ids = format!("{0}\t{0}\t{0}\t{0}", site.uid);
-    assert_eq!(status_field(helper, "Uid:"), ids);
-    assert_eq!(status_field(helper, "CapEff:"), "0000000000000400");
-    assert_eq!(status_field(helper, "CapPrm:"), "0000000000000400");
-    assert_eq!(status_field(helper, "NoNewPrivs:"), "1");
-    // It holds nothing of the session's but its socket (0-2 and one more).
-    let fds = std::fs::read_dir(format!("/proc/{helper}/fd"))
-        .unwrap()
-        .count();
-    assert!(fds <= 4, "{fds} descriptors");
-    // And it ends with the session.
+    // Its end goes when the session ends.
     drop(ftp);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::path::Path::new(&format!("/proc/{helper}")).exists() {
+    while sockets(helper) != idle {
         assert!(
             std::time::Instant::now() < deadline,
-            "the helper outlived its session"
+            "the helper keeps the end of a session that ended"
         );
         std::thread::sleep(Duration::from_millis(20));
     }

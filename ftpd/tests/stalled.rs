@@ -83,11 +83,7 @@ fn stalled_download(binary: &Path) -> Ending {
 
 /// The server's session processes (its children).
 fn sessions(server_pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{server_pid}/task/{server_pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|pid| pid.parse().ok())
-        .collect()
+    pureftpd_tests::session_processes(server_pid)
 }
 
 /// A client that sends `STAT *` (a listing on the control connection) until the

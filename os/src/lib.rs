@@ -165,9 +165,21 @@ pub fn close_descriptors_except_these(keep: &[std::os::fd::RawFd]) {
 pub fn receive_with_descriptor(
     socket: &std::os::unix::net::UnixStream,
 ) -> std::io::Result<Option<(Vec<u8>, Option<std::os::fd::OwnedFd>)>> {
+    receive_bytes_with_descriptor(socket, 5)
+}
+
+/// Receives up to `max` bytes and at most one descriptor (SCM_RIGHTS) from `socket`, in
+/// one `recvmsg`. `Ok(None)`: the peer closed the socket.
+///
+/// # Errors
+/// The receive failed.
+pub fn receive_bytes_with_descriptor(
+    socket: &std::os::unix::net::UnixStream,
+    max: usize,
+) -> std::io::Result<Option<(Vec<u8>, Option<std::os::fd::OwnedFd>)>> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let mut data = [0u8; 5];
+    let mut data = vec![0u8; max.max(1)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
     let mut iov = [std::io::IoSliceMut::new(&mut data)];
     let message = recvmsg::<()>(

@@ -197,3 +197,21 @@ pub fn workspace_binary(package: &str, binary: &str) -> PathBuf {
     }
     path
 }
+
+/// The session processes of the server whose master is `master`: its children but the
+/// port-20 helper a server started as root keeps for all its sessions (the one child
+/// whose only capability is CAP_NET_BIND_SERVICE).
+#[must_use]
+pub fn session_processes(master: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .filter(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            !status
+                .lines()
+                .any(|l| l.starts_with("CapEff:") && l.ends_with("0000000000000400"))
+        })
+        .collect()
+}

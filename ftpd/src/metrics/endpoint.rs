@@ -15,15 +15,13 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::render::{self, Memory};
+use crate::supervised::Supervised;
 
 /// Longest request read (request line and headers).
 pub const MAX_REQUEST: usize = 8192;
 
 /// How long one client may take to send its request and read the answer.
 pub const REQUEST_TIME: Duration = Duration::from_secs(5);
-
-/// Shortest time between two starts of the process, should it keep dying.
-pub const RESTART_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Binds `ADDRESS:PORT` (`[v6]:port` for IPv6).
 ///
@@ -47,8 +45,7 @@ pub const PROCESS_ENV: &str = "PURE_FTPD_METRICS_ENDPOINT";
 #[derive(Debug)]
 pub struct Endpoint {
     listener: TcpListener,
-    running: Option<Pid>,
-    started: Option<Instant>,
+    process: Supervised,
 }
 
 impl Endpoint {
@@ -56,24 +53,23 @@ impl Endpoint {
     pub fn new(listener: TcpListener) -> Self {
         Self {
             listener,
-            running: None,
-            started: None,
+            process: Supervised::default(),
         }
     }
 
-    /// Starts the process unless it runs, or was started less than
-    /// [`RESTART_INTERVAL`] ago: this very binary, in a fresh image (nothing of the
+    /// Starts the process unless it runs, or was started too recently (see
+    /// [`Supervised`]): this very binary, in a fresh image (nothing of the
     /// master's memory), with the listening socket as stdin and the table's file as
     /// stdout.
     pub fn start(&mut self) {
-        if self.running.is_some() || self.restart_due_in().is_some_and(|d| !d.is_zero()) {
+        if !self.process.due() {
             return;
         }
-        self.started = Some(Instant::now());
-        match self.spawn() {
-            Ok(pid) => self.running = Some(pid),
-            Err(e) => eprintln!("pure-ftpd: cannot start the metrics endpoint: {e}"),
+        let spawned = self.spawn();
+        if let Err(e) = &spawned {
+            eprintln!("pure-ftpd: cannot start the metrics endpoint: {e}");
         }
+        self.process.started(spawned.ok());
     }
 
     fn spawn(&self) -> io::Result<Pid> {
@@ -97,33 +93,15 @@ impl Endpoint {
         ))
     }
 
-    /// After a restart was refused for being too soon: how long until it may happen
-    /// (`None` when it runs, or nothing is due).
+    /// See [`Supervised::restart_due_in`].
     #[must_use]
     pub fn restart_due_in(&self) -> Option<Duration> {
-        if self.running.is_some() {
-            return None;
-        }
-        let started = self.started?;
-        Some(RESTART_INTERVAL.saturating_sub(started.elapsed()))
+        self.process.restart_due_in()
     }
 
-    /// Whether `pid` was the metrics process (which has ended).
-    pub fn reaped(&mut self, pid: Pid) -> bool {
-        if self.running == Some(pid) {
-            self.running = None;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Stops the process (the master is stopping).
-    pub fn stop(&mut self) {
-        if let Some(pid) = self.running.take() {
-            let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
-            let _ = nix::sys::wait::waitpid(pid, None);
-        }
+    /// The process's bookkeeping, for the master's loop.
+    pub fn process(&mut self) -> &mut Supervised {
+        &mut self.process
     }
 }
 

@@ -252,6 +252,7 @@ fn confine(
     session.alt_log = None;
     crate::certd::stop_hinting();
     crate::upload_pipe::close();
+    crate::port20::forget_inherited();
     // Whatever else is open was inherited from whoever started the server.
     let mut keep = vec![
         session.control.stream_fd(),

@@ -263,6 +263,11 @@ impl Session<'_> {
     /// As root, the last moment the session can still give a helper the right to bind
     /// port 20 (active mode); without it, active mode uses any port.
     fn start_port20_helper(&mut self, user: &LoggedUser) {
+        // The server's own helper when the master gave the session an end of it.
+        if let Some(shared) = crate::port20::Helper::shared() {
+            self.port20 = Some(shared);
+            return;
+        }
         if !nix::unistd::Uid::effective().is_root() {
             return;
         }

@@ -8,9 +8,14 @@
 //! the helper starts; the request carries nothing the session could choose.
 //!
 //! Unlike Pure-FTPd's (which stays root and takes root back for each bind), the helper
-//! runs as the account's uid with CAP_NET_BIND_SERVICE as its only capability,
-//! no_new_privs, not dumpable, and with no descriptor but its end of the pair. It ends
-//! when the session's end closes, and the session reaps it.
+//! runs with CAP_NET_BIND_SERVICE as its only capability, no_new_privs, not dumpable.
+//! A standalone server runs one for all its sessions ([`service`], started by the
+//! master: no fork at each login); under inetd, each session forks its own at login
+//! ([`Helper::start`]), which runs as the account's uid with no descriptor but its end
+//! of the pair, ends when the session's end closes, and is reaped by the session. The
+//! session asks either the same way.
+
+pub mod service;
 
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -34,7 +39,27 @@ const FAILED: u8 = b'E';
 #[derive(Debug)]
 pub struct Helper {
     socket: UnixStream,
-    pid: Pid,
+    /// Its own helper, to reap (none for the server's shared one).
+    pid: Option<Pid>,
+}
+
+/// The end of the shared helper's pair a session was forked with (see [`service`]).
+static INHERITED: std::sync::Mutex<Option<UnixStream>> = std::sync::Mutex::new(None);
+
+fn inherited() -> std::sync::MutexGuard<'static, Option<UnixStream>> {
+    INHERITED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A freshly forked session: its end of the server's helper.
+pub fn inherit(channel: Option<UnixStream>) {
+    *inherited() = channel;
+}
+
+/// The pre-login process lets its copy go: only the account's process may ask.
+pub fn forget_inherited() {
+    *inherited() = None;
 }
 
 impl Helper {
@@ -48,7 +73,7 @@ impl Helper {
         match pureftpd_os::fork()? {
             ForkResult::Parent { child } => Ok(Self {
                 socket: ours,
-                pid: child,
+                pid: Some(child),
             }),
             ForkResult::Child => {
                 // Never returns into the session's code, not even by a panic.
@@ -57,6 +82,12 @@ impl Helper {
                 std::process::exit(status);
             }
         }
+    }
+
+    /// The server's shared helper, when the session was forked with an end of it.
+    #[must_use]
+    pub fn shared() -> Option<Self> {
+        inherited().take().map(|socket| Self { socket, pid: None })
     }
 
     /// A new TCP socket bound to the local address and the lowest port it could get.
@@ -79,7 +110,9 @@ impl Helper {
 impl Drop for Helper {
     fn drop(&mut self) {
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
-        let _ = waitpid(self.pid, None);
+        if let Some(pid) = self.pid {
+            let _ = waitpid(pid, None);
+        }
     }
 }
 
@@ -90,29 +123,41 @@ fn serve(socket: &UnixStream, local: IpAddr, uid: u32, gid: u32) {
         return;
     }
     let mut request = [0u8; 1];
-    while io::Read::read_exact(&mut &*socket, &mut request).is_ok() && request[0] == BIND {
-        let sent = match bind_low_port(local) {
-            Ok(bound) => {
-                let fd: OwnedFd = bound.into();
-                let fds = [fd.as_raw_fd()];
-                sendmsg::<()>(
-                    socket.as_raw_fd(),
-                    &[io::IoSlice::new(&[SOCKET])],
-                    &[ControlMessage::ScmRights(&fds)],
-                    MsgFlags::empty(),
-                    None,
-                )
-                .is_ok()
-            }
-            Err(e) => {
-                let errno = e.raw_os_error().unwrap_or(nix::libc::EIO);
-                let mut answer = vec![FAILED];
-                answer.extend_from_slice(&errno.to_le_bytes());
-                (&*socket).write_all(&answer).is_ok()
-            }
-        };
-        if !sent {
-            return;
+    while io::Read::read_exact(&mut &*socket, &mut request).is_ok()
+        && request[0] == BIND
+        && answer(socket, local, MsgFlags::empty())
+    {}
+}
+
+/// Answers one request: a socket bound to `local` and a low port, or why not. False
+/// when the answer could not be sent.
+fn answer(socket: &UnixStream, local: IpAddr, flags: MsgFlags) -> bool {
+    let flags = flags | MsgFlags::MSG_NOSIGNAL;
+    match bind_low_port(local) {
+        Ok(bound) => {
+            let fd: OwnedFd = bound.into();
+            let fds = [fd.as_raw_fd()];
+            sendmsg::<()>(
+                socket.as_raw_fd(),
+                &[io::IoSlice::new(&[SOCKET])],
+                &[ControlMessage::ScmRights(&fds)],
+                flags,
+                None,
+            )
+            .is_ok()
+        }
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap_or(nix::libc::EIO);
+            let mut answer = vec![FAILED];
+            answer.extend_from_slice(&errno.to_le_bytes());
+            sendmsg::<()>(
+                socket.as_raw_fd(),
+                &[io::IoSlice::new(&answer)],
+                &[],
+                flags,
+                None,
+            )
+            .is_ok()
         }
     }
 }
