@@ -11,9 +11,12 @@
 //!  ─ reaps, removes           ◀─ USER / PASS / SNI ─────  directory; greeting, parser,
 //!    scoreboard files,           (typed messages,         AUTH TLS + handshake, the
 //!    stops on SIGTERM             privsep/protocol.rs)    commands allowed before login
-//!                             auth chain (puredb, unix, pam, extauth, mysql, pgsql,
-//!                             ldap, anonymous), delays, retry limit
-//!                             → accepted: chroot, ids, home, port-20 helper, quota
+//!  ─ keeps running, as root:  auth chain (puredb, unix, pam, extauth, mysql, pgsql,
+//!    the port-20 helper        ldap, anonymous), delays, retry limit
+//!    (one for all sessions,   → accepted: chroot, ids, home, quota; keeps its end of
+//!    nobody + bind cap only)    the port-20 helper (port20/service.rs)
+//!    and with --metrics the
+//!    endpoint (exec'd, nobody)
 //!                             ◀─ handover (unparsed input, TYPE, PROT) ─
 //!                             account's process:          in clear: exits
 //!                             serves the session          under TLS: stays the control
@@ -52,8 +55,9 @@
 //!   machine, which rustls exists to spare us.
 //! * Control traffic is small: the relay's cost is one process per TLS session (a few
 //!   hundred KiB of PSS, mostly shared with the account's process) and one extra hop
-//!   per reply, about 45 µs on loopback; logins per second are 0.94x of an unseparated
-//!   server in clear and 0.85x under TLS (`scripts/bench-privsep.sh`, README). Data connections do
+//!   per reply, 15-40 µs on loopback; logins per second are 0.96x of an unseparated
+//!   server in clear and under TLS (`scripts/bench-privsep.sh`, README; with the port-20
+//!   helper served for all sessions by one process, `port20/service.rs`). Data connections do
 //!   not pass through it: the account's process makes them, resuming the control
 //!   connection's TLS session with the ticket keys all processes of the server share.
 
