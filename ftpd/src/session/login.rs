@@ -112,19 +112,24 @@ impl Session<'_> {
             }
         };
         if account.uid < self.config.min_uid {
-            self.log.log(
-                Level::Warning,
-                &format!(
-                    "Can't login as [{}]: account disabled (uid < {})",
-                    String::from_utf8_lossy(&user),
-                    self.config.min_uid
-                ),
-            );
-            self.failure_delay();
-            self.state = State::AwaitUser;
-            return Reply::new(530, msg::CANT_TRUST).into();
+            return self.refuse_low_uid(&user);
         }
         self.enter(account)
+    }
+
+    /// `-u`: an account below the minimum uid is refused, as a failed login.
+    fn refuse_low_uid(&mut self, user: &[u8]) -> Outcome {
+        self.log.log(
+            Level::Warning,
+            &format!(
+                "Can't login as [{}]: account disabled (uid < {})",
+                String::from_utf8_lossy(user),
+                self.config.min_uid
+            ),
+        );
+        self.failure_delay();
+        self.state = State::AwaitUser;
+        Reply::new(530, msg::CANT_TRUST).into()
     }
 
     /// 530 after a growing delay; the sixth failure closes the session.

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -34,6 +34,13 @@ use crate::config::Config;
 use crate::messages as msg;
 use crate::scoreboard::{self, Scoreboard};
 use crate::session::{self, Origin};
+
+mod inetd;
+mod setup;
+
+pub use inetd::serve_inetd;
+pub(crate) use setup::listen;
+use setup::{bind, daemonize, pid_file, write_pid_file};
 
 /// How long sessions get to end after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -503,164 +510,5 @@ impl<'c> Master<'c> {
             let _ = waitpid(pid, None);
             self.forget(pid);
         }
-    }
-}
-
-/// The listening sockets for `-S`, `-4` and `-6`.
-fn bind(config: &Config) -> io::Result<Vec<TcpListener>> {
-    let port = resolve_port(&config.bind_port)?;
-    let addresses: Vec<SocketAddr> = match &config.bind_host {
-        Some(host) => (host.as_str(), port).to_socket_addrs()?.collect(),
-        None => vec![
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
-        ],
-    };
-    let wanted = addresses.into_iter().filter(|a| {
-        if a.is_ipv6() {
-            !config.ipv4_only
-        } else {
-            !config.ipv6_only
-        }
-    });
-    let backlog = 3 + i32::try_from(config.max_clients / 8).unwrap_or(i32::MAX);
-    let mut listeners = Vec::new();
-    let mut last_error = None;
-    for address in wanted {
-        match listen(address, backlog) {
-            Ok(listener) => listeners.push(listener),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    if listeners.is_empty() {
-        return Err(last_error.unwrap_or_else(|| io::Error::other("no address to listen on")));
-    }
-    Ok(listeners)
-}
-
-pub(crate) fn listen(address: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(address),
-        socket2::Type::STREAM,
-        None,
-    )?;
-    socket.set_reuse_address(true)?;
-    if address.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.bind(&address.into())?;
-    socket.listen(backlog)?;
-    Ok(TcpListener::from(socket))
-}
-
-/// A port number or a service name from /etc/services.
-fn resolve_port(port: &str) -> io::Result<u16> {
-    if let Ok(number) = port.parse() {
-        return Ok(number);
-    }
-    let services = std::fs::read_to_string("/etc/services").unwrap_or_default();
-    services
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            let name = words.next()?;
-            let (number, proto) = words.next()?.split_once('/')?;
-            (name == port && proto == "tcp")
-                .then(|| number.parse().ok())
-                .flatten()
-        })
-        .next()
-        .ok_or_else(|| io::Error::other(format!("unknown port or service: {port}")))
-}
-
-/// `-g`, or the default pid file when running as root.
-fn pid_file(config: &Config) -> Option<PathBuf> {
-    config.pid_file.clone().or_else(|| {
-        nix::unistd::geteuid()
-            .is_root()
-            .then(|| PathBuf::from("/var/run/pure-ftpd.pid"))
-    })
-}
-
-/// Writes the master's pid, mode 0644 as Pure-FTPd's (the process umask is 0, so the
-/// mode is explicit: a world-writable pid file would let anyone choose what an init
-/// script kills). A symlink in its place is not followed (`-g` may name a shared
-/// directory). Failure is silent, as in Pure-FTPd.
-fn write_pid_file(path: &std::path::Path) {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    // As Pure-FTPd: whatever is there goes first, so that a symbolic link planted at
-    // the path is replaced, never followed (O_NOFOLLOW then guards the window between).
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            eprintln!("pure-ftpd: -g: cannot replace {}: {e}", path.display());
-            return;
-        }
-        _ => {}
-    }
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-        .open(path)
-        .and_then(|mut file| {
-            // The mode above is filtered by the umask of whoever started us.
-            file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-            writeln!(file, "{}", std::process::id())
-        });
-    // Pure-FTPd says nothing and serves on; so do we, but an init script that cannot
-    // find the server later deserves a word now.
-    if let Err(e) = written {
-        eprintln!(
-            "pure-ftpd: -g: cannot write the pid file {}: {e}",
-            path.display()
-        );
-    }
-}
-
-/// `-B`: the parent returns false and exits; the child goes on detached (see
-/// [`pureftpd_os::daemonize`]); if the fork fails, the server goes on undetached.
-fn daemonize() -> bool {
-    pureftpd_os::daemonize().unwrap_or(true)
-}
-
-/// inetd mode: serve the connection on fd 0. As root the session runs in a child, so
-/// that this process, still root, can remove its scoreboard file afterwards.
-pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpStream) -> i32 {
-    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
-        return 1;
-    };
-    let dir = scoreboard::directory();
-    let boards = scoreboard::prepare_directory(&dir).is_ok();
-    let origin = Origin {
-        number: 1,
-        max_clients: config.max_sessions(),
-        ipv6_available: session::ipv6_available(config),
-    };
-    if !nix::unistd::geteuid().is_root() {
-        let board = boards
-            .then(|| Scoreboard::create(&dir, peer, local).ok())
-            .flatten();
-        session::run(stream, peer, config, tls, origin, board);
-        let _ = std::fs::remove_file(dir.join(scoreboard::file_name(std::process::id())));
-        return 0;
-    }
-    match pureftpd_os::fork() {
-        Ok(ForkResult::Child) => {
-            let board = boards
-                .then(|| Scoreboard::create(&dir, peer, local).ok())
-                .flatten();
-            session::run(stream, peer, config, tls, origin, board);
-            std::process::exit(0);
-        }
-        Ok(ForkResult::Parent { child }) => {
-            drop(stream);
-            let _ = waitpid(child, None);
-            let pid = u32::try_from(child.as_raw()).unwrap_or(0);
-            let _ = std::fs::remove_file(dir.join(scoreboard::file_name(pid)));
-            0
-        }
-        Err(_) => 1,
     }
 }
