@@ -77,6 +77,7 @@ pub mod quota;
 pub mod scoreboard;
 mod send_deadline;
 pub mod session;
+pub mod sftp;
 pub mod supervised;
 mod time_zone;
 pub mod tls;

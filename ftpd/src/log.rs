@@ -77,6 +77,8 @@ pub struct Logger {
     pub verbose: u8,
     /// For the header's time stamp (read before any chroot).
     tz: TimeZone,
+    /// The program name the lines carry (`pure-ftpd`, or `pure-sftpd`).
+    ident: &'static str,
 }
 
 impl Logger {
@@ -101,7 +103,15 @@ impl Logger {
             host: "?".to_string(),
             verbose,
             tz,
+            ident: "pure-ftpd",
         }
+    }
+
+    /// Names another program in the lines (`pure-sftpd`).
+    #[must_use]
+    pub fn named(mut self, ident: &'static str) -> Self {
+        self.ident = ident;
+        self
     }
 
     /// The syslog socket's descriptor, if connected (a pre-login process keeps it).
@@ -120,9 +130,9 @@ impl Logger {
             .map(|c| if c.is_control() { '_' } else { c })
             .collect();
         let ident = if self.with_pid {
-            format!("pure-ftpd[{}]", self.pid)
+            format!("{}[{}]", self.ident, self.pid)
         } else {
-            "pure-ftpd".to_string()
+            self.ident.to_string()
         };
         let stamp = jiff::Timestamp::now()
             .to_zoned(self.tz.clone())

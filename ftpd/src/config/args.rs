@@ -195,7 +195,7 @@ pub fn parse(program: &str, args: Vec<OsString>) -> Result<Invocation, ConfigErr
 }
 
 #[allow(clippy::too_many_lines)]
-fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
+pub(crate) fn apply(c: &mut Config, flag: char, value: &str) -> Result<(), ConfigError> {
     match flag {
         '0' => c.no_truncate = true,
         '1' => c.log_pid = true,

@@ -60,13 +60,35 @@ struct Child {
     slot: Option<usize>,
 }
 
+/// What the sessions of a server speak.
+enum Protocol {
+    /// FTP, and FTPS with a certificate.
+    Ftp(Option<Arc<ServerConfig>>),
+    /// SFTP (`pure-sftpd`) with these SSH settings and host keys.
+    Sftp(Arc<russh::server::Config>),
+}
+
 /// Runs the standalone server until SIGTERM; returns the exit status.
 pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
+    serve_protocol(config, Protocol::Ftp(tls))
+}
+
+/// Runs `pure-sftpd`'s standalone server (the same master: `-S`, `-c`, `-C`, `-B`, `-g`,
+/// signals, the scoreboard) until SIGTERM; returns the exit status.
+pub fn run_sftp(config: &Config, ssh: Arc<russh::server::Config>) -> i32 {
+    serve_protocol(config, Protocol::Sftp(ssh))
+}
+
+fn serve_protocol(config: &Config, protocol: Protocol) -> i32 {
+    let program = match protocol {
+        Protocol::Ftp(_) => "pure-ftpd",
+        Protocol::Sftp(_) => "pure-sftpd",
+    };
     let listeners = match bind(config) {
         Ok(listeners) => listeners,
         Err(e) => {
             eprintln!(
-                "pure-ftpd: unable to listen on {}:{}: {e}",
+                "{program}: unable to listen on {}:{}: {e}",
                 config.bind_host.as_deref().unwrap_or("*"),
                 config.bind_port
             );
@@ -107,13 +129,22 @@ pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
         // Left by sessions that outlived an earlier master (or by a crash).
         scoreboard::remove_stale(&board_dir);
     }
+    let (tls, ssh) = match protocol {
+        Protocol::Ftp(tls) => (tls, None),
+        Protocol::Sftp(ssh) => (None, Some(ssh)),
+    };
     let code = match Master::new(config, tls, listeners, board_dir, boards) {
         Ok(mut master) => {
             master.metrics = metrics.map(crate::metrics::endpoint::Endpoint::new);
+            if ssh.is_some() {
+                // SFTP has no active mode.
+                master.port20 = None;
+            }
+            master.ssh = ssh;
             master.serve()
         }
         Err(e) => {
-            eprintln!("pure-ftpd: cannot set up signal handling: {e}");
+            eprintln!("{program}: cannot set up signal handling: {e}");
             1
         }
     };
@@ -145,6 +176,8 @@ struct Master<'c> {
     metrics: Option<crate::metrics::endpoint::Endpoint>,
     /// The port-20 helper of all sessions (as root only: binding port 20 needs it).
     port20: Option<crate::port20::service::Service>,
+    /// `pure-sftpd`: the sessions speak SFTP with these settings.
+    ssh: Option<Arc<russh::server::Config>>,
 }
 
 impl<'c> Master<'c> {
@@ -203,6 +236,7 @@ impl<'c> Master<'c> {
             port20: nix::unistd::geteuid()
                 .is_root()
                 .then(crate::port20::service::Service::default),
+            ssh: None,
         })
     }
 
@@ -367,6 +401,10 @@ impl<'c> Master<'c> {
                     let local = stream.local_addr().unwrap_or(peer);
                     Scoreboard::create(&self.board_dir, peer, local).ok()
                 });
+                if let Some(ssh) = &self.ssh {
+                    crate::sftp::session::run(stream, peer, self.config, ssh, board.flatten());
+                    std::process::exit(0);
+                }
                 session::run(
                     stream,
                     peer,

@@ -121,6 +121,15 @@ impl Channel {
     }
 }
 
+impl Channel {
+    /// The descriptor's number (to keep it open while closing all others).
+    #[must_use]
+    pub fn as_fd_raw(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+}
+
 impl AsFd for Channel {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.0.as_fd()
@@ -202,6 +211,18 @@ pub fn prepare() -> io::Result<()> {
         let _ = SANDBOX.set(preauth::Sandbox::nobody()?);
     }
     preauth::prepare_root()
+}
+
+/// Who pre-login processes become (looked up by [`prepare`] if not yet).
+///
+/// # Errors
+/// The account is root.
+pub(crate) fn sandbox() -> io::Result<preauth::Sandbox> {
+    prepare()?;
+    SANDBOX
+        .get()
+        .copied()
+        .ok_or_else(|| io::Error::other("no sandbox account"))
 }
 
 /// Forks the pre-login process (see the module's head).

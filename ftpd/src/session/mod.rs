@@ -13,7 +13,7 @@ mod data;
 mod dispatch;
 mod files;
 mod lists;
-mod login;
+pub(crate) mod login;
 mod magic;
 mod misc;
 mod security;
@@ -525,7 +525,7 @@ fn configure_control_socket(stream: &TcpStream) {
 /// The client's host for the logs: its name by reverse lookup, as Pure-FTPd does
 /// unless `-H`, else (or when the lookup fails) its address. Only host-name characters
 /// are kept, so a hostile PTR record cannot forge a log line.
-fn host_name(peer: SocketAddr, dont_resolve: bool) -> String {
+pub(crate) fn host_name(peer: SocketAddr, dont_resolve: bool) -> String {
     let ip = canonical_ip(peer.ip());
     let name = if dont_resolve {
         ip.to_string()

@@ -212,9 +212,17 @@ impl Vfs {
     /// # Errors
     /// As open(2).
     pub fn open_write(&self, path: &[u8], flags: OFlag, mode: u32) -> io::Result<File> {
+        self.open_name(path, flags | OFlag::O_WRONLY, mode)
+    }
+
+    /// Opens the last component of `path` with `flags` (which say how: `O_WRONLY` or
+    /// `O_RDWR`, creation, truncation), never following a symbolic link at the name.
+    ///
+    /// # Errors
+    /// As open(2).
+    pub fn open_name(&self, path: &[u8], flags: OFlag, mode: u32) -> io::Result<File> {
         let (parent, name) = self.parent(path)?;
-        let flags =
-            flags | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        let flags = flags | OFlag::O_NOFOLLOW | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
         openat(
             &parent,
             name.as_slice(),
@@ -261,6 +269,23 @@ impl Vfs {
         let (to_dir, to_name) = self.parent(to)?;
         nix::fcntl::renameat(&from_dir, from_name.as_slice(), &to_dir, to_name.as_slice())
             .map_err(errno)
+    }
+
+    /// Renames `from` to `to`, failing with `EEXIST` if `to` exists (SFTP's rename).
+    ///
+    /// # Errors
+    /// As renameat2(2) with `RENAME_NOREPLACE`.
+    pub fn rename_no_replace(&self, from: &[u8], to: &[u8]) -> io::Result<()> {
+        let (from_dir, from_name) = self.parent(from)?;
+        let (to_dir, to_name) = self.parent(to)?;
+        nix::fcntl::renameat2(
+            &from_dir,
+            from_name.as_slice(),
+            &to_dir,
+            to_name.as_slice(),
+            nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+        )
+        .map_err(errno)
     }
 
     /// The target of a symbolic link.

@@ -1,0 +1,127 @@
+//! The account's process: the monitor after a login, entered into the account exactly
+//! as a pure-ftpd session is (`privilege::enter`: home opened as root, chroot when the
+//! rules ask for one, ids switched for good; the virtual root of the kernel's path
+//! resolution when not started as root). It serves SFTP (`files.rs`) on its end of the
+//! pipe from the pre-login process, never touching the network itself.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::files::Files;
+use super::monitor::Monitor;
+use super::protocol::Answer;
+use crate::auth::LoggedUser;
+use crate::log::Level;
+
+/// Largest SFTP request read from the client (russh-sftp's default, 256 KiB: a write
+/// of OpenSSH's 255 KiB blocks fits, anything bigger ends the session).
+const MAX_REQUEST: u32 = 256 * 1024;
+
+/// Enters the account and serves its SFTP session until it ends.
+pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
+    if let Some(board) = &mut monitor.board {
+        board.set_account(&user.login);
+        board.set_encrypted(true);
+    }
+    let entered = match crate::privilege::enter(&user, monitor.config) {
+        Ok(entered) => entered,
+        Err(e) => {
+            monitor.log.log(
+                Level::Error,
+                &format!(
+                    "Can't enter the home of [{}]: {e}",
+                    String::from_utf8_lossy(&user.login)
+                ),
+            );
+            let _ = monitor.channel.send(&Answer::Closed.encode());
+            monitor.end();
+            return;
+        }
+    };
+    if monitor.channel.send(&Answer::Accepted.encode()).is_err() {
+        monitor.end();
+        return;
+    }
+    monitor.log.account = String::from_utf8_lossy(&user.login).into_owned();
+    monitor.log.log(
+        Level::Info,
+        &format!("{} is now logged in", monitor.log.account),
+    );
+    let files = Files::new(entered.vfs, monitor.config);
+    let Ok(pipe) = monitor.pipe.try_clone() else {
+        monitor.end();
+        return;
+    };
+    run_sftp(pipe, files);
+    monitor.log.log(Level::Info, "Logout.");
+    monitor.end();
+}
+
+/// Runs russh-sftp's request loop on the pipe until the client's end closes.
+fn run_sftp(pipe: std::os::unix::net::UnixStream, files: Files) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(async move {
+        if pipe.set_nonblocking(true).is_err() {
+            return;
+        }
+        let Ok(pipe) = tokio::net::UnixStream::from_std(pipe) else {
+            return;
+        };
+        // russh-sftp runs its loop in a task of its own and does not say when it ends:
+        // the stream is dropped then, which this notices.
+        let (ended, done) = tokio::sync::oneshot::channel::<()>();
+        let watched = Watched {
+            inner: pipe,
+            _ended: ended,
+        };
+        let config = russh_sftp::server::Config {
+            max_client_packet_len: MAX_REQUEST,
+        };
+        russh_sftp::server::run_with_config(watched, files, config).await;
+        let _ = done.await;
+    });
+}
+
+/// A stream that tells, by being dropped, that its user is done with it.
+struct Watched<S> {
+    inner: S,
+    _ended: tokio::sync::oneshot::Sender<()>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,439 @@
+//! The SFTP requests (protocol version 3, as OpenSSH's `internal-sftp` speaks it), on the
+//! same file-system view as an FTP session: every path is cleaned and resolved by the
+//! kernel inside the session's root (`vfs`: `openat2(RESOLVE_IN_ROOT)`, names acted on
+//! with the `*at` calls and `O_NOFOLLOW`), so `..` and symbolic links never lead out.
+//!
+//! As OpenSSH's server: `RENAME` never replaces an existing file (`SSH_FX_FAILURE`),
+//! `REMOVE` does not remove directories, listings include `.` and `..` with `ls -l` long
+//! names, and `SETSTAT` cannot give a file away (changing its owner is refused). As
+//! pure-ftpd: symbolic links cannot be made, created files and directories get the `-U`
+//! umasks and never setuid, setgid or sticky bits. Bounds: at most [`MAX_HANDLES`] open
+//! handles, reads of at most [`MAX_READ`] bytes, directory entries sent
+//! [`READDIR_BATCH`] at a time.
+//!
+//! Names travel as UTF-8 strings in russh-sftp; a name that is not UTF-8 is shown with
+//! replacement characters and cannot be opened by that name (OpenSSH's passes bytes).
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
+
+use nix::fcntl::OFlag;
+use nix::fcntl::AtFlags;
+use nix::sys::stat::FileStat;
+use russh_sftp::protocol::{
+    Attrs, Data, File as Entry, FileAttributes, Handle, Name, OpenFlags, Status, StatusCode,
+    Version,
+};
+use russh_sftp::server::StatusReply;
+
+use crate::config::Config;
+use crate::vfs::Vfs;
+
+/// Open files and directories a session may hold at once.
+pub const MAX_HANDLES: usize = 256;
+/// Longest read answered (OpenSSH's clients ask 32 to 255 KiB).
+pub const MAX_READ: u32 = 255 * 1024;
+/// Directory entries per `READDIR` answer.
+pub const READDIR_BATCH: usize = 128;
+
+/// One session's open handles and settings.
+pub(crate) struct Files {
+    vfs: Vfs,
+    handles: HashMap<String, Open>,
+    next_handle: u64,
+    file_umask: u32,
+    dir_umask: u32,
+    now: i64,
+}
+
+enum Open {
+    File { file: File, append: bool },
+    Dir { dir: OwnedFd, names: VecDeque<Vec<u8>> },
+}
+
+type Reply<T> = Result<T, StatusReply>;
+
+fn failed(error: &io::Error) -> StatusReply {
+    let code = match error.raw_os_error().map(nix::errno::Errno::from_raw) {
+        Some(nix::errno::Errno::ENOENT | nix::errno::Errno::ENOTDIR) => StatusCode::NoSuchFile,
+        Some(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM | nix::errno::Errno::EROFS) => {
+            StatusCode::PermissionDenied
+        }
+        _ => StatusCode::Failure,
+    };
+    StatusReply::new(code).with_message(crate::errno_text(error))
+}
+
+fn refused(code: StatusCode, message: &str) -> StatusReply {
+    StatusReply::new(code).with_message(message)
+}
+
+fn ok(id: u32) -> Status {
+    Status {
+        id,
+        status_code: StatusCode::Ok,
+        error_message: "Success".to_string(),
+        language_tag: "en-US".to_string(),
+    }
+}
+
+/// Seconds as SFTP v3 carries them (32 bits; before 1970 or after 2106 is clamped).
+fn seconds(t: i64) -> u32 {
+    u32::try_from(t.max(0)).unwrap_or(u32::MAX)
+}
+
+fn attributes(st: &FileStat) -> FileAttributes {
+    FileAttributes {
+        size: Some(u64::try_from(st.st_size).unwrap_or(0)),
+        uid: Some(st.st_uid),
+        user: None,
+        gid: Some(st.st_gid),
+        group: None,
+        permissions: Some(st.st_mode),
+        atime: Some(seconds(st.st_atime)),
+        mtime: Some(seconds(st.st_mtime)),
+    }
+}
+
+/// `ls -l`'s line, as OpenSSH's server writes it for a directory entry.
+fn long_name(name: &str, st: &FileStat, now: i64) -> String {
+    let kind = match st.st_mode & 0o170_000 {
+        0o040_000 => 'd',
+        0o120_000 => 'l',
+        0o020_000 => 'c',
+        0o060_000 => 'b',
+        0o010_000 => 'p',
+        0o140_000 => 's',
+        _ => '-',
+    };
+    let bits = "rwxrwxrwx";
+    let mut mode: String = kind.to_string();
+    for (i, c) in bits.chars().enumerate() {
+        mode.push(if st.st_mode & (0o400 >> i) != 0 { c } else { '-' });
+    }
+    let when = jiff::Timestamp::from_second(st.st_mtime).unwrap_or_default();
+    let zoned = when.to_zoned(crate::time_zone::local());
+    // Within six months: the time; otherwise the year (as ls and OpenSSH).
+    let recent = (now - st.st_mtime).abs() < 182 * 24 * 3600;
+    let date = if recent {
+        zoned.strftime("%b %e %H:%M").to_string()
+    } else {
+        zoned.strftime("%b %e  %Y").to_string()
+    };
+    format!(
+        "{mode} {:>4} {:<8} {:<8} {:>8} {date} {name}",
+        st.st_nlink, st.st_uid, st.st_gid, st.st_size
+    )
+}
+
+impl Files {
+    pub(crate) fn new(vfs: Vfs, config: &Config) -> Self {
+        Self {
+            vfs,
+            handles: HashMap::new(),
+            next_handle: 0,
+            file_umask: config.file_umask,
+            dir_umask: config.dir_umask,
+            now: jiff::Timestamp::now().as_second(),
+        }
+    }
+
+    fn path(&self, client: &str) -> Vec<u8> {
+        self.vfs.resolve(client.as_bytes())
+    }
+
+    fn add(&mut self, open: Open) -> Reply<String> {
+        if self.handles.len() >= MAX_HANDLES {
+            return Err(refused(StatusCode::Failure, "Too many open files and directories"));
+        }
+        self.next_handle += 1;
+        let handle = self.next_handle.to_string();
+        self.handles.insert(handle.clone(), open);
+        Ok(handle)
+    }
+
+    fn file(&self, handle: &str) -> Reply<(&File, bool)> {
+        match self.handles.get(handle) {
+            Some(Open::File { file, append }) => Ok((file, *append)),
+            _ => Err(refused(StatusCode::Failure, "Invalid handle")),
+        }
+    }
+
+    fn open_file(&self, path: &[u8], flags: OpenFlags, attrs: &FileAttributes) -> Reply<(File, bool)> {
+        let append = flags.contains(OpenFlags::APPEND);
+        let writes = flags.contains(OpenFlags::WRITE) || append;
+        if !writes {
+            let file = self.vfs.open_read(path).map_err(|e| failed(&e))?;
+            return Ok((file, false));
+        }
+        let mut how = if flags.contains(OpenFlags::READ) {
+            OFlag::O_RDWR
+        } else {
+            OFlag::O_WRONLY
+        };
+        if flags.contains(OpenFlags::CREATE) {
+            how |= OFlag::O_CREAT;
+        }
+        if flags.contains(OpenFlags::TRUNCATE) {
+            how |= OFlag::O_TRUNC;
+        }
+        if flags.contains(OpenFlags::EXCLUDE) {
+            how |= OFlag::O_EXCL;
+        }
+        if append {
+            how |= OFlag::O_APPEND;
+        }
+        let mode = attrs.permissions.unwrap_or(0o666) & 0o666 & !self.file_umask;
+        let file = self.vfs.open_name(path, how, mode).map_err(|e| failed(&e))?;
+        Ok((file, append))
+    }
+
+    fn set_attributes(&self, path: &[u8], attrs: &FileAttributes) -> Reply<()> {
+        if attrs.uid.is_some() || attrs.gid.is_some() {
+            let st = self.vfs.stat(path).map_err(|e| failed(&e))?;
+            same_owner(attrs, &st)?;
+        }
+        if let Some(size) = attrs.size {
+            self.vfs
+                .open_write(path, OFlag::empty(), 0)
+                .and_then(|f| f.set_len(size))
+                .map_err(|e| failed(&e))?;
+        }
+        if let Some(permissions) = attrs.permissions {
+            self.vfs
+                .chmod(path, permissions & 0o777)
+                .map_err(|e| failed(&e))?;
+        }
+        if let (Some(atime), Some(mtime)) = (attrs.atime, attrs.mtime) {
+            self.vfs
+                .set_times(path, i64::from(atime), i64::from(mtime))
+                .map_err(|e| failed(&e))?;
+        }
+        Ok(())
+    }
+}
+
+/// `SETSTAT` may name the owner a file has, never another.
+fn same_owner(attrs: &FileAttributes, st: &FileStat) -> Reply<()> {
+    if attrs.uid.is_some_and(|u| u != st.st_uid) || attrs.gid.is_some_and(|g| g != st.st_gid) {
+        return Err(refused(StatusCode::PermissionDenied, "Owners cannot be changed"));
+    }
+    Ok(())
+}
+
+impl russh_sftp::server::Handler for Files {
+    type Error = StatusReply;
+
+    fn unimplemented(&self) -> Self::Error {
+        refused(StatusCode::OpUnsupported, "Operation not supported")
+    }
+
+    async fn init(
+        &mut self,
+        _version: u32,
+        _extensions: HashMap<String, String>,
+    ) -> Reply<Version> {
+        Ok(Version::new())
+    }
+
+    async fn realpath(&mut self, id: u32, path: String) -> Reply<Name> {
+        let resolved = String::from_utf8_lossy(&self.path(&path)).into_owned();
+        Ok(Name {
+            id,
+            files: vec![Entry::dummy(resolved)],
+        })
+    }
+
+    async fn stat(&mut self, id: u32, path: String) -> Reply<Attrs> {
+        let st = self.vfs.stat(&self.path(&path)).map_err(|e| failed(&e))?;
+        Ok(Attrs {
+            id,
+            attrs: attributes(&st),
+        })
+    }
+
+    async fn lstat(&mut self, id: u32, path: String) -> Reply<Attrs> {
+        let path = self.path(&path);
+        // The root has no parent to lstat in; it is no link.
+        let st = if path == b"/" {
+            self.vfs.stat(&path)
+        } else {
+            self.vfs.lstat(&path)
+        }
+        .map_err(|e| failed(&e))?;
+        Ok(Attrs {
+            id,
+            attrs: attributes(&st),
+        })
+    }
+
+    async fn fstat(&mut self, id: u32, handle: String) -> Reply<Attrs> {
+        let st = match self.handles.get(&handle) {
+            Some(Open::File { file, .. }) => nix::sys::stat::fstat(file),
+            Some(Open::Dir { dir, .. }) => nix::sys::stat::fstat(dir),
+            None => return Err(refused(StatusCode::Failure, "Invalid handle")),
+        }
+        .map_err(|e| failed(&io::Error::from(e)))?;
+        Ok(Attrs {
+            id,
+            attrs: attributes(&st),
+        })
+    }
+
+    async fn open(
+        &mut self,
+        id: u32,
+        filename: String,
+        pflags: OpenFlags,
+        attrs: FileAttributes,
+    ) -> Reply<Handle> {
+        let path = self.path(&filename);
+        let (file, append) = self.open_file(&path, pflags, &attrs)?;
+        let st = nix::sys::stat::fstat(&file).map_err(|e| failed(&io::Error::from(e)))?;
+        if st.st_mode & 0o170_000 != 0o100_000 {
+            return Err(refused(StatusCode::Failure, "Not a regular file"));
+        }
+        let handle = self.add(Open::File { file, append })?;
+        Ok(Handle { id, handle })
+    }
+
+    async fn read(&mut self, id: u32, handle: String, offset: u64, len: u32) -> Reply<Data> {
+        let (file, _) = self.file(&handle)?;
+        let mut data = vec![0u8; len.min(MAX_READ) as usize];
+        let n = file.read_at(&mut data, offset).map_err(|e| failed(&e))?;
+        if n == 0 && !data.is_empty() {
+            return Err(StatusCode::Eof.into());
+        }
+        data.truncate(n);
+        Ok(Data { id, data })
+    }
+
+    async fn write(&mut self, id: u32, handle: String, offset: u64, data: Vec<u8>) -> Reply<Status> {
+        let (file, append) = self.file(&handle)?;
+        let written = if append {
+            use std::io::Write;
+            (&*file).write_all(&data)
+        } else {
+            file.write_all_at(&data, offset)
+        };
+        written.map_err(|e| failed(&e))?;
+        Ok(ok(id))
+    }
+
+    async fn close(&mut self, id: u32, handle: String) -> Reply<Status> {
+        match self.handles.remove(&handle) {
+            Some(_) => Ok(ok(id)),
+            None => Err(refused(StatusCode::Failure, "Invalid handle")),
+        }
+    }
+
+    async fn opendir(&mut self, id: u32, path: String) -> Reply<Handle> {
+        let (dir, names) = self.vfs.read_dir(&self.path(&path)).map_err(|e| failed(&e))?;
+        let handle = self.add(Open::Dir {
+            dir,
+            names: names.into(),
+        })?;
+        Ok(Handle { id, handle })
+    }
+
+    async fn readdir(&mut self, id: u32, handle: String) -> Reply<Name> {
+        let now = self.now;
+        let Some(Open::Dir { dir, names }) = self.handles.get_mut(&handle) else {
+            return Err(refused(StatusCode::Failure, "Invalid handle"));
+        };
+        let mut files = Vec::new();
+        while files.len() < READDIR_BATCH {
+            let Some(name) = names.pop_front() else { break };
+            // Gone since the directory was read: left out, as ls does.
+            let Ok(st) = nix::sys::stat::fstatat(&*dir, name.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW)
+            else {
+                continue;
+            };
+            let shown = String::from_utf8_lossy(&name).into_owned();
+            let mut entry = Entry::new(shown.clone(), attributes(&st));
+            entry.longname = long_name(&shown, &st, now);
+            files.push(entry);
+        }
+        if files.is_empty() {
+            return Err(StatusCode::Eof.into());
+        }
+        Ok(Name { id, files })
+    }
+
+    async fn remove(&mut self, id: u32, filename: String) -> Reply<Status> {
+        self.vfs
+            .unlink(&self.path(&filename))
+            .map_err(|e| failed(&e))?;
+        Ok(ok(id))
+    }
+
+    async fn mkdir(&mut self, id: u32, path: String, attrs: FileAttributes) -> Reply<Status> {
+        let mode = attrs.permissions.unwrap_or(0o777) & 0o777 & !self.dir_umask;
+        self.vfs
+            .mkdir(&self.path(&path), mode)
+            .map_err(|e| failed(&e))?;
+        Ok(ok(id))
+    }
+
+    async fn rmdir(&mut self, id: u32, path: String) -> Reply<Status> {
+        self.vfs.rmdir(&self.path(&path)).map_err(|e| failed(&e))?;
+        Ok(ok(id))
+    }
+
+    async fn rename(&mut self, id: u32, oldpath: String, newpath: String) -> Reply<Status> {
+        self.vfs
+            .rename_no_replace(&self.path(&oldpath), &self.path(&newpath))
+            .map_err(|e| failed(&e))?;
+        Ok(ok(id))
+    }
+
+    async fn setstat(&mut self, id: u32, path: String, attrs: FileAttributes) -> Reply<Status> {
+        self.set_attributes(&self.path(&path), &attrs)?;
+        Ok(ok(id))
+    }
+
+    async fn fsetstat(&mut self, id: u32, handle: String, attrs: FileAttributes) -> Reply<Status> {
+        let (file, _) = self.file(&handle)?;
+        if attrs.uid.is_some() || attrs.gid.is_some() {
+            let st = nix::sys::stat::fstat(file).map_err(|e| failed(&io::Error::from(e)))?;
+            same_owner(&attrs, &st)?;
+        }
+        if let Some(size) = attrs.size {
+            file.set_len(size).map_err(|e| failed(&e))?;
+        }
+        if let Some(permissions) = attrs.permissions {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(permissions & 0o777))
+                .map_err(|e| failed(&e))?;
+        }
+        if let (Some(atime), Some(mtime)) = (attrs.atime, attrs.mtime) {
+            let (a, m) = (
+                nix::sys::time::TimeSpec::new(i64::from(atime), 0),
+                nix::sys::time::TimeSpec::new(i64::from(mtime), 0),
+            );
+            nix::sys::stat::futimens(file, &a, &m).map_err(|e| failed(&io::Error::from(e)))?;
+        }
+        Ok(ok(id))
+    }
+
+    async fn readlink(&mut self, id: u32, path: String) -> Reply<Name> {
+        let target = self
+            .vfs
+            .readlink(&self.path(&path))
+            .map_err(|e| failed(&e))?;
+        Ok(Name {
+            id,
+            files: vec![Entry::dummy(String::from_utf8_lossy(&target).into_owned())],
+        })
+    }
+
+    async fn symlink(&mut self, _id: u32, _linkpath: String, _targetpath: String) -> Reply<Status> {
+        Err(refused(
+            StatusCode::PermissionDenied,
+            "Symbolic links cannot be made on this server",
+        ))
+    }
+}

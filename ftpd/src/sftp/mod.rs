@@ -1,0 +1,136 @@
+//! `pure-sftpd`: SFTP for exactly the accounts, homes, chroots and limits that `pure-ftpd`
+//! serves over FTP and FTPS. Pure-FTPd has no SFTP; admins who want both protocols run
+//! OpenSSH's `internal-sftp` beside it, which knows only system accounts. This serves
+//! Pure-FTPd's virtual users (`.pdb`, SQL, LDAP, extauth, PAM: the same `-l` chain, the
+//! same code) over SSH.
+//!
+//! Processes, as `pure-ftpd`'s (the same master, `listener`):
+//!
+//! ```text
+//! master (root)  binds -S, accepts, -c/-C, forks one process per connection
+//!   └─ connection = monitor (root)       checks logins with the -l chain, then enters the
+//!      │                                 account (chroot, ids) and serves SFTP (files.rs)
+//!      │                                 on a socket pair: it never reads the network
+//!      └─ pre-login (nobody, empty root) SSH itself (russh): key exchange, packets,
+//!                                        passwords forwarded to the monitor; then relays
+//!                                        the sftp channel's bytes
+//! ```
+//!
+//! SSH only, SFTP only: no shell, no commands, no terminals, no forwarding of any kind
+//! (`transport.rs`). Algorithms (see [`algorithms`]): hybrid post-quantum ML-KEM-768 +
+//! X25519 and curve25519 key exchange, Ed25519 and RSA-SHA2 host keys, ChaCha20-Poly1305
+//! and AES-GCM; nothing that ssh-audit marks as failing. Host keys: `host_keys.rs`.
+//!
+//! Not yet (issue 14 goes on): public-key logins, quotas, bandwidth and ratios, dot-file
+//! and rename/chmod restrictions, the transfer log and upload script, the protocol in
+//! `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
+
+pub mod account;
+pub mod files;
+pub mod host_keys;
+pub mod monitor;
+pub mod options;
+pub mod protocol;
+pub mod session;
+pub mod transport;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pureftpd_cli::Exit;
+use russh::keys::{Algorithm, HashAlg, PrivateKey};
+use russh::{Preferred, cipher, compression, kex, mac};
+
+/// Exit status for a configuration error (as pure-ftpd's).
+const CONFIG_ERROR: i32 = 252;
+
+/// What the server offers, strongest first.
+#[must_use]
+pub fn algorithms() -> Preferred {
+    Preferred {
+        kex: Cow::Borrowed(&[
+            kex::MLKEM768X25519_SHA256,
+            kex::CURVE25519,
+            kex::CURVE25519_PRE_RFC_8731,
+            kex::EXTENSION_SUPPORT_AS_SERVER,
+            kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
+        ]),
+        key: Cow::Borrowed(&[
+            Algorithm::Ed25519,
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
+        ]),
+        host_key_certificates: Cow::Borrowed(&[]),
+        cipher: Cow::Borrowed(&[
+            cipher::CHACHA20_POLY1305,
+            cipher::AES_256_GCM,
+            cipher::AES_128_GCM,
+        ]),
+        mac: Cow::Borrowed(&[mac::HMAC_SHA512_ETM, mac::HMAC_SHA256_ETM]),
+        compression: Cow::Borrowed(&[compression::NONE]),
+    }
+}
+
+/// russh's settings for every connection of this server.
+#[must_use]
+pub fn ssh_config(config: &crate::config::Config, keys: Vec<PrivateKey>) -> russh::server::Config {
+    russh::server::Config {
+        server_id: russh::SshId::Standard(Cow::Owned(format!(
+            "SSH-2.0-pure-sftpd_{}",
+            crate::VERSION
+        ))),
+        methods: russh::MethodSet::from(&[russh::MethodKind::Password][..]),
+        // The monitor delays failures itself, as pure-ftpd's does.
+        auth_rejection_time: Duration::ZERO,
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        keys,
+        max_auth_attempts: 6,
+        inactivity_timeout: Some(config.max_idle),
+        preferred: algorithms(),
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+/// Runs `pure-sftpd`; returns the exit status.
+pub fn main() -> i32 {
+    let mut args = std::env::args_os();
+    let program = args.next().map_or_else(
+        || "pure-sftpd".to_string(),
+        |p| p.to_string_lossy().into_owned(),
+    );
+    let (config, host_key_dir) = match options::parse(&program, args.collect()) {
+        Ok(options::Invocation::Serve {
+            config,
+            host_key_dir,
+        }) => (config, host_key_dir),
+        Ok(options::Invocation::Help) => return Exit::help(options::help_text()).report(),
+        Err(e) => {
+            let exit = Exit::error(format!("pure-sftpd: configuration error: {e}"), CONFIG_ERROR);
+            return match &e.getopt {
+                Some(complaint) => exit.after(complaint),
+                None => exit,
+            }
+            .report();
+        }
+    };
+    let keys = match host_keys::load_or_create(&host_key_dir) {
+        Ok(keys) => keys,
+        Err(e) => return Exit::error(format!("pure-sftpd: host keys: {e}"), CONFIG_ERROR).report(),
+    };
+    let ssh = Arc::new(ssh_config(&config, keys));
+    // Read once here, so that every connection forked later inherits them.
+    let _ = crate::time_zone::local();
+    if crate::privsep::wanted()
+        && let Err(e) = crate::privsep::prepare()
+    {
+        return Exit::error(format!("pure-sftpd: {e}"), 1).report();
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    crate::listener::run_sftp(&config, ssh)
+}

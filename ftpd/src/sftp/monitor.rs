@@ -1,0 +1,177 @@
+//! The monitor: the connection's own process, root, until a login succeeds. It reads
+//! only the pre-login process's login messages (`protocol.rs`, decoded as hostile input)
+//! and keeps the rules itself, as pure-ftpd's monitor does: one login at a time (one
+//! question is answered before the next is read), Pure-FTPd's random delay before every
+//! check and its growing delay after each failure, at most six failures, the `-u`
+//! minimum uid and the `-y` per-user limit. The accounts are checked by the same `-l`
+//! chain, the same code, as pure-ftpd's. A malformed message, or the pre-login process
+//! gone, ends the connection.
+
+use std::net::SocketAddr;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use pureftpd_account::Password;
+
+use super::protocol::{Answer, Request};
+use crate::auth::{self, Endpoints, LoggedUser, Verdict};
+use crate::config::Config;
+use crate::log::{Level, Logger};
+use crate::privsep::Channel;
+use crate::scoreboard::Scoreboard;
+
+/// Failed logins after which the connection is closed (as pure-ftpd's).
+const MAX_FAILURES: u32 = 6;
+
+/// A connection before login, as its monitor sees it.
+pub(crate) struct Monitor<'c> {
+    pub(crate) config: &'c Config,
+    pub(crate) log: Logger,
+    pub(crate) board: Option<Scoreboard>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: SocketAddr,
+    pub(crate) channel: Channel,
+    /// The account's end of the SFTP pipe.
+    pub(crate) pipe: UnixStream,
+    pub(crate) preauth: nix::unistd::Pid,
+    pub(crate) failures: u32,
+}
+
+/// What the monitor makes of one login.
+enum Check {
+    Accepted(Box<LoggedUser>),
+    Refused,
+    /// The accounts cannot be reached: no point in another try.
+    Unavailable,
+}
+
+impl Monitor<'_> {
+    /// Answers logins until one succeeds (then serves it as the account) or the
+    /// connection ends.
+    pub(crate) fn serve(mut self) {
+        while let Some(message) = self.channel.receive(None).ok().flatten() {
+            let Ok(Request::Login { user, password }) = Request::decode(&message) else {
+                self.log.log(
+                    Level::Error,
+                    "The pre-login process sent a malformed message: connection closed",
+                );
+                break;
+            };
+            let password = Password::new(password);
+            match self.check(&user, &password) {
+                Check::Accepted(account) => {
+                    drop(password);
+                    super::account::serve(self, *account);
+                    return;
+                }
+                Check::Refused => {
+                    self.failures += 1;
+                    self.log.log(
+                        Level::Warning,
+                        &format!(
+                            "Authentication failed for user [{}]",
+                            String::from_utf8_lossy(&user)
+                        ),
+                    );
+                    self.failure_delay();
+                    if self.failures >= MAX_FAILURES {
+                        self.log.log(Level::Error, "Too many authentication failures");
+                        let _ = self.channel.send(&Answer::Closed.encode());
+                        break;
+                    }
+                    let _ = self.channel.send(&Answer::Refused.encode());
+                }
+                Check::Unavailable => {
+                    let _ = self.channel.send(&Answer::Closed.encode());
+                    break;
+                }
+            }
+        }
+        self.end();
+    }
+
+    fn check(&mut self, user: &[u8], password: &Password) -> Check {
+        // A little jitter, so that timing says nothing about the account.
+        std::thread::sleep(Duration::from_millis(u64::from(
+            crate::session::login::random_u32() % 15,
+        )));
+        let at = Endpoints {
+            peer: crate::session::canonical_ip(self.peer.ip()),
+            local: self.local.ip(),
+            local_port: self.local.port(),
+            sni_name: None,
+            encrypted: true,
+        };
+        let mut notes = Vec::new();
+        let verdict = auth::authenticate(&self.config.auth_chain(), user, password, &at, &mut notes);
+        for note in notes {
+            self.log.log(Level::Warning, &note);
+        }
+        let account = match verdict {
+            Verdict::Accepted(account) => account,
+            Verdict::Rejected(reason) => {
+                self.log.log(
+                    Level::Debug,
+                    &format!("[{}]: {reason}", String::from_utf8_lossy(user)),
+                );
+                return Check::Refused;
+            }
+            Verdict::NotFound => return Check::Refused,
+            Verdict::Unavailable(text) => {
+                self.log.log(Level::Error, &text);
+                return Check::Unavailable;
+            }
+        };
+        if account.uid < self.config.min_uid {
+            self.log.log(
+                Level::Warning,
+                &format!(
+                    "Can't login as [{}]: account disabled (uid < {})",
+                    String::from_utf8_lossy(user),
+                    self.config.min_uid
+                ),
+            );
+            return Check::Refused;
+        }
+        if let Some(limit) = self.over_session_limit(&account) {
+            self.log.log(
+                Level::Warning,
+                &format!(
+                    "[{}]: too many sessions for this account (-y {limit})",
+                    String::from_utf8_lossy(user)
+                ),
+            );
+            return Check::Unavailable;
+        }
+        Check::Accepted(account)
+    }
+
+    /// `-y` or the account's own limit, counted on the scoreboard with the account's
+    /// FTP sessions.
+    fn over_session_limit(&self, user: &LoggedUser) -> Option<u32> {
+        let server = self.config.per_user_limits.map(|(users, _)| users);
+        let limit = user.max_sessions.or(server).filter(|&n| n > 0)?;
+        let others = crate::scoreboard::sessions_of(
+            &crate::scoreboard::directory(),
+            &user.login,
+            std::process::id(),
+        );
+        (others >= usize::try_from(limit).unwrap_or(usize::MAX)).then_some(limit)
+    }
+
+    /// Random 0–3 s, plus 3 s per failure so far (as pure-ftpd, to slow guessing).
+    fn failure_delay(&self) {
+        let jitter = u64::from(crate::session::login::random_u32() % 3000);
+        std::thread::sleep(Duration::from_millis(
+            jitter + 3000 * u64::from(self.failures),
+        ));
+    }
+
+    /// The connection is over: waits for the pre-login process (it dies with this one
+    /// anyway) so that its last bytes reach the client.
+    pub(crate) fn end(self) {
+        drop(self.channel);
+        drop(self.pipe);
+        let _ = nix::sys::wait::waitpid(self.preauth, None);
+    }
+}

@@ -1,0 +1,120 @@
+//! One SFTP connection, forked by the master: it splits at once into the pre-login
+//! process, which runs SSH (`transport.rs`), and the monitor (`monitor.rs`), which stays
+//! root until a login succeeds and then becomes the account's process (`account.rs`).
+//!
+//! The pre-login process confines itself as pure-ftpd's does (`privsep`): an empty,
+//! removed directory as its root, `nobody`, no groups, `no_new_privs`, not dumpable, only
+//! its own descriptors, killed if the monitor dies. Not started as root, nothing is
+//! confined (there is no privilege to separate), but the processes are the same.
+
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use nix::unistd::ForkResult;
+
+use super::monitor::Monitor;
+use super::transport;
+use crate::config::Config;
+use crate::log::{Level, Logger};
+use crate::privsep::{Channel, preauth};
+use crate::scoreboard::Scoreboard;
+
+/// Serves one connection; returns when it is over.
+pub fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: &Config,
+    ssh: &Arc<russh::server::Config>,
+    board: Option<Scoreboard>,
+) {
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let mut log = Logger::new(
+        config.syslog_facility,
+        config.log_pid,
+        config.verbose,
+        crate::time_zone::local(),
+    )
+    .named("pure-sftpd");
+    log.host = crate::session::host_name(peer, config.dont_resolve);
+    let (Ok((monitor_channel, preauth_channel)), Ok((account_pipe, preauth_pipe))) =
+        (Channel::pair(), UnixStream::pair())
+    else {
+        log.log(Level::Error, "Unable to make the pre-login process's channels");
+        return;
+    };
+    let confinement = if crate::privsep::wanted() {
+        match crate::privsep::sandbox().and_then(|s| Ok((s, preauth::take_root()?))) {
+            Ok(confinement) => Some(confinement),
+            Err(e) => {
+                log.log(Level::Error, &format!("Unable to separate privileges: {e}"));
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let monitor = nix::unistd::getpid();
+    match pureftpd_os::fork() {
+        Ok(ForkResult::Child) => {
+            drop((monitor_channel, account_pipe, board));
+            if let Some((sandbox, root)) = confinement {
+                let keep = [
+                    stream.as_raw_fd(),
+                    preauth_channel.as_fd_raw(),
+                    preauth_pipe.as_raw_fd(),
+                ];
+                confine(&log, &keep, sandbox, root, monitor);
+            }
+            let code = transport::serve(stream, Arc::clone(ssh), preauth_channel, preauth_pipe);
+            std::process::exit(code);
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop((stream, preauth_channel, preauth_pipe, confinement));
+            Monitor {
+                config,
+                log,
+                board,
+                peer,
+                local,
+                channel: monitor_channel,
+                pipe: account_pipe,
+                preauth: child,
+                failures: 0,
+            }
+            .serve();
+        }
+        Err(e) => log.log(Level::Error, &format!("Unable to fork: {e}")),
+    }
+}
+
+/// In the pre-login process, before it reads a byte from the client; exits if any step
+/// fails, never going on half confined.
+fn confine(
+    log: &Logger,
+    keep: &[i32],
+    sandbox: preauth::Sandbox,
+    root: OwnedFd,
+    monitor: nix::unistd::Pid,
+) {
+    let mut keep = keep.to_vec();
+    keep.push(root.as_raw_fd());
+    keep.extend(log.socket_fd());
+    pureftpd_os::close_descriptors_except_these(&keep);
+    if let Err(e) = sandbox.enter(root) {
+        log.log(
+            Level::Error,
+            &format!("Unable to confine the pre-login process: {e}"),
+        );
+        std::process::exit(1);
+    }
+    let dies_with_monitor =
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_ok();
+    if !dies_with_monitor || nix::unistd::getppid() != monitor {
+        std::process::exit(1);
+    }
+}
