@@ -19,7 +19,8 @@
 //! SSH only, SFTP only: no shell, no commands, no terminals, no forwarding of any kind
 //! (`transport.rs`). Algorithms (see [`algorithms`]): hybrid post-quantum ML-KEM-768 +
 //! X25519 and curve25519 key exchange, Ed25519 and RSA-SHA2 host keys, ChaCha20-Poly1305
-//! and AES-GCM; nothing that ssh-audit marks as failing. Host keys: `host_keys.rs`.
+//! and AES-GCM (AES-CTR with SHA-2 MACs for older libssh2 clients); nothing that
+//! ssh-audit marks as failing. Host keys: `host_keys.rs`.
 //!
 //! Not yet (issue 14 goes on): public-key logins, quotas, bandwidth and ratios, dot-file
 //! and rename/chmod restrictions, the transfer log and upload script, the protocol in
@@ -66,12 +67,22 @@ pub fn algorithms() -> Preferred {
             },
         ]),
         host_key_certificates: Cow::Borrowed(&[]),
+        // AES-CTR with SHA-2 MACs last, for libssh2 before 1.11 (curl and others on
+        // Debian 12), which has neither ChaCha20-Poly1305 nor AES-GCM nor ETM MACs;
+        // ssh-audit does not fail them.
         cipher: Cow::Borrowed(&[
             cipher::CHACHA20_POLY1305,
             cipher::AES_256_GCM,
             cipher::AES_128_GCM,
+            cipher::AES_256_CTR,
+            cipher::AES_128_CTR,
         ]),
-        mac: Cow::Borrowed(&[mac::HMAC_SHA512_ETM, mac::HMAC_SHA256_ETM]),
+        mac: Cow::Borrowed(&[
+            mac::HMAC_SHA512_ETM,
+            mac::HMAC_SHA256_ETM,
+            mac::HMAC_SHA512,
+            mac::HMAC_SHA256,
+        ]),
         compression: Cow::Borrowed(&[compression::NONE]),
     }
 }

@@ -61,7 +61,8 @@ pub enum Invocation {
 /// The `-h` text.
 #[must_use]
 pub fn help_text() -> String {
-    help_lines(OPTIONS)
+    // pure-ftpd's layout, which lists letters only; then the long-only option.
+    format!("{}  \t--hostkeydir\t<dir>\n", help_lines(OPTIONS))
 }
 
 /// Parses the arguments after the program name.

@@ -1,0 +1,265 @@
+//! pure-sftpd with real clients: OpenSSH's `sftp` (batch mode, the password typed by an
+//! askpass program as a user would), `curl sftp://`, `lftp sftp://`, Python's paramiko,
+//! `ssh` itself (for what must be refused) and ssh-audit, on the accounts and homes of
+//! the FTP tests (`common::Site`: a `.pdb`, a chrooted home with links out of it).
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use common::{PASSWORD, Server, Site, USER, have, require_root};
+
+const SFTPD: &str = env!("CARGO_BIN_EXE_pure-sftpd");
+
+/// Host keys made once by ssh-keygen for all tests (the server's own key making is
+/// tested in `host_keys.rs`; RSA keys take a while in a debug build).
+fn host_key_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        for (kind, name) in [("ed25519", "ssh_host_ed25519_key"), ("rsa", "ssh_host_rsa_key")] {
+            let made = Command::new("ssh-keygen")
+                .args(["-q", "-t", kind, "-N", "", "-f"])
+                .arg(dir.path().join(name))
+                .status()
+                .expect("ssh-keygen runs (apt-get install openssh-client)");
+            assert!(made.success());
+        }
+        dir
+    })
+    .path()
+}
+
+/// pure-sftpd on the site, with `-l puredb:<pdb> -H` and `extra`.
+fn start(site: &Site, extra: &[&str]) -> Server {
+    let login = format!("puredb:{}", site.pdb.display());
+    let keys = host_key_dir().display().to_string();
+    let mut args = vec!["-l", &login, "-H", "--hostkeydir", &keys];
+    args.extend_from_slice(extra);
+    Server::start_with_env(Path::new(SFTPD), &args, &[("PURE_FTPD_SCOREBOARD", &site.scoreboard())])
+}
+
+/// An askpass program that types `password`.
+fn askpass(dir: &Path, password: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(format!("askpass-{}", password.len()));
+    std::fs::write(&path, format!("#!/bin/sh\nprintf '%s\\n' '{password}'\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+const SSH_OPTIONS: [&str; 10] = [
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "PubkeyAuthentication=no",
+    "-o",
+    "NumberOfPasswordPrompts=1",
+    "-o",
+    "LogLevel=ERROR",
+];
+
+/// OpenSSH's sftp running `batch` as `user` with `password`, in `dir` (for local files).
+fn sftp(port: u16, dir: &Path, user: &str, password: &str, batch: &str) -> Output {
+    let batch_file = dir.join("batch");
+    std::fs::write(&batch_file, batch).unwrap();
+    Command::new("timeout")
+        .args(["60", "sftp", "-P", &port.to_string(), "-o", "BatchMode=no"])
+        .args(SSH_OPTIONS)
+        .arg("-b")
+        .arg(&batch_file)
+        .arg(format!("{user}@127.0.0.1"))
+        .current_dir(dir)
+        .env("SSH_ASKPASS", askpass(dir, password))
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .stdin(Stdio::null())
+        .output()
+        .expect("sftp runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in &mut bytes {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *b = state.to_le_bytes()[0];
+    }
+    bytes
+}
+
+#[test]
+fn openssh_sftp_works_in_the_chrooted_home_as_the_account() {
+    if !require_root("switching to the account's ids") || !have("sftp") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &[]);
+    let local = tempfile::tempdir().unwrap();
+    let big = random_bytes(3 * 1024 * 1024 + 17);
+    std::fs::write(local.path().join("big.bin"), &big).unwrap();
+    let out = sftp(
+        server.port,
+        local.path(),
+        USER,
+        PASSWORD,
+        "pwd\nput big.bin\nget big.bin back.bin\nmkdir made\nrename big.bin made/moved.bin\n\
+         chmod 600 made/moved.bin\nls -l made\nget a.txt\ncd ..\npwd\nls\n-get escape/passwd\n\
+         -get passwd-link\n-get /etc/passwd\nrm made/moved.bin\nrmdir made\nbye\n",
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}\n{}", server.stderr());
+    assert!(said.contains("Remote working directory: /\n"), "{said}");
+    assert_eq!(std::fs::read(local.path().join("back.bin")).unwrap(), big);
+    assert_eq!(std::fs::read(local.path().join("a.txt")).unwrap(), b"hello\nworld\n");
+    // `ls` at the top shows the home: the chroot holds.
+    assert!(said.contains("a.txt") && said.contains("sub"), "{said}");
+    assert!(said.contains("-rw-------") && said.contains("moved.bin"), "{said}");
+    // Nothing from outside the home came down.
+    assert!(!local.path().join("passwd").exists(), "{said}");
+    assert!(!local.path().join("passwd-link").exists(), "{said}");
+    assert!(!site.home.join("made").exists());
+
+    // An upload is the account's, with the -U default's mode.
+    let out = sftp(server.port, local.path(), USER, PASSWORD, "put big.bin kept.bin\nbye\n");
+    assert!(out.status.success(), "{}", text(&out));
+    let meta = std::fs::metadata(site.home.join("kept.bin")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (site.uid, site.gid));
+    assert_eq!(meta.mode() & 0o7777, 0o644);
+    assert_eq!(meta.len(), big.len() as u64);
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_a_right_one_then_works() {
+    if !have("sftp") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &[]);
+    let local = tempfile::tempdir().unwrap();
+    let out = sftp(server.port, local.path(), USER, "wrong", "pwd\nbye\n");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("Permission denied"), "{}", text(&out));
+    let out = sftp(server.port, local.path(), "nobody-here", PASSWORD, "pwd\nbye\n");
+    assert!(!out.status.success());
+    let out = sftp(server.port, local.path(), USER, PASSWORD, "pwd\nbye\n");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn shells_commands_terminals_and_forwarding_are_refused() {
+    if !have("ssh") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &[]);
+    let local = tempfile::tempdir().unwrap();
+    let ssh = |extra: &[&str]| {
+        Command::new("timeout")
+            .args(["30", "ssh", "-p", &server.port.to_string(), "-o", "BatchMode=no"])
+            .args(SSH_OPTIONS)
+            .args(extra)
+            .arg(format!("{USER}@127.0.0.1"))
+            .env("SSH_ASKPASS", askpass(local.path(), PASSWORD))
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh runs")
+    };
+    let command = ssh(&["id"]);
+    assert!(!command.status.success());
+    assert!(!String::from_utf8_lossy(&command.stdout).contains("uid="));
+    let shell = ssh(&["-tt"]);
+    assert!(!shell.status.success(), "{}", text(&shell));
+    // Stdio forwarding asks for a direct-tcpip channel at once.
+    let forward = ssh(&["-W", &format!("127.0.0.1:{}", server.port)]);
+    assert!(!forward.status.success());
+    assert!(
+        text(&forward).contains("forwarding failed")
+            || text(&forward).contains("administratively prohibited"),
+        "{}",
+        text(&forward)
+    );
+}
+
+#[test]
+fn curl_and_lftp_download_and_upload() {
+    if !have("curl") || !have("lftp") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &[]);
+    let local = tempfile::tempdir().unwrap();
+    let data = random_bytes(700_001);
+    let upload = local.path().join("up.bin");
+    std::fs::write(&upload, &data).unwrap();
+    let url = format!("sftp://127.0.0.1:{}/", server.port);
+    let user = format!("{USER}:{PASSWORD}");
+    let curl = |args: &[&str]| {
+        Command::new("curl")
+            .args(["-sS", "--insecure", "--max-time", "30", "-u", &user])
+            .args(args)
+            .output()
+            .expect("curl runs")
+    };
+    let put = curl(&["-T", upload.to_str().unwrap(), &format!("{url}curl.bin")]);
+    assert!(put.status.success(), "{}", text(&put));
+    assert_eq!(site.read("curl.bin"), data);
+    let get = curl(&[&format!("{url}a.txt")]);
+    assert!(get.status.success(), "{}", text(&get));
+    assert_eq!(get.stdout, b"hello\nworld\n");
+    let listing = curl(&[&url]);
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("a.txt"));
+
+    let connect = "set sftp:connect-program 'ssh -a -x -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no'";
+    let script = format!("{connect}; put -O / up.bin -o lftp.bin; get curl.bin -o back.bin; bye");
+    let lftp = Command::new("timeout")
+        .args(["60", "lftp", "-u", &format!("{USER},{PASSWORD}"), "-p"])
+        .arg(server.port.to_string())
+        .args(["-e", &script, "sftp://127.0.0.1"])
+        .current_dir(local.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("lftp runs");
+    assert!(lftp.status.success(), "{}", text(&lftp));
+    assert_eq!(site.read("lftp.bin"), data);
+    assert_eq!(std::fs::read(local.path().join("back.bin")).unwrap(), data);
+}
+
+#[test]
+fn configuration_errors_stop_the_start_saying_why() {
+    let run = |args: &[&str]| {
+        Command::new(SFTPD)
+            .args(args)
+            .output()
+            .expect("pure-sftpd runs")
+    };
+    // An FTP-only option is refused, not ignored.
+    let tls = run(&["-Y", "1", "-S", "127.0.0.1,1"]);
+    assert_eq!(tls.status.code(), Some(252));
+    assert!(text(&tls).contains("configuration error"), "{}", text(&tls));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let keys = format!("--hostkeydir={}", file.display());
+    let not_dir = run(&[&keys, "-S", "127.0.0.1,1"]);
+    assert_eq!(not_dir.status.code(), Some(252));
+    assert!(text(&not_dir).contains("not a directory"), "{}", text(&not_dir));
+    let help = run(&["-h"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--hostkeydir"));
+}
