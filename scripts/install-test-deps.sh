@@ -26,6 +26,8 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 # The man pages' and completions' tests (man_pages.rs).
 command -v groff >/dev/null || missing+=(groff-base)
 command -v zsh >/dev/null || missing+=(zsh)
+# pure-sftpd's clients (sftp.rs): OpenSSH's sftp, ssh, scp and ssh-keygen.
+command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 # A zone file for the time-zone test (read_at_start.rs).
 [ -f /usr/share/zoneinfo/Asia/Karachi ] || missing+=(tzdata)
 
@@ -91,6 +93,15 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   python3 -m pip install -q prometheus_client 2>/dev/null ||
     python3 -m pip install -q --break-system-packages prometheus_client
 fi
+
+# pure-sftpd's tests (sftp.rs): paramiko as a client, ssh-audit for the algorithms.
+for module in paramiko ssh_audit; do
+  if ! python3 -c "import $module" 2>/dev/null; then
+    package=${module//_/-}
+    python3 -m pip install -q "$package" 2>/dev/null ||
+      python3 -m pip install -q --break-system-packages "$package"
+  fi
+done
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked -q

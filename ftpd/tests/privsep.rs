@@ -14,6 +14,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{PASSWORD, Site, USER};
+use pureftpd_tests::procfs::{children_of, descriptors, status, uids};
 
 /// Logs in one step at a time: prints each reply, then waits for a line on stdin.
 const DRIVER: &str = r#"
@@ -79,54 +80,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Processes whose parent is `parent`, from /proc.
-fn children_of(parent: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                // pid (comm) state ppid ...: the comm may hold spaces, so after the last ')'.
-                stat.rsplit(')')
-                    .next()
-                    .and_then(|rest| rest.split_whitespace().nth(1))
-                    .is_some_and(|ppid| ppid == parent.to_string())
-            })
-        })
-        .collect()
-}
-
-fn status(pid: u32, key: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(&format!("{key}:"))
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_default()
-}
-
-fn uids(pid: u32) -> Vec<u32> {
-    status(pid, "Uid")
-        .split_whitespace()
-        .map(|id| id.parse().unwrap())
-        .collect()
-}
-
-/// Where the descriptors above stderr of `pid` point.
-fn descriptors(pid: u32) -> Vec<String> {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let fd: u32 = e.file_name().to_str()?.parse().ok()?;
-            (fd > 2).then(|| std::fs::read_link(e.path()).ok())?
-        })
-        .map(|target| target.display().to_string())
-        .collect()
 }
 
 /// The inodes of the Unix sockets of type `SOCK_SEQPACKET`, from /proc/net/unix.
@@ -228,8 +181,10 @@ fn session_through(tls: bool) {
         );
         assert!(uids(pre_login).iter().all(|&id| id != 0 && id != site.uid));
     } else {
+        // It exits right after the handover; the account's process reaps it before
+        // its next command, without waiting for it now.
         assert!(
-            wait_for(|| !children_of(monitor).contains(&pre_login)),
+            wait_for(|| pureftpd_tests::procfs::has_exited(pre_login)),
             "in clear, the pre-login process is gone"
         );
         let held = descriptors(monitor);
@@ -239,6 +194,12 @@ fn session_through(tls: bool) {
         );
     }
     assert_eq!(client.go_on(), "257 \"/\" is your current location");
+    if !tls {
+        assert!(
+            !children_of(monitor).contains(&pre_login),
+            "reaped before the next command"
+        );
+    }
     assert_eq!(client.line(), "listed");
     assert!(client.line().starts_with("221"));
     assert!(

@@ -243,31 +243,6 @@ fn login_from_same_address(server: SocketAddr) -> Ftp {
     ftp
 }
 
-/// Processes whose parent is `parent`, from /proc.
-fn children_of(parent: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                // pid (comm) state ppid ...: the comm may hold spaces, so after the last ')'.
-                stat.rsplit(')')
-                    .next()
-                    .and_then(|rest| rest.split_whitespace().nth(1))
-                    .is_some_and(|ppid| ppid == parent.to_string())
-            })
-        })
-        .collect()
-}
-
-fn status_field(pid: u32, key: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
-        .unwrap_or_default()
-}
-
 #[test]
 fn active_mode_comes_from_port_20_as_debians() {
     if !common::require_root("binding port 20") {
@@ -301,9 +276,9 @@ fn active_mode_comes_from_port_20_as_debians() {
     }
     // The helper that binds it: one for the whole server, a child of the master, as
     // nobody in an empty root with CAP_NET_BIND_SERVICE only and nothing but sockets.
-    let helpers: Vec<u32> = children_of(server.pid())
+    let helpers: Vec<u32> = pureftpd_tests::procfs::children_of(server.pid())
         .into_iter()
-        .filter(|&p| status_field(p, "CapEff:") == "0000000000000400")
+        .filter(|&p| pureftpd_tests::procfs::status(p, "CapEff") == "0000000000000400")
         .collect();
     assert_eq!(helpers.len(), 1, "{helpers:?}");
     let helper = helpers[0];
@@ -311,11 +286,14 @@ fn active_mode_comes_from_port_20_as_debians() {
         .unwrap()
         .map_or(65534, |u| u.uid.as_raw());
     assert_eq!(
-        status_field(helper, "Uid:"),
+        pureftpd_tests::procfs::status(helper, "Uid"),
         format!("{0}\t{0}\t{0}\t{0}", nobody)
     );
-    assert_eq!(status_field(helper, "CapPrm:"), "0000000000000400");
-    assert_eq!(status_field(helper, "NoNewPrivs:"), "1");
+    assert_eq!(
+        pureftpd_tests::procfs::status(helper, "CapPrm"),
+        "0000000000000400"
+    );
+    assert_eq!(pureftpd_tests::procfs::status(helper, "NoNewPrivs"), "1");
     let root = std::fs::read_link(format!("/proc/{helper}/root")).unwrap();
     assert!(root.to_string_lossy().ends_with("(deleted)"), "{root:?}");
     let held = |pid: u32| -> Vec<String> {
@@ -342,23 +320,30 @@ fn active_mode_comes_from_port_20_as_debians() {
     // The sessions above end when they see their client gone: on a busy machine they
     // may still be there; only the next one's must count.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while children_of(server.pid()).len() > 1 && std::time::Instant::now() < deadline {
+    while pureftpd_tests::procfs::children_of(server.pid()).len() > 1
+        && std::time::Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     let idle = sockets(helper);
     let mut ftp = login_from_same_address(address);
     // A login forks no helper of its own (the pre-login process, a child of the session
     // until the next command reaps it, is the only child it ever has).
-    let session = children_of(server.pid())
+    let session = pureftpd_tests::procfs::children_of(server.pid())
         .into_iter()
         .find(|&p| p != helper)
         .expect("the session");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !children_of(session).is_empty() && std::time::Instant::now() < deadline {
+    while !pureftpd_tests::procfs::children_of(session).is_empty()
+        && std::time::Instant::now() < deadline
+    {
         assert_eq!(ftp.cmd("NOOP").code, 200);
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(children_of(session), Vec::<u32>::new());
+    assert_eq!(
+        pureftpd_tests::procfs::children_of(session),
+        Vec::<u32>::new()
+    );
     assert_eq!(
         sockets(helper),
         idle + 1,

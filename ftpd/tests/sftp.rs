@@ -20,7 +20,10 @@ fn host_key_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        for (kind, name) in [("ed25519", "ssh_host_ed25519_key"), ("rsa", "ssh_host_rsa_key")] {
+        for (kind, name) in [
+            ("ed25519", "ssh_host_ed25519_key"),
+            ("rsa", "ssh_host_rsa_key"),
+        ] {
             let made = Command::new("ssh-keygen")
                 .args(["-q", "-t", kind, "-N", "", "-f"])
                 .arg(dir.path().join(name))
@@ -39,7 +42,11 @@ fn start(site: &Site, extra: &[&str]) -> Server {
     let keys = host_key_dir().display().to_string();
     let mut args = vec!["-l", &login, "-H", "--hostkeydir", &keys];
     args.extend_from_slice(extra);
-    Server::start_with_env(Path::new(SFTPD), &args, &[("PURE_FTPD_SCOREBOARD", &site.scoreboard())])
+    Server::start_with_env(
+        Path::new(SFTPD),
+        &args,
+        &[("PURE_FTPD_SCOREBOARD", &site.scoreboard())],
+    )
 }
 
 /// An askpass program that types `password`.
@@ -125,17 +132,29 @@ fn openssh_sftp_works_in_the_chrooted_home_as_the_account() {
     assert!(out.status.success(), "{said}\n{}", server.stderr());
     assert!(said.contains("Remote working directory: /\n"), "{said}");
     assert_eq!(std::fs::read(local.path().join("back.bin")).unwrap(), big);
-    assert_eq!(std::fs::read(local.path().join("a.txt")).unwrap(), b"hello\nworld\n");
+    assert_eq!(
+        std::fs::read(local.path().join("a.txt")).unwrap(),
+        b"hello\nworld\n"
+    );
     // `ls` at the top shows the home: the chroot holds.
     assert!(said.contains("a.txt") && said.contains("sub"), "{said}");
-    assert!(said.contains("-rw-------") && said.contains("moved.bin"), "{said}");
+    assert!(
+        said.contains("-rw-------") && said.contains("moved.bin"),
+        "{said}"
+    );
     // Nothing from outside the home came down.
     assert!(!local.path().join("passwd").exists(), "{said}");
     assert!(!local.path().join("passwd-link").exists(), "{said}");
     assert!(!site.home.join("made").exists());
 
     // An upload is the account's, with the -U default's mode.
-    let out = sftp(server.port, local.path(), USER, PASSWORD, "put big.bin kept.bin\nbye\n");
+    let out = sftp(
+        server.port,
+        local.path(),
+        USER,
+        PASSWORD,
+        "put big.bin kept.bin\nbye\n",
+    );
     assert!(out.status.success(), "{}", text(&out));
     let meta = std::fs::metadata(site.home.join("kept.bin")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (site.uid, site.gid));
@@ -154,7 +173,13 @@ fn a_wrong_password_is_refused_and_a_right_one_then_works() {
     let out = sftp(server.port, local.path(), USER, "wrong", "pwd\nbye\n");
     assert!(!out.status.success());
     assert!(text(&out).contains("Permission denied"), "{}", text(&out));
-    let out = sftp(server.port, local.path(), "nobody-here", PASSWORD, "pwd\nbye\n");
+    let out = sftp(
+        server.port,
+        local.path(),
+        "nobody-here",
+        PASSWORD,
+        "pwd\nbye\n",
+    );
     assert!(!out.status.success());
     let out = sftp(server.port, local.path(), USER, PASSWORD, "pwd\nbye\n");
     assert!(out.status.success(), "{}", text(&out));
@@ -170,7 +195,14 @@ fn shells_commands_terminals_and_forwarding_are_refused() {
     let local = tempfile::tempdir().unwrap();
     let ssh = |extra: &[&str]| {
         Command::new("timeout")
-            .args(["30", "ssh", "-p", &server.port.to_string(), "-o", "BatchMode=no"])
+            .args([
+                "30",
+                "ssh",
+                "-p",
+                &server.port.to_string(),
+                "-o",
+                "BatchMode=no",
+            ])
             .args(SSH_OPTIONS)
             .args(extra)
             .arg(format!("{USER}@127.0.0.1"))
@@ -258,8 +290,178 @@ fn configuration_errors_stop_the_start_saying_why() {
     let keys = format!("--hostkeydir={}", file.display());
     let not_dir = run(&[&keys, "-S", "127.0.0.1,1"]);
     assert_eq!(not_dir.status.code(), Some(252));
-    assert!(text(&not_dir).contains("not a directory"), "{}", text(&not_dir));
+    assert!(
+        text(&not_dir).contains("not a directory"),
+        "{}",
+        text(&not_dir)
+    );
     let help = run(&["-h"]);
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--hostkeydir"));
+}
+
+/// Logs in with paramiko one step at a time: prints what happened, then waits for a line.
+const DRIVER: &str = r#"
+import paramiko, sys
+t = paramiko.Transport(("127.0.0.1", int(sys.argv[1])))
+t.start_client(timeout=20)
+print("connected", flush=True)
+sys.stdin.readline()
+t.auth_password(sys.argv[2], sys.argv[3])
+sftp = paramiko.SFTPClient.from_transport(t)
+print("logged in at " + sftp.normalize("."), flush=True)
+sys.stdin.readline()
+print("listed" if "a.txt" in sftp.listdir("/") else "not listed", flush=True)
+sftp.close()
+t.close()
+"#;
+
+/// The inodes of the TCP sockets on this machine (`socket:[n]`), from /proc/net.
+fn tcp_sockets() -> Vec<String> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .flat_map(|table| {
+            std::fs::read_to_string(table)
+                .unwrap_or_default()
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_whitespace().nth(9).map(|i| format!("socket:[{i}]")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn ssh_runs_unprivileged_and_the_account_never_touches_the_network() {
+    use pureftpd_tests::procfs::{children_of, descriptors, status, uids};
+    use std::io::{BufRead, BufReader, Write};
+    if !require_root("privilege separation") || !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &[]);
+    let mut driver = Command::new("python3")
+        .args(["-c", DRIVER, &server.port.to_string(), USER, PASSWORD])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut out = BufReader::new(driver.stdout.take().unwrap());
+    let mut step = |go_on: bool| {
+        if go_on {
+            let stdin = driver.stdin.as_mut().unwrap();
+            stdin.write_all(b"\n").unwrap();
+            stdin.flush().unwrap();
+        }
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        line.trim_end().to_string()
+    };
+    // Keys exchanged, no login yet: a root monitor and SSH in an unprivileged process.
+    assert_eq!(
+        step(false),
+        "connected",
+        "paramiko needs installing? {}",
+        server.stderr()
+    );
+    let sessions = pureftpd_tests::session_processes(server.pid());
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let monitor = sessions[0];
+    assert_eq!(uids(monitor), [0, 0, 0, 0]);
+    let pre_login = children_of(monitor);
+    assert_eq!(pre_login.len(), 1, "{pre_login:?}");
+    let pre_login = pre_login[0];
+    let check_pre_login = || {
+        assert!(
+            uids(pre_login).iter().all(|&id| id != 0),
+            "{:?}",
+            uids(pre_login)
+        );
+        assert!(
+            status(pre_login, "Gid")
+                .split_whitespace()
+                .all(|id| id != "0")
+        );
+        assert_eq!(status(pre_login, "Groups"), "");
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            assert_eq!(status(pre_login, set), "0000000000000000", "{set}");
+        }
+        assert_eq!(status(pre_login, "NoNewPrivs"), "1");
+        let root = std::fs::read_link(format!("/proc/{pre_login}/root")).unwrap();
+        assert!(root.to_string_lossy().ends_with(" (deleted)"), "{root:?}");
+        // Sockets (the client, the channel, the pipe, syslog) and the event loop's
+        // epoll and eventfd: no file, no directory.
+        let held = descriptors(pre_login);
+        let sockets = held.iter().filter(|d| d.starts_with("socket:[")).count();
+        assert!(
+            held.iter()
+                .all(|d| d.starts_with("socket:[") || d.starts_with("anon_inode:[event"))
+                && sockets <= 4,
+            "{held:?}"
+        );
+    };
+    check_pre_login();
+
+    // Logged in: the monitor is the account now, and holds no TCP socket.
+    let logged_in = step(true);
+    assert_eq!(logged_in, "logged in at /", "{}", server.stderr());
+    assert_eq!(uids(monitor), [site.uid; 4]);
+    assert_eq!(status(monitor, "CapEff"), "0000000000000000");
+    let network = tcp_sockets();
+    let held = descriptors(monitor);
+    assert!(
+        !held.iter().any(|d| network.contains(d)),
+        "the account's process holds a TCP socket: {held:?}"
+    );
+    assert_eq!(children_of(monitor), [pre_login]);
+    check_pre_login();
+    assert_eq!(step(true), "listed");
+    let _ = driver.wait();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !pureftpd_tests::session_processes(server.pid()).is_empty()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        pureftpd_tests::session_processes(server.pid()),
+        Vec::<u32>::new()
+    );
+}
+
+#[test]
+fn ssh_audit_finds_no_failing_algorithm() {
+    if !have("ssh-audit") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &[]);
+    let audit = Command::new("timeout")
+        .args([
+            "60",
+            "ssh-audit",
+            "-j",
+            "-p",
+            &server.port.to_string(),
+            "127.0.0.1",
+        ])
+        .output()
+        .expect("ssh-audit runs");
+    let report: serde_json::Value = serde_json::from_slice(&audit.stdout)
+        .unwrap_or_else(|e| panic!("ssh-audit's JSON: {e}: {}", text(&audit)));
+    let failures = &report["recommendations"]["critical"];
+    assert!(
+        failures.is_null() || failures.as_object().is_some_and(serde_json::Map::is_empty),
+        "ssh-audit fails: {failures}"
+    );
+    // What it saw is what the server offers: the hybrid post-quantum exchange first.
+    assert_eq!(
+        report["kex"][0]["algorithm"], "mlkem768x25519-sha256",
+        "{report}"
+    );
+    assert!(
+        report["key"]
+            .as_array()
+            .is_some_and(|keys| keys.iter().any(|k| k["algorithm"] == "ssh-ed25519"))
+    );
 }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ftp;
+pub mod procfs;
 pub mod server;
 
 use std::ffi::OsStr;

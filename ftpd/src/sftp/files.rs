@@ -20,8 +20,8 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 
-use nix::fcntl::OFlag;
 use nix::fcntl::AtFlags;
+use nix::fcntl::OFlag;
 use nix::sys::stat::FileStat;
 use russh_sftp::protocol::{
     Attrs, Data, File as Entry, FileAttributes, Handle, Name, OpenFlags, Status, StatusCode,
@@ -50,8 +50,14 @@ pub(crate) struct Files {
 }
 
 enum Open {
-    File { file: File, append: bool },
-    Dir { dir: OwnedFd, names: VecDeque<Vec<u8>> },
+    File {
+        file: File,
+        append: bool,
+    },
+    Dir {
+        dir: OwnedFd,
+        names: VecDeque<Vec<u8>>,
+    },
 }
 
 type Reply<T> = Result<T, StatusReply>;
@@ -112,7 +118,11 @@ fn long_name(name: &str, st: &FileStat, now: i64) -> String {
     let bits = "rwxrwxrwx";
     let mut mode: String = kind.to_string();
     for (i, c) in bits.chars().enumerate() {
-        mode.push(if st.st_mode & (0o400 >> i) != 0 { c } else { '-' });
+        mode.push(if st.st_mode & (0o400 >> i) != 0 {
+            c
+        } else {
+            '-'
+        });
     }
     let when = jiff::Timestamp::from_second(st.st_mtime).unwrap_or_default();
     let zoned = when.to_zoned(crate::time_zone::local());
@@ -147,7 +157,10 @@ impl Files {
 
     fn add(&mut self, open: Open) -> Reply<String> {
         if self.handles.len() >= MAX_HANDLES {
-            return Err(refused(StatusCode::Failure, "Too many open files and directories"));
+            return Err(refused(
+                StatusCode::Failure,
+                "Too many open files and directories",
+            ));
         }
         self.next_handle += 1;
         let handle = self.next_handle.to_string();
@@ -162,7 +175,12 @@ impl Files {
         }
     }
 
-    fn open_file(&self, path: &[u8], flags: OpenFlags, attrs: &FileAttributes) -> Reply<(File, bool)> {
+    fn open_file(
+        &self,
+        path: &[u8],
+        flags: OpenFlags,
+        attrs: &FileAttributes,
+    ) -> Reply<(File, bool)> {
         let append = flags.contains(OpenFlags::APPEND);
         let writes = flags.contains(OpenFlags::WRITE) || append;
         if !writes {
@@ -187,7 +205,10 @@ impl Files {
             how |= OFlag::O_APPEND;
         }
         let mode = attrs.permissions.unwrap_or(0o666) & 0o666 & !self.file_umask;
-        let file = self.vfs.open_name(path, how, mode).map_err(|e| failed(&e))?;
+        let file = self
+            .vfs
+            .open_name(path, how, mode)
+            .map_err(|e| failed(&e))?;
         Ok((file, append))
     }
 
@@ -219,7 +240,10 @@ impl Files {
 /// `SETSTAT` may name the owner a file has, never another.
 fn same_owner(attrs: &FileAttributes, st: &FileStat) -> Reply<()> {
     if attrs.uid.is_some_and(|u| u != st.st_uid) || attrs.gid.is_some_and(|g| g != st.st_gid) {
-        return Err(refused(StatusCode::PermissionDenied, "Owners cannot be changed"));
+        return Err(refused(
+            StatusCode::PermissionDenied,
+            "Owners cannot be changed",
+        ));
     }
     Ok(())
 }
@@ -311,7 +335,13 @@ impl russh_sftp::server::Handler for Files {
         Ok(Data { id, data })
     }
 
-    async fn write(&mut self, id: u32, handle: String, offset: u64, data: Vec<u8>) -> Reply<Status> {
+    async fn write(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Reply<Status> {
         let (file, append) = self.file(&handle)?;
         let written = if append {
             use std::io::Write;
@@ -331,7 +361,10 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Reply<Handle> {
-        let (dir, names) = self.vfs.read_dir(&self.path(&path)).map_err(|e| failed(&e))?;
+        let (dir, names) = self
+            .vfs
+            .read_dir(&self.path(&path))
+            .map_err(|e| failed(&e))?;
         let handle = self.add(Open::Dir {
             dir,
             names: names.into(),
@@ -348,7 +381,8 @@ impl russh_sftp::server::Handler for Files {
         while files.len() < READDIR_BATCH {
             let Some(name) = names.pop_front() else { break };
             // Gone since the directory was read: left out, as ls does.
-            let Ok(st) = nix::sys::stat::fstatat(&*dir, name.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW)
+            let Ok(st) =
+                nix::sys::stat::fstatat(&*dir, name.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW)
             else {
                 continue;
             };

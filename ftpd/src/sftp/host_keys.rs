@@ -109,8 +109,9 @@ fn create_key(path: &Path, kind: Kind) -> Result<PrivateKey, String> {
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     let key = match kind {
         Kind::Ed25519 => PrivateKey::random(&mut rng, Algorithm::Ed25519),
-        Kind::Rsa => RsaKeypair::random(&mut rng, RSA_BITS)
-            .and_then(|pair| PrivateKey::new(pair.into(), "")),
+        Kind::Rsa => {
+            RsaKeypair::random(&mut rng, RSA_BITS).and_then(|pair| PrivateKey::new(pair.into(), ""))
+        }
     }
     .map_err(|e| format!("{}: cannot make a key: {e}", path.display()))?;
     let text = key
@@ -177,6 +178,9 @@ mod tests {
         fs::write(&key, "nonsense").unwrap();
         fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
         let e = load_or_create(&keys_dir).unwrap_err();
-        assert!(e.contains("ssh_host_ed25519_key") && e.contains("ssh-keygen"), "{e}");
+        assert!(
+            e.contains("ssh_host_ed25519_key") && e.contains("ssh-keygen"),
+            "{e}"
+        );
     }
 }

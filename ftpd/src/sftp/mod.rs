@@ -122,7 +122,10 @@ pub fn main() -> i32 {
         }) => (config, host_key_dir),
         Ok(options::Invocation::Help) => return Exit::help(options::help_text()).report(),
         Err(e) => {
-            let exit = Exit::error(format!("pure-sftpd: configuration error: {e}"), CONFIG_ERROR);
+            let exit = Exit::error(
+                format!("pure-sftpd: configuration error: {e}"),
+                CONFIG_ERROR,
+            );
             return match &e.getopt {
                 Some(complaint) => exit.after(complaint),
                 None => exit,

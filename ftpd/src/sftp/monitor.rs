@@ -75,7 +75,8 @@ impl Monitor<'_> {
                     );
                     self.failure_delay();
                     if self.failures >= MAX_FAILURES {
-                        self.log.log(Level::Error, "Too many authentication failures");
+                        self.log
+                            .log(Level::Error, "Too many authentication failures");
                         let _ = self.channel.send(&Answer::Closed.encode());
                         break;
                     }
@@ -103,7 +104,8 @@ impl Monitor<'_> {
             encrypted: true,
         };
         let mut notes = Vec::new();
-        let verdict = auth::authenticate(&self.config.auth_chain(), user, password, &at, &mut notes);
+        let verdict =
+            auth::authenticate(&self.config.auth_chain(), user, password, &at, &mut notes);
         for note in notes {
             self.log.log(Level::Warning, &note);
         }

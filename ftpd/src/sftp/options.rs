@@ -133,7 +133,16 @@ mod tests {
         let Ok(Invocation::Serve {
             config,
             host_key_dir,
-        }) = parse_words(&["-S", "127.0.0.1,2222", "-A", "-u", "1000", "-c", "7", "--hostkeydir=/k"])
+        }) = parse_words(&[
+            "-S",
+            "127.0.0.1,2222",
+            "-A",
+            "-u",
+            "1000",
+            "-c",
+            "7",
+            "--hostkeydir=/k",
+        ])
         else {
             panic!("refused");
         };

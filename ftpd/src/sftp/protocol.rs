@@ -85,7 +85,10 @@ impl Request {
 }
 
 fn field(rest: &mut &[u8], limit: usize) -> Result<Vec<u8>, Malformed> {
-    let ([high, low], tail) = rest.split_first_chunk::<2>().map(|(l, t)| (*l, t)).ok_or(Malformed::Truncated)?;
+    let ([high, low], tail) = rest
+        .split_first_chunk::<2>()
+        .map(|(l, t)| (*l, t))
+        .ok_or(Malformed::Truncated)?;
     let length = usize::from(u16::from_be_bytes([high, low]));
     if length > limit {
         return Err(Malformed::TooLong);

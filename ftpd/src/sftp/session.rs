@@ -44,7 +44,10 @@ pub fn run(
     let (Ok((monitor_channel, preauth_channel)), Ok((account_pipe, preauth_pipe))) =
         (Channel::pair(), UnixStream::pair())
     else {
-        log.log(Level::Error, "Unable to make the pre-login process's channels");
+        log.log(
+            Level::Error,
+            "Unable to make the pre-login process's channels",
+        );
         return;
     };
     let confinement = if crate::privsep::wanted() {

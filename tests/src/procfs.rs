@@ -1,0 +1,72 @@
+//! What /proc says about the processes of a server under test: who is whose child, with
+//! which ids and capabilities, holding which descriptors.
+
+/// Processes whose parent is `parent`.
+#[must_use]
+pub fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                        // pid (comm) state ppid ...: the comm may hold spaces, so after
+                        // the last ')'.
+                        stat.rsplit(')')
+                            .next()
+                            .and_then(|rest| rest.split_whitespace().nth(1))
+                            .is_some_and(|ppid| ppid == parent.to_string())
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A field of `/proc/<pid>/status` (`Uid`, `CapEff`, ...), trimmed; empty if absent.
+#[must_use]
+pub fn status(pid: u32, key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!("{key}:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// Real, effective, saved and file-system user ids.
+#[must_use]
+pub fn uids(pid: u32) -> Vec<u32> {
+    status(pid, "Uid")
+        .split_whitespace()
+        .filter_map(|id| id.parse().ok())
+        .collect()
+}
+
+/// Where the descriptors above stderr of `pid` point.
+#[must_use]
+pub fn descriptors(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| {
+                let e = e.ok()?;
+                let fd: u32 = e.file_name().to_str()?.parse().ok()?;
+                (fd > 2).then(|| std::fs::read_link(e.path()).ok())?
+            })
+            .map(|target| target.display().to_string())
+            .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `pid` has ended: gone, or a zombie its parent has not reaped yet.
+#[must_use]
+pub fn has_exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_none_or(|state| state == "Z" || state == "X")
+    })
+}
