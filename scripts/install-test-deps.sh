@@ -28,6 +28,9 @@ command -v groff >/dev/null || missing+=(groff-base)
 command -v zsh >/dev/null || missing+=(zsh)
 # pure-sftpd's clients (sftp.rs): OpenSSH's sftp, ssh, scp and ssh-keygen.
 command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+# ... and OpenSSH's sshd with internal-sftp, the reference for SFTP semantics
+# (sftp_reference.rs starts its own on a free port; the package's service is not started).
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 # A zone file for the time-zone test (read_at_start.rs).
 [ -f /usr/share/zoneinfo/Asia/Karachi ] || missing+=(tzdata)
 

@@ -126,7 +126,7 @@ fn openssh_sftp_works_in_the_chrooted_home_as_the_account() {
         PASSWORD,
         "pwd\nput big.bin\nget big.bin back.bin\nmkdir made\nrename big.bin made/moved.bin\n\
          chmod 600 made/moved.bin\nls -l made\nget a.txt\ncd ..\npwd\nls\n-get escape/passwd\n\
-         -get passwd-link\n-get /etc/passwd\nrm made/moved.bin\nrmdir made\nbye\n",
+         -get passwd-link\n-get /etc/passwd\n-symlink a.txt made/link\nrm made/moved.bin\nrmdir made\nbye\n",
     );
     let said = text(&out);
     assert!(out.status.success(), "{said}\n{}", server.stderr());
@@ -145,6 +145,12 @@ fn openssh_sftp_works_in_the_chrooted_home_as_the_account() {
     // Nothing from outside the home came down.
     assert!(!local.path().join("passwd").exists(), "{said}");
     assert!(!local.path().join("passwd-link").exists(), "{said}");
+    // No symbolic links are made (as pure-ftpd; OpenSSH's server makes them): the
+    // directory could be removed, so nothing was left in it.
+    assert!(
+        said.contains("remote symlink file \"a.txt\" to \"/made/link\": Permission denied"),
+        "{said}"
+    );
     assert!(!site.home.join("made").exists());
 
     // An upload is the account's, with the -U default's mode.

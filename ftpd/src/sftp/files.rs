@@ -175,6 +175,10 @@ impl Files {
         }
     }
 
+    /// Opens as OpenSSH's server does: the access mode from READ and WRITE, then
+    /// creation, truncation, exclusivity and appending as asked (so CREATE|EXCL alone is
+    /// a read-only open that still fails on an existing file). An open that may create
+    /// or change a file never follows a symbolic link at its name.
     fn open_file(
         &self,
         path: &[u8],
@@ -182,15 +186,22 @@ impl Files {
         attrs: &FileAttributes,
     ) -> Reply<(File, bool)> {
         let append = flags.contains(OpenFlags::APPEND);
-        let writes = flags.contains(OpenFlags::WRITE) || append;
-        if !writes {
+        let changes = OpenFlags::WRITE
+            | OpenFlags::APPEND
+            | OpenFlags::CREATE
+            | OpenFlags::TRUNCATE
+            | OpenFlags::EXCLUDE;
+        if !flags.intersects(changes) {
             let file = self.vfs.open_read(path).map_err(|e| failed(&e))?;
             return Ok((file, false));
         }
-        let mut how = if flags.contains(OpenFlags::READ) {
-            OFlag::O_RDWR
-        } else {
-            OFlag::O_WRONLY
+        let mut how = match (
+            flags.contains(OpenFlags::READ),
+            flags.contains(OpenFlags::WRITE),
+        ) {
+            (true, true) => OFlag::O_RDWR,
+            (false, true) => OFlag::O_WRONLY,
+            _ => OFlag::O_RDONLY,
         };
         if flags.contains(OpenFlags::CREATE) {
             how |= OFlag::O_CREAT;
