@@ -471,3 +471,121 @@ fn ssh_audit_finds_no_failing_algorithm() {
             .is_some_and(|keys| keys.iter().any(|k| k["algorithm"] == "ssh-ed25519"))
     );
 }
+
+/// Hostile clients beside a well-behaved one: an SFTP packet over the limit, a packet
+/// of an unknown type, a client that vanishes in the middle of an upload. Prints one
+/// line per finding.
+const HOSTILE: &str = r#"
+import paramiko, struct, sys, os, time, subprocess
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def connect():
+    t = paramiko.Transport(("127.0.0.1", port))
+    t.connect(username=user, password=password)
+    return t
+calm = connect()
+calm_sftp = paramiko.SFTPClient.from_transport(calm)
+print("calm lists", "a.txt" in calm_sftp.listdir("/"), flush=True)
+
+def raw_sftp():
+    t = connect()
+    c = t.open_session()
+    c.invoke_subsystem("sftp")
+    c.settimeout(20)
+    c.sendall(struct.pack(">IBI", 5, 1, 3))
+    head = c.recv(4)
+    body = c.recv(struct.unpack(">I", head)[0])
+    return t, c, body[0]
+t, c, kind = raw_sftp()
+print("version packet", kind == 2, flush=True)
+# Unknown packet type: a status reply, and the session goes on.
+c.sendall(struct.pack(">IBI", 5, 200, 7))
+head = c.recv(4)
+body = c.recv(struct.unpack(">I", head)[0])
+print("unknown type answered with a status", body[0] == 101, flush=True)
+c.sendall(struct.pack(">IBI", 10, 16, 8) + struct.pack(">I", 1) + b"/")
+head = c.recv(4)
+body = c.recv(struct.unpack(">I", head)[0])
+print("still serving", body[0] == 104, flush=True)
+# Over the limit: the session ends, without reading the body as packets.
+c.sendall(struct.pack(">I", 10 * 1024 * 1024) + b"\x03" * 65536)
+ended = False
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        if c.recv(65536) == b"":
+            ended = True
+            break
+    except Exception:
+        ended = True
+        break
+print("oversized packet ends the session", ended, flush=True)
+t.close()
+
+# A client that vanishes mid-upload (killed, no goodbye).
+vanisher = subprocess.Popen([sys.executable, "-c", """
+import paramiko, sys
+t = paramiko.Transport(("127.0.0.1", %d))
+t.connect(username=%r, password=%r)
+s = paramiko.SFTPClient.from_transport(t)
+f = s.open("vanished.bin", "w")
+print("writing", flush=True)
+while True:
+    f.write(b"v" * 32768)
+""" % (port, user, password)], stdout=subprocess.PIPE)
+vanisher.stdout.readline()
+time.sleep(0.5)
+vanisher.kill()
+vanisher.wait()
+print("calm still lists", "a.txt" in calm_sftp.listdir("/"), flush=True)
+with calm_sftp.open("calm.bin", "w") as f:
+    f.write(b"c" * 100000)
+print("calm still uploads", calm_sftp.stat("calm.bin").st_size == 100000, flush=True)
+calm_sftp.close()
+calm.close()
+"#;
+
+#[test]
+fn hostile_packets_and_a_vanishing_client_disturb_nobody_else() {
+    if !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &[]);
+    let out = Command::new("timeout")
+        .args([
+            "120",
+            "python3",
+            "-c",
+            HOSTILE,
+            &server.port.to_string(),
+            USER,
+            PASSWORD,
+        ])
+        .output()
+        .expect("python3 runs");
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    for finding in [
+        "calm lists True",
+        "version packet True",
+        "unknown type answered with a status True",
+        "still serving True",
+        "oversized packet ends the session True",
+        "calm still lists True",
+        "calm still uploads True",
+    ] {
+        assert!(said.contains(finding), "{finding}: {said}");
+    }
+    // The vanished client's session ended: only the files it wrote remain, and no
+    // session process is left once the calm client is gone too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !pureftpd_tests::session_processes(server.pid()).is_empty()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        pureftpd_tests::session_processes(server.pid()),
+        Vec::<u32>::new()
+    );
+}

@@ -77,10 +77,7 @@ fn run_sftp(pipe: std::os::unix::net::UnixStream, files: Files) {
         // russh-sftp runs its loop in a task of its own and does not say when it ends:
         // the stream is dropped then, which this notices.
         let (ended, done) = tokio::sync::oneshot::channel::<()>();
-        let watched = Watched {
-            inner: pipe,
-            _ended: ended,
-        };
+        let watched = Watched::new(pipe, ended);
         let config = russh_sftp::server::Config {
             max_client_packet_len: MAX_REQUEST,
         };
@@ -89,10 +86,57 @@ fn run_sftp(pipe: std::os::unix::net::UnixStream, files: Files) {
     });
 }
 
-/// A stream that tells, by being dropped, that its user is done with it.
+/// The account's end of the pipe, as russh-sftp reads it: tells, by being dropped,
+/// that russh-sftp's loop is over, and follows the packets' lengths so that a packet
+/// over [`MAX_REQUEST`] ends the session (as OpenSSH's server, "received packet too
+/// long") instead of leaving russh-sftp to read its body as further packets.
 struct Watched<S> {
     inner: S,
     _ended: tokio::sync::oneshot::Sender<()>,
+    /// The length field being read, and how much of it.
+    header: [u8; 4],
+    header_read: usize,
+    /// Bytes of the current packet's body still to come.
+    body_left: u64,
+}
+
+impl<S> Watched<S> {
+    fn new(inner: S, ended: tokio::sync::oneshot::Sender<()>) -> Self {
+        Self {
+            inner,
+            _ended: ended,
+            header: [0; 4],
+            header_read: 0,
+            body_left: 0,
+        }
+    }
+
+    /// Follows `bytes` through the packets; `false` if a length over the limit came.
+    fn follow(&mut self, bytes: &[u8]) -> bool {
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.body_left > 0 {
+                let take = usize::try_from(self.body_left)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len() - at);
+                self.body_left -= take as u64;
+                at += take;
+                continue;
+            }
+            self.header[self.header_read] = bytes[at];
+            self.header_read += 1;
+            at += 1;
+            if self.header_read == 4 {
+                self.header_read = 0;
+                let length = u32::from_be_bytes(self.header);
+                if length > MAX_REQUEST {
+                    return false;
+                }
+                self.body_left = u64::from(length);
+            }
+        }
+        true
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
@@ -101,7 +145,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &polled {
+            let fresh = buf.filled()[before..].to_vec();
+            if !self.follow(&fresh) {
+                // russh-sftp ends its loop at the end of its input, and only there.
+                return Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
+        polled
     }
 }
 
@@ -120,5 +173,32 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packets_are_followed_across_reads_and_an_oversized_one_is_caught() {
+        let (ended, _done) = tokio::sync::oneshot::channel();
+        let mut watched = Watched::new((), ended);
+        let mut stream = Vec::new();
+        for length in [5u32, 0, MAX_REQUEST] {
+            stream.extend_from_slice(&length.to_be_bytes());
+            stream.extend(std::iter::repeat_n(7u8, length as usize));
+        }
+        // Any cut into reads gives the same answer.
+        for chunk in [1, 3, 4, 1000, stream.len()] {
+            let (ended, _done) = tokio::sync::oneshot::channel();
+            let mut w = Watched::new((), ended);
+            assert!(
+                stream.chunks(chunk).all(|c| w.follow(c)),
+                "chunks of {chunk}"
+            );
+        }
+        assert!(watched.follow(&stream));
+        assert!(!watched.follow(&(MAX_REQUEST + 1).to_be_bytes()));
     }
 }
