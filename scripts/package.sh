@@ -32,7 +32,7 @@ install -d "$root/DEBIAN" "$root/usr/sbin" "$root/usr/bin" "$root/usr/share/man/
   "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions"
 
 # The same paths as Debian's pure-ftpd package.
-for tool in pure-ftpd pure-authd pure-certd pure-ftpwho pure-mrtginfo pure-quotacheck pure-uploadscript; do
+for tool in pure-ftpd pure-sftpd pure-authd pure-certd pure-ftpwho pure-mrtginfo pure-quotacheck pure-uploadscript; do
   install -m 0755 -s "$bin/$tool" "$root/usr/sbin/$tool"
 done
 for tool in pure-pw pure-pwconvert pure-statsdecode; do

@@ -92,7 +92,7 @@ fn every_page_renders_without_a_warning() {
         );
         pages += 1;
     }
-    assert_eq!(pages, 11, "a page per tool and pure-ftpd.conf(5)");
+    assert_eq!(pages, 12, "a page per tool and pure-ftpd.conf(5)");
 }
 
 #[test]
@@ -107,6 +107,20 @@ fn pure_ftpds_page_documents_its_option_table() {
         }
     }
     assert_eq!(documented_options(&page("pure-ftpd.8")), table);
+}
+
+#[test]
+fn pure_sftpds_page_documents_its_option_table() {
+    let mut table = BTreeSet::new();
+    for opt in ftpd::sftp::options::OPTIONS {
+        if opt.letter.is_ascii_graphic() {
+            table.insert(format!("-{}", opt.letter));
+        }
+        if let Some(long) = opt.long {
+            table.insert(format!("--{long}"));
+        }
+    }
+    assert_eq!(documented_options(&page("pure-sftpd.8")), table);
 }
 
 #[test]
@@ -196,8 +210,13 @@ fn completions_generated_from_the_pages_complete_in_bash_and_parse_in_zsh() {
     assert_eq!(complete("pure-pw", &["pure-pw", "list", "--j"]), "--json");
     assert_eq!(complete("pure-authd", &["pure-authd", "--r"]), "--run");
     assert_eq!(complete("pure-ftpwho", &["pure-ftpwho", "--"]), "--json");
+    assert_eq!(
+        complete("pure-sftpd", &["pure-sftpd", "--host"]),
+        "--hostkeydir"
+    );
     for tool in [
         "pure-ftpd",
+        "pure-sftpd",
         "pure-pw",
         "pure-authd",
         "pure-certd",

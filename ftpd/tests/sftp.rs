@@ -589,3 +589,57 @@ fn hostile_packets_and_a_vanishing_client_disturb_nobody_else() {
         Vec::<u32>::new()
     );
 }
+
+/// Tries an SFTP login while `hold` other sessions of the account are open; prints
+/// whether it got in.
+const SECOND_LOGIN: &str = r#"
+import paramiko, sys
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+try:
+    t = paramiko.Transport(("127.0.0.1", port))
+    t.connect(username=user, password=password)
+    paramiko.SFTPClient.from_transport(t).listdir("/")
+    print("in", flush=True)
+except Exception as e:
+    print("refused", type(e).__name__, flush=True)
+"#;
+
+#[test]
+fn per_user_limits_count_ftp_and_sftp_sessions_together() {
+    if !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    let sftpd = start(&site, &["-y", "1:1"]);
+    let ftpd = site.ours(&[]);
+    let try_sftp = || {
+        let out = Command::new("timeout")
+            .args([
+                "60",
+                "python3",
+                "-c",
+                SECOND_LOGIN,
+                &sftpd.port.to_string(),
+                USER,
+                PASSWORD,
+            ])
+            .output()
+            .expect("python3 runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(try_sftp(), "in", "alone, the account gets in");
+    // An FTP session of the account, on the same scoreboard, uses its one session.
+    let mut ftp = common::Ftp::login(ftpd.port, USER, PASSWORD);
+    assert!(try_sftp().starts_with("refused"), "{}", sftpd.stderr());
+    ftp.cmd("QUIT");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        last = try_sftp();
+        if last == "in" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(last, "in", "the FTP session ended: its place is free again");
+}

@@ -6,8 +6,9 @@
 use std::process::Command;
 
 /// Every binary of the workspace, with its package.
-const TOOLS: [(&str, &str); 10] = [
+const TOOLS: [(&str, &str); 11] = [
     ("ftpd", "pure-ftpd"),
+    ("ftpd", "pure-sftpd"),
     ("pure-pw", "pure-pw"),
     ("pure-pw", "pure-pwconvert"),
     ("pure-authd", "pure-authd"),
