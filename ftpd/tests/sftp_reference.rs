@@ -199,9 +199,12 @@ fn the_same_scenario_gives_openssh_internal_sftps_answers() {
     let Ok(Some(account)) = nix::unistd::User::from_name(SYSTEM_USER) else {
         panic!("{SYSTEM_USER} is missing: run scripts/install-test-deps.sh as root");
     };
-    // The reference. sshd refuses a chroot with a component others may write, as /tmp:
-    // this one is under cargo's target directory.
-    let reference_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // The reference. sshd refuses a chroot with a component others may write, as /tmp
+    // (or a checkout below it): this one is in /run, root's (removed at the end).
+    let reference_dir = tempfile::Builder::new()
+        .prefix("pureftpd-rs-sshd.")
+        .tempdir_in("/run")
+        .unwrap();
     let reference_root = chroot_with_writable_dir(
         reference_dir.path(),
         account.uid.as_raw(),
