@@ -643,3 +643,93 @@ fn per_user_limits_count_ftp_and_sftp_sessions_together() {
     }
     assert_eq!(last, "in", "the FTP session ended: its place is free again");
 }
+
+#[test]
+fn quotas_are_shared_with_ftp_and_an_upload_over_them_leaves_nothing() {
+    if !have("sftp") {
+        return;
+    }
+    let site = Site::new();
+    let sftpd = start(&site, &["-n", "1000:1"]);
+    let ftpd = site.ours(&["-n", "1000:1"]);
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(local.path().join("600k.bin"), random_bytes(600 * 1024)).unwrap();
+    let usage = || {
+        let text = String::from_utf8(site.read(".ftpquota")).unwrap();
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().unwrap());
+        (fields.next().unwrap(), fields.next().unwrap())
+    };
+    let out = sftp(
+        sftpd.port,
+        local.path(),
+        USER,
+        PASSWORD,
+        "put 600k.bin first.bin\n-put 600k.bin second.bin\n-get .ftpquota\nbye\n",
+    );
+    let said = text(&out);
+    assert!(said.contains("second.bin"), "{said}");
+    assert_eq!(site.read("first.bin").len(), 600 * 1024, "{said}");
+    assert!(
+        !site.home.join("second.bin").exists(),
+        "over the quota: {said}"
+    );
+    assert!(!local.path().join(".ftpquota").exists(), "{said}");
+    let (files, bytes) = usage();
+    assert!(
+        bytes >= 600 * 1024 && bytes < 1024 * 1024,
+        "{files} {bytes}"
+    );
+
+    // The FTP session of the account sees the same counters.
+    let mut ftp = common::Ftp::login(ftpd.port, USER, PASSWORD);
+    assert_eq!(ftp.cmd("TYPE I").code, 200);
+    let (reply, done) = ftp.upload("STOR by-ftp.bin", &random_bytes(600 * 1024));
+    let refused = done.as_ref().unwrap_or(&reply);
+    assert_eq!(refused.code, 552, "{}", refused.text());
+    assert!(!site.home.join("by-ftp.bin").exists());
+
+    // Removing over SFTP gives the room back, to both.
+    let out = sftp(
+        sftpd.port,
+        local.path(),
+        USER,
+        PASSWORD,
+        "rm first.bin\nbye\n",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(usage(), (files - 1, bytes - 600 * 1024));
+    let (reply, done) = ftp.upload("STOR by-ftp.bin", &random_bytes(600 * 1024));
+    assert_eq!(done.map_or(reply.code, |d| d.code), 226);
+    assert_eq!(usage(), (files, bytes));
+
+    // A client that leaves without closing its file: the upload is counted when its
+    // session ends.
+    let leaver = r#"
+import paramiko, sys, os
+t = paramiko.Transport(("127.0.0.1", int(sys.argv[1])))
+t.connect(username=sys.argv[2], password=sys.argv[3])
+f = paramiko.SFTPClient.from_transport(t).open("left-open.bin", "w")
+f.write(b"L" * 100000)
+f.flush()
+os._exit(0)
+"#;
+    let out = Command::new("timeout")
+        .args([
+            "60",
+            "python3",
+            "-c",
+            leaver,
+            &sftpd.port.to_string(),
+            USER,
+            PASSWORD,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while usage() != (files + 1, bytes + 100_000) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(usage(), (files + 1, bytes + 100_000));
+    assert_eq!(site.read("left-open.bin").len(), 100_000);
+}

@@ -25,6 +25,12 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         board.set_account(&user.login);
         board.set_encrypted(true);
     }
+    // Asked before any chroot: the group database may be out of reach after it.
+    let trusted = user.uid == 0
+        || monitor
+            .config
+            .trusted_gid
+            .is_some_and(|gid| crate::privilege::in_group(&user, gid));
     let entered = match crate::privilege::enter(&user, monitor.config) {
         Ok(entered) => entered,
         Err(e) => {
@@ -33,6 +39,24 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
                 &format!(
                     "Can't enter the home of [{}]: {e}",
                     String::from_utf8_lossy(&user.login)
+                ),
+            );
+            let _ = monitor.channel.send(&Answer::Closed.encode());
+            monitor.end();
+            return;
+        }
+    };
+    let quota = match quota_limits(monitor.config, &user, trusted)
+        .map(|limits| crate::quota::Quota::open(&entered.vfs, limits))
+        .transpose()
+    {
+        Ok(quota) => quota,
+        Err(e) => {
+            monitor.log.log(
+                Level::Error,
+                &format!(
+                    "Unable to open the quota file {}: {e}",
+                    crate::quota::FILE_NAME
                 ),
             );
             let _ = monitor.channel.send(&Answer::Closed.encode());
@@ -49,7 +73,7 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         Level::Info,
         &format!("{} is now logged in", monitor.log.account),
     );
-    let files = Files::new(entered.vfs, monitor.config);
+    let files = Files::new(entered.vfs, quota, monitor.config);
     let Ok(pipe) = monitor.pipe.try_clone() else {
         monitor.end();
         return;
@@ -57,6 +81,24 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
     run_sftp(pipe, files);
     monitor.log.log(Level::Info, "Logout.");
     monitor.end();
+}
+
+/// The quota limits that apply: the account's own, else `-n`; never for a trusted
+/// account (root, or a member of the `-a` group), as in pure-ftpd.
+fn quota_limits(
+    config: &crate::config::Config,
+    user: &LoggedUser,
+    trusted: bool,
+) -> Option<crate::quota::Limits> {
+    if trusted {
+        return None;
+    }
+    let (files, size) = config.quota.unzip();
+    let limits = crate::quota::Limits {
+        files: user.quota_files.or(files),
+        size: user.quota_size.or(size),
+    };
+    (limits.files.is_some() || limits.size.is_some()).then_some(limits)
 }
 
 /// Runs russh-sftp's request loop on the pipe until the client's end closes.

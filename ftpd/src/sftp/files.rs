@@ -29,7 +29,9 @@ use russh_sftp::protocol::{
 };
 use russh_sftp::server::StatusReply;
 
+use super::quota::{self, Upload};
 use crate::config::Config;
+use crate::quota::Quota;
 use crate::vfs::Vfs;
 
 /// Open files and directories a session may hold at once.
@@ -42,6 +44,8 @@ pub const READDIR_BATCH: usize = 128;
 /// One session's open handles and settings.
 pub(crate) struct Files {
     vfs: Vfs,
+    /// The account's quota, if one applies.
+    quota: Option<Quota>,
     handles: HashMap<String, Open>,
     next_handle: u64,
     file_umask: u32,
@@ -53,6 +57,8 @@ enum Open {
     File {
         file: File,
         append: bool,
+        /// What the quota settles at the close (a file opened to write, under a quota).
+        upload: Option<Upload>,
     },
     Dir {
         dir: OwnedFd,
@@ -140,9 +146,10 @@ fn long_name(name: &str, st: &FileStat, now: i64) -> String {
 }
 
 impl Files {
-    pub(crate) fn new(vfs: Vfs, config: &Config) -> Self {
+    pub(crate) fn new(vfs: Vfs, quota: Option<Quota>, config: &Config) -> Self {
         Self {
             vfs,
+            quota,
             handles: HashMap::new(),
             next_handle: 0,
             file_umask: config.file_umask,
@@ -170,7 +177,7 @@ impl Files {
 
     fn file(&self, handle: &str) -> Reply<(&File, bool)> {
         match self.handles.get(handle) {
-            Some(Open::File { file, append }) => Ok((file, *append)),
+            Some(Open::File { file, append, .. }) => Ok((file, *append)),
             _ => Err(refused(StatusCode::Failure, "Invalid handle")),
         }
     }
@@ -229,10 +236,22 @@ impl Files {
             same_owner(attrs, &st)?;
         }
         if let Some(size) = attrs.size {
-            self.vfs
+            quota::check_name(self.quota.as_ref(), path)?;
+            let file = self
+                .vfs
                 .open_write(path, OFlag::empty(), 0)
-                .and_then(|f| f.set_len(size))
                 .map_err(|e| failed(&e))?;
+            let before = file.metadata().map_or(0, |m| m.len());
+            if let Some(quota) = &self.quota {
+                let room = quota.usage().unwrap_or_default().room(quota.limits);
+                if room.is_some_and(|room| size > before.saturating_add(room)) {
+                    return Err(quota::exceeded());
+                }
+            }
+            file.set_len(size).map_err(|e| failed(&e))?;
+            let grown =
+                i64::try_from(size).unwrap_or(i64::MAX) - i64::try_from(before).unwrap_or(i64::MAX);
+            self.give_back(0, -grown);
         }
         if let Some(permissions) = attrs.permissions {
             self.vfs
@@ -245,6 +264,41 @@ impl Files {
                 .map_err(|e| failed(&e))?;
         }
         Ok(())
+    }
+}
+
+impl Files {
+    /// A handle closes: an upload under a quota is counted or undone.
+    fn settle(&self, open: Open) -> Reply<()> {
+        match (open, &self.quota) {
+            (
+                Open::File {
+                    file,
+                    upload: Some(upload),
+                    ..
+                },
+                Some(quota),
+            ) => upload.settle(quota, &self.vfs, &file),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a deletion: the room it gave back.
+    fn give_back(&self, files: i64, bytes: i64) {
+        if let Some(quota) = &self.quota {
+            let _ = quota.adjust(&self.vfs, -files, -bytes);
+        }
+    }
+}
+
+/// The session ends with handles open (the client left without closing them): their
+/// uploads are settled as if closed.
+impl Drop for Files {
+    fn drop(&mut self) {
+        let open: Vec<Open> = self.handles.drain().map(|(_, open)| open).collect();
+        for open in open {
+            let _ = self.settle(open);
+        }
     }
 }
 
@@ -326,12 +380,25 @@ impl russh_sftp::server::Handler for Files {
         attrs: FileAttributes,
     ) -> Reply<Handle> {
         let path = self.path(&filename);
+        let writes = pflags.intersects(
+            OpenFlags::WRITE | OpenFlags::APPEND | OpenFlags::CREATE | OpenFlags::TRUNCATE,
+        );
+        let upload = if writes {
+            quota::plan(self.quota.as_ref(), &self.vfs, &path)?
+        } else {
+            quota::check_name(self.quota.as_ref(), &path)?;
+            None
+        };
         let (file, append) = self.open_file(&path, pflags, &attrs)?;
         let st = nix::sys::stat::fstat(&file).map_err(|e| failed(&io::Error::from(e)))?;
         if st.st_mode & 0o170_000 != 0o100_000 {
             return Err(refused(StatusCode::Failure, "Not a regular file"));
         }
-        let handle = self.add(Open::File { file, append })?;
+        let handle = self.add(Open::File {
+            file,
+            append,
+            upload,
+        })?;
         Ok(Handle { id, handle })
     }
 
@@ -353,8 +420,23 @@ impl russh_sftp::server::Handler for Files {
         offset: u64,
         data: Vec<u8>,
     ) -> Reply<Status> {
-        let (file, append) = self.file(&handle)?;
-        let written = if append {
+        let Some(Open::File {
+            file,
+            append,
+            upload,
+        }) = self.handles.get_mut(&handle)
+        else {
+            return Err(refused(StatusCode::Failure, "Invalid handle"));
+        };
+        if let Some(upload) = upload {
+            let start = if *append {
+                file.metadata().map_or(0, |m| m.len())
+            } else {
+                offset
+            };
+            upload.allow(start.saturating_add(data.len() as u64))?;
+        }
+        let written = if *append {
             use std::io::Write;
             (&*file).write_all(&data)
         } else {
@@ -366,7 +448,10 @@ impl russh_sftp::server::Handler for Files {
 
     async fn close(&mut self, id: u32, handle: String) -> Reply<Status> {
         match self.handles.remove(&handle) {
-            Some(_) => Ok(ok(id)),
+            Some(open) => {
+                self.settle(open)?;
+                Ok(ok(id))
+            }
             None => Err(refused(StatusCode::Failure, "Invalid handle")),
         }
     }
@@ -409,28 +494,46 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn remove(&mut self, id: u32, filename: String) -> Reply<Status> {
-        self.vfs
-            .unlink(&self.path(&filename))
-            .map_err(|e| failed(&e))?;
+        let path = self.path(&filename);
+        quota::check_name(self.quota.as_ref(), &path)?;
+        let size = self
+            .vfs
+            .lstat(&path)
+            .ok()
+            .filter(|st| st.st_mode & 0o170_000 == 0o100_000)
+            .map_or(0, |st| st.st_size);
+        self.vfs.unlink(&path).map_err(|e| failed(&e))?;
+        self.give_back(1, size);
         Ok(ok(id))
     }
 
     async fn mkdir(&mut self, id: u32, path: String, attrs: FileAttributes) -> Reply<Status> {
+        let path = self.path(&path);
+        quota::check_name(self.quota.as_ref(), &path)?;
+        if let Some(quota) = &self.quota
+            && quota.usage().unwrap_or_default().files_full(quota.limits)
+        {
+            return Err(quota::exceeded());
+        }
         let mode = attrs.permissions.unwrap_or(0o777) & 0o777 & !self.dir_umask;
-        self.vfs
-            .mkdir(&self.path(&path), mode)
-            .map_err(|e| failed(&e))?;
+        self.vfs.mkdir(&path, mode).map_err(|e| failed(&e))?;
+        self.give_back(-1, 0);
         Ok(ok(id))
     }
 
     async fn rmdir(&mut self, id: u32, path: String) -> Reply<Status> {
         self.vfs.rmdir(&self.path(&path)).map_err(|e| failed(&e))?;
+        self.give_back(1, 0);
         Ok(ok(id))
     }
 
     async fn rename(&mut self, id: u32, oldpath: String, newpath: String) -> Reply<Status> {
+        let (from, to) = (self.path(&oldpath), self.path(&newpath));
+        quota::check_name(self.quota.as_ref(), &from)?;
+        quota::check_name(self.quota.as_ref(), &to)?;
+        // Never over an existing name: the counters stay as they are.
         self.vfs
-            .rename_no_replace(&self.path(&oldpath), &self.path(&newpath))
+            .rename_no_replace(&from, &to)
             .map_err(|e| failed(&e))?;
         Ok(ok(id))
     }
@@ -441,6 +544,17 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn fsetstat(&mut self, id: u32, handle: String, attrs: FileAttributes) -> Reply<Status> {
+        // An upload's new size is checked now and counted at the close.
+        if let (
+            Some(size),
+            Some(Open::File {
+                upload: Some(upload),
+                ..
+            }),
+        ) = (attrs.size, self.handles.get_mut(&handle))
+        {
+            upload.allow(size)?;
+        }
         let (file, _) = self.file(&handle)?;
         if attrs.uid.is_some() || attrs.gid.is_some() {
             let st = nix::sys::stat::fstat(file).map_err(|e| failed(&io::Error::from(e)))?;

@@ -22,7 +22,7 @@
 //! and AES-GCM (AES-CTR with SHA-2 MACs for older libssh2 clients); nothing that
 //! ssh-audit marks as failing. Host keys: `host_keys.rs`.
 //!
-//! Not yet (issue 14 goes on): public-key logins, quotas, bandwidth and ratios, dot-file
+//! Quotas: `quota.rs`. Not yet (issue 14 goes on): public-key logins, bandwidth and ratios, dot-file
 //! and rename/chmod restrictions, the transfer log and upload script, the protocol in
 //! `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
 
@@ -32,6 +32,7 @@ pub mod host_keys;
 pub mod monitor;
 pub mod options;
 pub mod protocol;
+mod quota;
 pub mod session;
 pub mod transport;
 

@@ -37,6 +37,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt::valued('I', "maxidletime"),
     Opt::flag('j', "createhomedir"),
     Opt::valued('l', "login"),
+    Opt::valued('n', "quota"),
     Opt::valued('S', "bind"),
     Opt::valued('U', "umask"),
     Opt::valued('u', "minuid"),
