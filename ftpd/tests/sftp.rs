@@ -1,5 +1,5 @@
-//! pure-sftpd with real clients: OpenSSH's `sftp` (batch mode, the password typed by an
-//! askpass program as a user would), `curl sftp://`, `lftp sftp://`, Python's paramiko,
+//! pure-sftpd with real clients: OpenSSH's `sftp` and `scp -s` (batch mode, the password
+//! typed by an askpass program as a user would), `curl sftp://`, `lftp sftp://`, paramiko,
 //! `ssh` itself (for what must be refused) and ssh-audit, on the accounts and homes of
 //! the FTP tests (`common::Site`: a `.pdb`, a chrooted home with links out of it).
 
@@ -152,6 +152,42 @@ fn openssh_sftp_works_in_the_chrooted_home_as_the_account() {
         "{said}"
     );
     assert!(!site.home.join("made").exists());
+
+    // scp over SFTP (OpenSSH's default since 9.0; -s says so), both ways.
+    for (from, to) in [
+        (
+            local.path().join("big.bin").display().to_string(),
+            format!("{USER}@127.0.0.1:scp.bin"),
+        ),
+        (
+            format!("{USER}@127.0.0.1:scp.bin"),
+            local.path().join("scp-back.bin").display().to_string(),
+        ),
+    ] {
+        let scp = Command::new("timeout")
+            .args([
+                "60",
+                "scp",
+                "-s",
+                "-P",
+                &server.port.to_string(),
+                "-o",
+                "BatchMode=no",
+            ])
+            .args(SSH_OPTIONS)
+            .args([&from, &to])
+            .env("SSH_ASKPASS", askpass(local.path(), PASSWORD))
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .stdin(Stdio::null())
+            .output()
+            .expect("scp runs");
+        assert!(scp.status.success(), "scp {from} {to}: {}", text(&scp));
+    }
+    assert_eq!(site.read("scp.bin"), big);
+    assert_eq!(
+        std::fs::read(local.path().join("scp-back.bin")).unwrap(),
+        big
+    );
 
     // An upload is the account's, with the -U default's mode.
     let out = sftp(
