@@ -84,6 +84,7 @@ pub mod tls;
 pub mod tls_stream;
 pub mod tls_tickets;
 pub mod tls_upload;
+mod transfer_record;
 pub mod upload_pipe;
 pub mod vfs;
 

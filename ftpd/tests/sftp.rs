@@ -769,3 +769,128 @@ os._exit(0)
     assert_eq!(usage(), (files + 1, bytes + 100_000));
     assert_eq!(site.read("left-open.bin").len(), 100_000);
 }
+
+#[test]
+fn transfers_are_logged_as_pure_ftpds_syslog_and_transfer_log_lines() {
+    let Some(syslog) = common::syslog::Syslog::listen() else {
+        return;
+    };
+    if !have("sftp") {
+        return;
+    }
+    let site = Site::new();
+    let xferlog = site.dir.path().join("xferlog");
+    let spec = format!("xferlog:{}", xferlog.display());
+    let server = start(&site, &["-f", "local3", "-O", &spec]);
+    syslog.clear();
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(local.path().join("up.bin"), random_bytes(4321)).unwrap();
+    let out = sftp(
+        server.port,
+        local.path(),
+        USER,
+        PASSWORD,
+        "put up.bin\nget a.txt\nbye\n",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let lines = syslog.until(|lines| lines.iter().any(|l| l.contains("Logout.")));
+    let ours: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("pure-sftpd: "))
+        .collect();
+    let home = site.home.display().to_string();
+    for expected in [
+        "[INFO] New connection from 127.0.0.1".to_string(),
+        format!("[INFO] {USER} is now logged in"),
+        format!("({USER}@127.0.0.1) [NOTICE] {home}//up.bin uploaded  (4321 bytes, "),
+        format!("({USER}@127.0.0.1) [NOTICE] {home}//a.txt downloaded  (12 bytes, "),
+        format!("({USER}@127.0.0.1) [INFO] Logout."),
+    ] {
+        assert!(
+            ours.iter().any(|l| l.contains(&expected)),
+            "{expected}: {ours:#?}"
+        );
+    }
+    // local3.notice = 19 * 8 + 5
+    assert!(ours.iter().any(|l| l.starts_with("<157>")), "{ours:#?}");
+    let log = std::fs::read_to_string(&xferlog).unwrap();
+    let entries: Vec<&str> = log.lines().collect();
+    assert_eq!(entries.len(), 2, "{log}");
+    assert!(
+        entries[0].contains(&format!(" 4321 {home}/up.bin b _ i r {USER} ftp 1 * c")),
+        "{log}"
+    );
+    assert!(
+        entries[1].contains(&format!(" 12 {home}/a.txt b _ o r {USER} ftp 1 * c")),
+        "{log}"
+    );
+}
+
+#[test]
+fn uploads_are_reported_to_pure_uploadscript() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have("sftp") {
+        return;
+    }
+    let site = Site::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pipe = dir.path().join("upload.pipe");
+    let ran = dir.path().join("ran.txt");
+    let script = dir.path().join("on-upload.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$1 $UPLOAD_SIZE $UPLOAD_VUSER\" >> '{}'\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let login = format!("puredb:{}", site.pdb.display());
+    let keys = host_key_dir().display().to_string();
+    let board = site.scoreboard();
+    let server = Server::start_with_env(
+        Path::new(SFTPD),
+        &["-l", &login, "-H", "--hostkeydir", &keys, "-o"],
+        &[
+            ("PURE_FTPD_SCOREBOARD", &board),
+            ("PURE_FTPD_UPLOAD_PIPE", &pipe),
+        ],
+    );
+    let mut reader = Command::new(pureftpd_tests::workspace_binary(
+        "pure-uploadscript",
+        "pure-uploadscript",
+    ))
+    .arg("-r")
+    .arg(&script)
+    .env("PURE_FTPD_UPLOAD_PIPE", &pipe)
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(local.path().join("up.bin"), random_bytes(2222)).unwrap();
+    let out = sftp(
+        server.port,
+        local.path(),
+        USER,
+        PASSWORD,
+        "put up.bin reported.bin\nbye\n",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let expected = format!("{}/reported.bin 2222 {USER}", site.home.display());
+    let mut seen = String::new();
+    while std::time::Instant::now() < deadline {
+        seen = std::fs::read_to_string(&ran).unwrap_or_default();
+        if seen.contains(&expected) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = reader.kill();
+    let _ = reader.wait();
+    assert!(seen.contains(&expected), "{expected}: {seen:?}");
+}

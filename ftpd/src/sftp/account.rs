@@ -12,8 +12,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use super::files::Files;
 use super::monitor::Monitor;
 use super::protocol::Answer;
+use super::report::Reporter;
 use crate::auth::LoggedUser;
-use crate::log::Level;
+use crate::log::{Level, Logger};
 
 /// Largest SFTP request read from the client (russh-sftp's default, 256 KiB: a write
 /// of OpenSSH's 255 KiB blocks fits, anything bigger ends the session).
@@ -73,13 +74,23 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         Level::Info,
         &format!("{} is now logged in", monitor.log.account),
     );
-    let files = Files::new(entered.vfs, quota, monitor.config);
     let Ok(pipe) = monitor.pipe.try_clone() else {
         monitor.end();
         return;
     };
-    run_sftp(pipe, files);
-    monitor.log.log(Level::Info, "Logout.");
+    // The logs go with the SFTP server, which says `Logout.` when it ends.
+    let quiet = Logger::new(None, false, 0, crate::time_zone::local());
+    let reporter = Reporter {
+        log: std::mem::replace(&mut monitor.log, quiet),
+        alt_log: monitor.alt_log.take(),
+        base: entered.base,
+        upload_script: monitor.config.upload_script,
+        connected_at: monitor.connected_at,
+    };
+    run_sftp(
+        pipe,
+        Files::new(entered.vfs, quota, reporter, monitor.config),
+    );
     monitor.end();
 }
 

@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
+use std::time::Instant;
 
 use nix::fcntl::AtFlags;
 use nix::fcntl::OFlag;
@@ -30,6 +31,7 @@ use russh_sftp::protocol::{
 use russh_sftp::server::StatusReply;
 
 use super::quota::{self, Upload};
+use super::report::Reporter;
 use crate::config::Config;
 use crate::quota::Quota;
 use crate::vfs::Vfs;
@@ -44,6 +46,8 @@ pub const READDIR_BATCH: usize = 128;
 /// One session's open handles and settings.
 pub(crate) struct Files {
     vfs: Vfs,
+    /// The session's logs.
+    reporter: Reporter,
     /// The account's quota, if one applies.
     quota: Option<Quota>,
     handles: HashMap<String, Open>,
@@ -54,16 +58,24 @@ pub(crate) struct Files {
 }
 
 enum Open {
-    File {
-        file: File,
-        append: bool,
-        /// What the quota settles at the close (a file opened to write, under a quota).
-        upload: Option<Upload>,
-    },
+    File(OpenFile),
     Dir {
         dir: OwnedFd,
         names: VecDeque<Vec<u8>>,
     },
+}
+
+/// An open file, and what it has moved (for the logs at its close).
+struct OpenFile {
+    file: File,
+    append: bool,
+    /// What the quota settles at the close (a file opened to write, under a quota).
+    upload: Option<Upload>,
+    /// Inside the session's root.
+    path: Vec<u8>,
+    read: u64,
+    written: u64,
+    opened: Instant,
 }
 
 type Reply<T> = Result<T, StatusReply>;
@@ -146,9 +158,10 @@ fn long_name(name: &str, st: &FileStat, now: i64) -> String {
 }
 
 impl Files {
-    pub(crate) fn new(vfs: Vfs, quota: Option<Quota>, config: &Config) -> Self {
+    pub(crate) fn new(vfs: Vfs, quota: Option<Quota>, reporter: Reporter, config: &Config) -> Self {
         Self {
             vfs,
+            reporter,
             quota,
             handles: HashMap::new(),
             next_handle: 0,
@@ -177,7 +190,7 @@ impl Files {
 
     fn file(&self, handle: &str) -> Reply<(&File, bool)> {
         match self.handles.get(handle) {
-            Some(Open::File { file, append, .. }) => Ok((file, *append)),
+            Some(Open::File(open)) => Ok((&open.file, open.append)),
             _ => Err(refused(StatusCode::Failure, "Invalid handle")),
         }
     }
@@ -268,19 +281,24 @@ impl Files {
 }
 
 impl Files {
-    /// A handle closes: an upload under a quota is counted or undone.
+    /// A handle closes: an upload under a quota is counted or undone, and what the
+    /// file moved is recorded.
     fn settle(&self, open: Open) -> Reply<()> {
-        match (open, &self.quota) {
-            (
-                Open::File {
-                    file,
-                    upload: Some(upload),
-                    ..
-                },
-                Some(quota),
-            ) => upload.settle(quota, &self.vfs, &file),
-            _ => Ok(()),
+        let Open::File(open) = open else {
+            return Ok(());
+        };
+        if let (Some(upload), Some(quota)) = (open.upload, &self.quota) {
+            upload.settle(quota, &self.vfs, &open.file)?;
         }
+        let elapsed = open.opened.elapsed();
+        let real = self.reporter.real_path(&open.path);
+        let recorder = self.reporter.recorder();
+        if open.written > 0 {
+            recorder.record(&real, true, open.written, elapsed);
+        } else if open.read > 0 {
+            recorder.record(&real, false, open.read, elapsed);
+        }
+        Ok(())
     }
 
     /// After a deletion: the room it gave back.
@@ -299,6 +317,7 @@ impl Drop for Files {
         for open in open {
             let _ = self.settle(open);
         }
+        self.reporter.log.log(crate::log::Level::Info, "Logout.");
     }
 }
 
@@ -361,7 +380,7 @@ impl russh_sftp::server::Handler for Files {
 
     async fn fstat(&mut self, id: u32, handle: String) -> Reply<Attrs> {
         let st = match self.handles.get(&handle) {
-            Some(Open::File { file, .. }) => nix::sys::stat::fstat(file),
+            Some(Open::File(open)) => nix::sys::stat::fstat(&open.file),
             Some(Open::Dir { dir, .. }) => nix::sys::stat::fstat(dir),
             None => return Err(refused(StatusCode::Failure, "Invalid handle")),
         }
@@ -394,22 +413,32 @@ impl russh_sftp::server::Handler for Files {
         if st.st_mode & 0o170_000 != 0o100_000 {
             return Err(refused(StatusCode::Failure, "Not a regular file"));
         }
-        let handle = self.add(Open::File {
+        let handle = self.add(Open::File(OpenFile {
             file,
             append,
             upload,
-        })?;
+            path,
+            read: 0,
+            written: 0,
+            opened: Instant::now(),
+        }))?;
         Ok(Handle { id, handle })
     }
 
     async fn read(&mut self, id: u32, handle: String, offset: u64, len: u32) -> Reply<Data> {
-        let (file, _) = self.file(&handle)?;
+        let Some(Open::File(open)) = self.handles.get_mut(&handle) else {
+            return Err(refused(StatusCode::Failure, "Invalid handle"));
+        };
         let mut data = vec![0u8; len.min(MAX_READ) as usize];
-        let n = file.read_at(&mut data, offset).map_err(|e| failed(&e))?;
+        let n = open
+            .file
+            .read_at(&mut data, offset)
+            .map_err(|e| failed(&e))?;
         if n == 0 && !data.is_empty() {
             return Err(StatusCode::Eof.into());
         }
         data.truncate(n);
+        open.read += n as u64;
         Ok(Data { id, data })
     }
 
@@ -420,29 +449,25 @@ impl russh_sftp::server::Handler for Files {
         offset: u64,
         data: Vec<u8>,
     ) -> Reply<Status> {
-        let Some(Open::File {
-            file,
-            append,
-            upload,
-        }) = self.handles.get_mut(&handle)
-        else {
+        let Some(Open::File(open)) = self.handles.get_mut(&handle) else {
             return Err(refused(StatusCode::Failure, "Invalid handle"));
         };
-        if let Some(upload) = upload {
-            let start = if *append {
-                file.metadata().map_or(0, |m| m.len())
+        if let Some(upload) = &mut open.upload {
+            let start = if open.append {
+                open.file.metadata().map_or(0, |m| m.len())
             } else {
                 offset
             };
             upload.allow(start.saturating_add(data.len() as u64))?;
         }
-        let written = if *append {
+        let written = if open.append {
             use std::io::Write;
-            (&*file).write_all(&data)
+            (&open.file).write_all(&data)
         } else {
-            file.write_all_at(&data, offset)
+            open.file.write_all_at(&data, offset)
         };
         written.map_err(|e| failed(&e))?;
+        open.written += data.len() as u64;
         Ok(ok(id))
     }
 
@@ -545,13 +570,8 @@ impl russh_sftp::server::Handler for Files {
 
     async fn fsetstat(&mut self, id: u32, handle: String, attrs: FileAttributes) -> Reply<Status> {
         // An upload's new size is checked now and counted at the close.
-        if let (
-            Some(size),
-            Some(Open::File {
-                upload: Some(upload),
-                ..
-            }),
-        ) = (attrs.size, self.handles.get_mut(&handle))
+        if let (Some(size), Some(Open::File(open))) = (attrs.size, self.handles.get_mut(&handle))
+            && let Some(upload) = &mut open.upload
         {
             upload.allow(size)?;
         }

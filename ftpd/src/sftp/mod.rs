@@ -22,9 +22,9 @@
 //! and AES-GCM (AES-CTR with SHA-2 MACs for older libssh2 clients); nothing that
 //! ssh-audit marks as failing. Host keys: `host_keys.rs`.
 //!
-//! Quotas: `quota.rs`. Not yet (issue 14 goes on): public-key logins, bandwidth and ratios, dot-file
-//! and rename/chmod restrictions, the transfer log and upload script, the protocol in
-//! `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
+//! Quotas: `quota.rs`; logs, `-O` and `-o`: `report.rs`. Not yet (issue 14 goes on):
+//! public-key logins, bandwidth and ratios, dot-file and rename/chmod restrictions, the
+//! protocol in `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
 
 pub mod account;
 pub mod files;
@@ -33,6 +33,7 @@ pub mod monitor;
 pub mod options;
 pub mod protocol;
 mod quota;
+mod report;
 pub mod session;
 pub mod transport;
 
@@ -145,6 +146,18 @@ pub fn main() -> i32 {
         && let Err(e) = crate::privsep::prepare()
     {
         return Exit::error(format!("pure-sftpd: {e}"), 1).report();
+    }
+    if config.upload_script
+        && let Err(e) = crate::upload_pipe::open()
+    {
+        return Exit::error(
+            format!(
+                "pure-sftpd: -o: unable to open the upload pipe {}: {e}",
+                pureftpd_bridge::upload::pipe_path().display()
+            ),
+            1,
+        )
+        .report();
     }
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     crate::listener::run_sftp(&config, ssh)

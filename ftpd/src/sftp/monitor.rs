@@ -35,6 +35,10 @@ pub(crate) struct Monitor<'c> {
     pub(crate) pipe: UnixStream,
     pub(crate) preauth: nix::unistd::Pid,
     pub(crate) failures: u32,
+    /// `-O`, opened at the connection.
+    pub(crate) alt_log: Option<crate::altlog::AltLog>,
+    /// Seconds since 1970.
+    pub(crate) connected_at: i64,
 }
 
 /// What the monitor makes of one login.

@@ -38,6 +38,8 @@ pub const OPTIONS: &[Opt] = &[
     Opt::flag('j', "createhomedir"),
     Opt::valued('l', "login"),
     Opt::valued('n', "quota"),
+    Opt::flag('o', "uploadscript"),
+    Opt::valued('O', "altlog"),
     Opt::valued('S', "bind"),
     Opt::valued('U', "umask"),
     Opt::valued('u', "minuid"),

@@ -41,6 +41,8 @@ pub fn run(
     )
     .named("pure-sftpd");
     log.host = crate::session::host_name(peer, config.dont_resolve);
+    log.log(Level::Info, &format!("New connection from {}", log.host));
+    let connected_at = jiff::Timestamp::now().as_second();
     let (Ok((monitor_channel, preauth_channel)), Ok((account_pipe, preauth_pipe))) =
         (Channel::pair(), UnixStream::pair())
     else {
@@ -65,6 +67,8 @@ pub fn run(
     match pureftpd_os::fork() {
         Ok(ForkResult::Child) => {
             drop((monitor_channel, account_pipe, board));
+            // The upload pipe is the account's process's.
+            crate::upload_pipe::close();
             if let Some((sandbox, root)) = confinement {
                 let keep = [
                     stream.as_raw_fd(),
@@ -78,7 +82,20 @@ pub fn run(
         }
         Ok(ForkResult::Parent { child }) => {
             drop((stream, preauth_channel, preauth_pipe, confinement));
+            // Opened now, as root, for the account's process (as pure-ftpd's sessions).
+            let alt_log = config.alt_log.as_ref().and_then(|spec| {
+                crate::altlog::AltLog::open(spec, crate::time_zone::local())
+                    .map_err(|e| {
+                        log.log(
+                            Level::Error,
+                            &format!("Unable to open the log {}: {e}", spec.path.display()),
+                        );
+                    })
+                    .ok()
+            });
             Monitor {
+                alt_log,
+                connected_at,
                 config,
                 log,
                 board,

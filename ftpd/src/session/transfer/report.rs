@@ -8,7 +8,6 @@ use pureftpd_proto::Reply;
 
 use super::super::Session;
 use super::engine::Ended;
-use crate::log::Level;
 use crate::messages as msg;
 use crate::metrics::{self, Count};
 use crate::scoreboard::Activity;
@@ -110,51 +109,14 @@ impl Session<'_> {
         elapsed: Duration,
     ) {
         let real = logged.logged_path(path);
-        let seconds = elapsed.as_secs_f64();
-        let rate = if seconds > 0.0 {
-            bytes as f64 / 1024.0 / seconds
-        } else {
-            0.0
-        };
-        let what = if upload { "uploaded" } else { "downloaded" };
-        self.log.log(
-            Level::Notice,
-            &format!(
-                "{} {what}  ({bytes} bytes, {rate:.2}KB/sec)",
-                String::from_utf8_lossy(&real)
-            ),
-        );
-        let clean = crate::vfs::normalize(b"/", b"/", &real);
-        if upload && self.config.upload_script {
-            let login = self.log.account.as_bytes();
-            if let Err(e) = crate::upload_pipe::report(login, &clean) {
-                self.log.log(
-                    Level::Warning,
-                    &format!(
-                        "Upload of {} not reported: {e}",
-                        String::from_utf8_lossy(&clean)
-                    ),
-                );
-            }
+        crate::transfer_record::Recorder {
+            log: &self.log,
+            alt_log: self.alt_log.as_ref(),
+            upload_script: self.config.upload_script,
+            session_start: self.connected_at,
+            ascii: !self.binary,
         }
-        if let Some(alt_log) = &self.alt_log {
-            let transfer = crate::altlog::Transfer {
-                upload,
-                path: &clean,
-                bytes,
-                seconds,
-                ascii: !self.binary,
-                account: &self.log.account,
-                host: &self.log.host,
-                session_start: self.connected_at,
-            };
-            if let Err(e) = alt_log.write(&transfer) {
-                self.log.log(
-                    Level::Error,
-                    &format!("Unable to write the transfer log: {e}"),
-                );
-            }
-        }
+        .record(&real, upload, bytes, elapsed);
     }
 
     pub(super) fn board(&mut self, activity: Activity<'_>) {

@@ -1,0 +1,42 @@
+//! What an SFTP session tells the logs, as a pure-ftpd session does (`transfer_record`):
+//! a syslog line and a `-O` line per file that moved bytes, recorded when its handle is
+//! closed (or the session ends with it open), the upload pipe for `-o`, and `Logout.`.
+
+use std::path::PathBuf;
+
+use crate::altlog::AltLog;
+use crate::log::Logger;
+use crate::transfer_record::Recorder;
+
+/// A logged-in session's logs.
+pub(crate) struct Reporter {
+    pub(crate) log: Logger,
+    pub(crate) alt_log: Option<AltLog>,
+    /// The real directory the session's `/` is.
+    pub(crate) base: PathBuf,
+    /// `-o`.
+    pub(crate) upload_script: bool,
+    /// Seconds since 1970.
+    pub(crate) connected_at: i64,
+}
+
+impl Reporter {
+    /// A path inside the session's root as it is on the server (for the logs).
+    pub(crate) fn real_path(&self, path: &[u8]) -> Vec<u8> {
+        let base = self.base.as_os_str().as_encoded_bytes();
+        let mut real = base.strip_suffix(b"/").unwrap_or(base).to_vec();
+        real.push(b'/');
+        real.extend_from_slice(path);
+        real
+    }
+
+    pub(crate) fn recorder(&self) -> Recorder<'_> {
+        Recorder {
+            log: &self.log,
+            alt_log: self.alt_log.as_ref(),
+            upload_script: self.upload_script,
+            session_start: self.connected_at,
+            ascii: false,
+        }
+    }
+}
