@@ -894,3 +894,45 @@ fn uploads_are_reported_to_pure_uploadscript() {
     let _ = reader.wait();
     assert!(seen.contains(&expected), "{expected}: {seen:?}");
 }
+
+#[test]
+fn dot_files_deletion_renaming_and_chmod_follow_the_servers_flags() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have("sftp") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &["-X", "-K", "-G", "-R"]);
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(local.path().join("up.bin"), b"up").unwrap();
+    let mode_before = std::fs::metadata(site.home.join("a.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    let out = sftp(
+        server.port,
+        local.path(),
+        USER,
+        PASSWORD,
+        "-get .hidden\n-rm a.txt\n-rename a.txt b.txt\n-chmod 600 a.txt\n-put up.bin .dot\n\
+         -mkdir .dir\nput up.bin ok.bin\nbye\n",
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(!local.path().join(".hidden").exists(), "-X: {said}");
+    assert!(
+        site.home.join("a.txt").exists() && !site.home.join("b.txt").exists(),
+        "-K, -G: {said}"
+    );
+    let mode_after = std::fs::metadata(site.home.join("a.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode_before, mode_after, "-R: {said}");
+    assert!(
+        !site.home.join(".dot").exists() && !site.home.join(".dir").exists(),
+        "{said}"
+    );
+    assert_eq!(site.read("ok.bin"), b"up");
+    assert!(said.contains("Permission denied"), "{said}");
+}

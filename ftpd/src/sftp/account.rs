@@ -87,10 +87,8 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         upload_script: monitor.config.upload_script,
         connected_at: monitor.connected_at,
     };
-    run_sftp(
-        pipe,
-        Files::new(entered.vfs, quota, reporter, monitor.config),
-    );
+    let files = Files::new(entered.vfs, quota, reporter, monitor.config, user.uid);
+    run_sftp(pipe, files);
     monitor.end();
 }
 

@@ -32,6 +32,7 @@ use russh_sftp::server::StatusReply;
 
 use super::quota::{self, Upload};
 use super::report::Reporter;
+use super::rules::Rules;
 use crate::config::Config;
 use crate::quota::Quota;
 use crate::vfs::Vfs;
@@ -48,6 +49,8 @@ pub(crate) struct Files {
     vfs: Vfs,
     /// The session's logs.
     reporter: Reporter,
+    /// `-x`, `-X`, `-K`, `-G`, `-R`.
+    rules: Rules,
     /// The account's quota, if one applies.
     quota: Option<Quota>,
     handles: HashMap<String, Open>,
@@ -158,10 +161,17 @@ fn long_name(name: &str, st: &FileStat, now: i64) -> String {
 }
 
 impl Files {
-    pub(crate) fn new(vfs: Vfs, quota: Option<Quota>, reporter: Reporter, config: &Config) -> Self {
+    pub(crate) fn new(
+        vfs: Vfs,
+        quota: Option<Quota>,
+        reporter: Reporter,
+        config: &Config,
+        uid: u32,
+    ) -> Self {
         Self {
             vfs,
             reporter,
+            rules: Rules::new(config, uid),
             quota,
             handles: HashMap::new(),
             next_handle: 0,
@@ -244,6 +254,11 @@ impl Files {
     }
 
     fn set_attributes(&self, path: &[u8], attrs: &FileAttributes) -> Reply<()> {
+        if attrs.permissions.is_some() {
+            self.rules.chmod(path)?;
+        } else {
+            self.rules.write(path)?;
+        }
         if attrs.uid.is_some() || attrs.gid.is_some() {
             let st = self.vfs.stat(path).map_err(|e| failed(&e))?;
             same_owner(attrs, &st)?;
@@ -356,7 +371,9 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn stat(&mut self, id: u32, path: String) -> Reply<Attrs> {
-        let st = self.vfs.stat(&self.path(&path)).map_err(|e| failed(&e))?;
+        let path = self.path(&path);
+        self.rules.read(&path)?;
+        let st = self.vfs.stat(&path).map_err(|e| failed(&e))?;
         Ok(Attrs {
             id,
             attrs: attributes(&st),
@@ -365,6 +382,7 @@ impl russh_sftp::server::Handler for Files {
 
     async fn lstat(&mut self, id: u32, path: String) -> Reply<Attrs> {
         let path = self.path(&path);
+        self.rules.read(&path)?;
         // The root has no parent to lstat in; it is no link.
         let st = if path == b"/" {
             self.vfs.stat(&path)
@@ -403,8 +421,10 @@ impl russh_sftp::server::Handler for Files {
             OpenFlags::WRITE | OpenFlags::APPEND | OpenFlags::CREATE | OpenFlags::TRUNCATE,
         );
         let upload = if writes {
+            self.rules.write(&path)?;
             quota::plan(self.quota.as_ref(), &self.vfs, &path)?
         } else {
+            self.rules.read(&path)?;
             quota::check_name(self.quota.as_ref(), &path)?;
             None
         };
@@ -482,10 +502,9 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Reply<Handle> {
-        let (dir, names) = self
-            .vfs
-            .read_dir(&self.path(&path))
-            .map_err(|e| failed(&e))?;
+        let path = self.path(&path);
+        self.rules.read(&path)?;
+        let (dir, names) = self.vfs.read_dir(&path).map_err(|e| failed(&e))?;
         let handle = self.add(Open::Dir {
             dir,
             names: names.into(),
@@ -520,6 +539,7 @@ impl russh_sftp::server::Handler for Files {
 
     async fn remove(&mut self, id: u32, filename: String) -> Reply<Status> {
         let path = self.path(&filename);
+        self.rules.delete(&path)?;
         quota::check_name(self.quota.as_ref(), &path)?;
         let size = self
             .vfs
@@ -534,6 +554,7 @@ impl russh_sftp::server::Handler for Files {
 
     async fn mkdir(&mut self, id: u32, path: String, attrs: FileAttributes) -> Reply<Status> {
         let path = self.path(&path);
+        self.rules.write(&path)?;
         quota::check_name(self.quota.as_ref(), &path)?;
         if let Some(quota) = &self.quota
             && quota.usage().unwrap_or_default().files_full(quota.limits)
@@ -547,13 +568,16 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn rmdir(&mut self, id: u32, path: String) -> Reply<Status> {
-        self.vfs.rmdir(&self.path(&path)).map_err(|e| failed(&e))?;
+        let path = self.path(&path);
+        self.rules.write(&path)?;
+        self.vfs.rmdir(&path).map_err(|e| failed(&e))?;
         self.give_back(1, 0);
         Ok(ok(id))
     }
 
     async fn rename(&mut self, id: u32, oldpath: String, newpath: String) -> Reply<Status> {
         let (from, to) = (self.path(&oldpath), self.path(&newpath));
+        self.rules.rename(&from, &to)?;
         quota::check_name(self.quota.as_ref(), &from)?;
         quota::check_name(self.quota.as_ref(), &to)?;
         // Never over an existing name: the counters stay as they are.
@@ -574,6 +598,9 @@ impl russh_sftp::server::Handler for Files {
             && let Some(upload) = &mut open.upload
         {
             upload.allow(size)?;
+        }
+        if let (Some(_), Some(Open::File(open))) = (attrs.permissions, self.handles.get(&handle)) {
+            self.rules.chmod(&open.path)?;
         }
         let (file, _) = self.file(&handle)?;
         if attrs.uid.is_some() || attrs.gid.is_some() {
@@ -599,10 +626,9 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn readlink(&mut self, id: u32, path: String) -> Reply<Name> {
-        let target = self
-            .vfs
-            .readlink(&self.path(&path))
-            .map_err(|e| failed(&e))?;
+        let path = self.path(&path);
+        self.rules.read(&path)?;
+        let target = self.vfs.readlink(&path).map_err(|e| failed(&e))?;
         Ok(Name {
             id,
             files: vec![Entry::dummy(String::from_utf8_lossy(&target).into_owned())],

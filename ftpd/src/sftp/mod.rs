@@ -22,9 +22,9 @@
 //! and AES-GCM (AES-CTR with SHA-2 MACs for older libssh2 clients); nothing that
 //! ssh-audit marks as failing. Host keys: `host_keys.rs`.
 //!
-//! Quotas: `quota.rs`; logs, `-O` and `-o`: `report.rs`. Not yet (issue 14 goes on):
-//! public-key logins, bandwidth and ratios, dot-file and rename/chmod restrictions, the
-//! protocol in `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
+//! Quotas: `quota.rs`; logs, `-O` and `-o`: `report.rs`; `-x -X -K -G -R`: `rules.rs`.
+//! Not yet (issue 14 goes on): public-key logins, bandwidth and ratios, the protocol in
+//! `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
 
 pub mod account;
 pub mod files;
@@ -34,6 +34,7 @@ pub mod options;
 pub mod protocol;
 mod quota;
 mod report;
+mod rules;
 pub mod session;
 pub mod transport;
 

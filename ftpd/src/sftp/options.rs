@@ -32,17 +32,22 @@ pub const OPTIONS: &[Opt] = &[
     Opt::valued('c', "maxclientsnumber"),
     Opt::valued('f', "syslogfacility"),
     Opt::valued('g', "pidfile"),
+    Opt::flag('G', "norename"),
     Opt::flag('h', "help"),
     Opt::flag('H', "dontresolve"),
     Opt::valued('I', "maxidletime"),
     Opt::flag('j', "createhomedir"),
+    Opt::flag('K', "keepallfiles"),
     Opt::valued('l', "login"),
     Opt::valued('n', "quota"),
     Opt::flag('o', "uploadscript"),
     Opt::valued('O', "altlog"),
+    Opt::flag('R', "nochmod"),
     Opt::valued('S', "bind"),
     Opt::valued('U', "umask"),
     Opt::valued('u', "minuid"),
+    Opt::flag('x', "prohibitdotfileswrite"),
+    Opt::flag('X', "prohibitdotfilesread"),
     Opt::valued('y', "peruserlimits"),
     Opt::valued(HOST_KEY_DIR, "hostkeydir"),
 ];
@@ -162,7 +167,7 @@ mod tests {
             panic!("refused");
         };
         assert_eq!(config.bind_port, "22");
-        for ftp_only in [["-Y", "1"], ["-p", "3000:3010"], ["-O", "clf:/x"]] {
+        for ftp_only in [["-Y", "1"], ["-p", "3000:3010"], ["-T", "100"]] {
             let e = parse_words(&ftp_only).unwrap_err();
             assert!(e.getopt.is_some(), "{ftp_only:?} accepted");
         }
