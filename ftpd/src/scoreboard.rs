@@ -112,6 +112,13 @@ impl Scoreboard {
         self.write();
     }
 
+    /// The session speaks SFTP (`pure-sftpd`), encrypted by SSH.
+    pub fn set_sftp(&mut self) {
+        self.record.sftp = true;
+        self.record.encrypted = true;
+        self.write();
+    }
+
     /// The control connection switched to TLS or back.
     pub fn set_encrypted(&mut self, encrypted: bool) {
         self.record.encrypted = encrypted;

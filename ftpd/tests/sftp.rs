@@ -936,3 +936,66 @@ fn dot_files_deletion_renaming_and_chmod_follow_the_servers_flags() {
     assert_eq!(site.read("ok.bin"), b"up");
     assert!(said.contains("Permission denied"), "{said}");
 }
+
+/// Logs in, reads some of a file and waits; then closes it and waits again.
+const READER: &str = r#"
+import paramiko, sys
+t = paramiko.Transport(("127.0.0.1", int(sys.argv[1])))
+t.connect(username=sys.argv[2], password=sys.argv[3])
+s = paramiko.SFTPClient.from_transport(t)
+f = s.open("big.bin")
+f.read(32768)
+print("reading", flush=True)
+sys.stdin.readline()
+f.close()
+s.stat("/")
+print("closed", flush=True)
+sys.stdin.readline()
+"#;
+
+#[test]
+fn pure_ftpwho_shows_sftp_sessions_and_their_transfers() {
+    use std::io::{BufRead, BufReader, Write};
+    if !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    site.put("big.bin", &random_bytes(1_000_000));
+    let server = start(&site, &[]);
+    let ftpwho = pureftpd_tests::workspace_binary("pure-ftpwho", "pure-ftpwho");
+    let sessions = || -> Vec<serde_json::Value> {
+        let out = Command::new(&ftpwho)
+            .arg("--json")
+            .env("PURE_FTPD_SCOREBOARD", site.scoreboard())
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let mut reader = Command::new("python3")
+        .args(["-c", READER, &server.port.to_string(), USER, PASSWORD])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(reader.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "reading");
+    let now = sessions();
+    assert_eq!(now.len(), 1, "{now:?}");
+    let entry = &now[0];
+    assert_eq!(entry["protocol"], "sftp", "{entry}");
+    assert_eq!(entry["account"], USER, "{entry}");
+    assert_eq!(entry["encrypted"], true, "{entry}");
+    assert_eq!(entry["state"], "download", "{entry}");
+    assert_eq!(entry["file"], "/big.bin", "{entry}");
+    reader.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "closed");
+    let entry = &sessions()[0];
+    assert_eq!(entry["state"], "idle", "{entry}");
+    reader.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+    let _ = reader.wait();
+}

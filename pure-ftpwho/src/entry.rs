@@ -60,8 +60,10 @@ pub struct Entry {
     pub total: u64,
     /// Position in the file, during transfers; else 0.
     pub current: u64,
-    /// Whether the control connection uses TLS.
+    /// Whether the control connection uses TLS (or SSH).
     pub encrypted: bool,
+    /// `ftp`, or `sftp` for a session of `pure-sftpd`.
+    pub protocol: &'static str,
 }
 
 impl Entry {
@@ -98,6 +100,7 @@ impl Entry {
             },
             current,
             encrypted: record.encrypted,
+            protocol: if record.sftp { "sftp" } else { "ftp" },
         }
     }
 
@@ -148,6 +151,7 @@ mod tests {
             total,
             current,
             encrypted: false,
+            protocol: "ftp",
         }
     }
 

@@ -23,6 +23,7 @@
 //! | `size` | file size (downloads; 0 for uploads) |
 //! | `current` | bytes done so far, counting from the start of the file |
 //! | `encrypted` | `1` if the control connection uses TLS |
+//! | `protocol` | `ftp` or `sftp` (`pure-sftpd`); absent in older records, read as `ftp` |
 //!
 //! Escaping: bytes outside printable ASCII, `%` and `=` are written `%XX`, so no value
 //! can forge a line. The writer takes an exclusive lock (`flock`) for each update and
@@ -158,6 +159,8 @@ pub struct Record {
     pub current: u64,
     /// Whether the control connection uses TLS.
     pub encrypted: bool,
+    /// An SFTP session of `pure-sftpd` (else FTP).
+    pub sftp: bool,
 }
 
 impl Record {
@@ -184,6 +187,7 @@ impl Record {
             size: 0,
             current: 0,
             encrypted: false,
+            sftp: false,
         }
     }
 
@@ -218,6 +222,7 @@ impl Record {
         field("size", &number(self.size));
         field("current", &number(self.current));
         field("encrypted", if self.encrypted { b"1" } else { b"0" });
+        field("protocol", if self.sftp { b"sftp" } else { b"ftp" });
         text.resize(RECORD_LEN, 0);
         text
     }
@@ -276,6 +281,7 @@ impl Record {
             size: number("size")?,
             current: number("current")?,
             encrypted: get("encrypted")? == b"1",
+            sftp: get("protocol").is_ok_and(|p| p == b"sftp"),
         })
     }
 }

@@ -24,7 +24,7 @@ const MAX_REQUEST: u32 = 256 * 1024;
 pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
     if let Some(board) = &mut monitor.board {
         board.set_account(&user.login);
-        board.set_encrypted(true);
+        board.set_sftp();
     }
     // Asked before any chroot: the group database may be out of reach after it.
     let trusted = user.uid == 0
@@ -86,6 +86,8 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         base: entered.base,
         upload_script: monitor.config.upload_script,
         connected_at: monitor.connected_at,
+        board: monitor.board.take(),
+        showing: None,
     };
     let files = Files::new(entered.vfs, quota, reporter, monitor.config, user.uid);
     run_sftp(pipe, files);

@@ -79,6 +79,8 @@ struct OpenFile {
     read: u64,
     written: u64,
     opened: Instant,
+    /// The size when opened (for the scoreboard).
+    size: u64,
 }
 
 type Reply<T> = Result<T, StatusReply>;
@@ -441,6 +443,7 @@ impl russh_sftp::server::Handler for Files {
             read: 0,
             written: 0,
             opened: Instant::now(),
+            size: u64::try_from(st.st_size).unwrap_or(0),
         }))?;
         Ok(Handle { id, handle })
     }
@@ -459,6 +462,9 @@ impl russh_sftp::server::Handler for Files {
         }
         data.truncate(n);
         open.read += n as u64;
+        let (size, position) = (open.size, offset.saturating_add(n as u64));
+        self.reporter
+            .progress(&handle, &open.path, false, size, position);
         Ok(Data { id, data })
     }
 
@@ -488,12 +494,20 @@ impl russh_sftp::server::Handler for Files {
         };
         written.map_err(|e| failed(&e))?;
         open.written += data.len() as u64;
+        let position = if open.append {
+            open.file.metadata().map_or(0, |m| m.len())
+        } else {
+            offset.saturating_add(data.len() as u64)
+        };
+        self.reporter
+            .progress(&handle, &open.path, true, 0, position);
         Ok(ok(id))
     }
 
     async fn close(&mut self, id: u32, handle: String) -> Reply<Status> {
         match self.handles.remove(&handle) {
             Some(open) => {
+                self.reporter.closed(&handle);
                 self.settle(open)?;
                 Ok(ok(id))
             }

@@ -1,11 +1,14 @@
 //! What an SFTP session tells the logs, as a pure-ftpd session does (`transfer_record`):
 //! a syslog line and a `-O` line per file that moved bytes, recorded when its handle is
-//! closed (or the session ends with it open), the upload pipe for `-o`, and `Logout.`.
+//! closed (or the session ends with it open), the upload pipe for `-o`, and `Logout.`;
+//! and the scoreboard, for `pure-ftpwho`: the file last read or written and how far,
+//! until it is closed.
 
 use std::path::PathBuf;
 
 use crate::altlog::AltLog;
 use crate::log::Logger;
+use crate::scoreboard::{Activity, Scoreboard};
 use crate::transfer_record::Recorder;
 
 /// A logged-in session's logs.
@@ -18,6 +21,9 @@ pub(crate) struct Reporter {
     pub(crate) upload_script: bool,
     /// Seconds since 1970.
     pub(crate) connected_at: i64,
+    pub(crate) board: Option<Scoreboard>,
+    /// The handle the scoreboard shows.
+    pub(crate) showing: Option<String>,
 }
 
 impl Reporter {
@@ -28,6 +34,44 @@ impl Reporter {
         real.push(b'/');
         real.extend_from_slice(path);
         real
+    }
+
+    /// Bytes of `handle` (the client's `name`) moved up to `position`: the scoreboard
+    /// shows this transfer from now on.
+    pub(crate) fn progress(
+        &mut self,
+        handle: &str,
+        name: &[u8],
+        upload: bool,
+        size: u64,
+        position: u64,
+    ) {
+        let Some(board) = &mut self.board else {
+            return;
+        };
+        if self.showing.as_deref() != Some(handle) {
+            board.set_activity(if upload {
+                Activity::Upload { file: name }
+            } else {
+                Activity::Download {
+                    file: name,
+                    size,
+                    offset: 0,
+                }
+            });
+            self.showing = Some(handle.to_string());
+        }
+        board.progress(position);
+    }
+
+    /// `handle` is closed: if the scoreboard shows it, the session is idle now.
+    pub(crate) fn closed(&mut self, handle: &str) {
+        if self.showing.as_deref() == Some(handle) {
+            self.showing = None;
+            if let Some(board) = &mut self.board {
+                board.set_activity(Activity::Idle);
+            }
+        }
     }
 
     pub(crate) fn recorder(&self) -> Recorder<'_> {

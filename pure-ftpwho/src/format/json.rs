@@ -28,6 +28,7 @@ pub(super) fn render(out: &mut Vec<u8>, entries: &[Entry]) {
                 "percentage": entry.percent(),
                 "bandwidth": entry.bandwidth(),
                 "encrypted": entry.encrypted,
+                "protocol": entry.protocol,
             })
         })
         .collect();
