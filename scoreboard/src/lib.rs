@@ -434,6 +434,17 @@ mod tests {
     }
 
     #[test]
+    fn the_protocol_round_trips_and_older_records_are_ftp() {
+        let mut sftp = sample();
+        sftp.sftp = true;
+        let bytes = sftp.render();
+        assert!(String::from_utf8_lossy(&bytes).contains("\nprotocol=sftp\n"));
+        assert_eq!(Record::parse(&bytes).unwrap(), sftp);
+        let older = String::from_utf8_lossy(&sample().render()).replace("protocol=ftp\n", "");
+        assert_eq!(Record::parse(older.as_bytes()).unwrap(), sample());
+    }
+
+    #[test]
     fn corrupt_records_are_errors() {
         let good = sample().render();
         assert!(Record::parse(&good[..40]).is_err());
