@@ -8,6 +8,16 @@ use std::time::Duration;
 use crate::altlog::AltLog;
 use crate::log::{Level, Logger};
 
+/// A path inside a session's root as it is on the server, as Pure-FTPd logs it: the
+/// chroot base, `/`, then the path (hence a `//`).
+pub(crate) fn real_path(base: &std::path::Path, path: &[u8]) -> Vec<u8> {
+    let base = base.as_os_str().as_encoded_bytes();
+    let mut real = base.strip_suffix(b"/").unwrap_or(base).to_vec();
+    real.push(b'/');
+    real.extend_from_slice(path);
+    real
+}
+
 /// Where a session records its transfers.
 pub(crate) struct Recorder<'a> {
     pub(crate) log: &'a Logger,

@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{PASSWORD, Site, USER};
-use pureftpd_tests::procfs::{children_of, descriptors, status, uids};
+use pureftpd_tests::procfs::{children_of, descriptors, uids};
 
 /// Logs in one step at a time: prints each reply, then waits for a line on stdin.
 const DRIVER: &str = r#"
@@ -116,27 +116,7 @@ fn check_waiting_session(master: u32) -> (u32, u32) {
     let pre_login = children_of(monitor);
     assert_eq!(pre_login.len(), 1, "one pre-login process: {pre_login:?}");
     let pre_login = pre_login[0];
-    assert!(
-        uids(pre_login).iter().all(|&id| id != 0),
-        "{:?}",
-        uids(pre_login)
-    );
-    assert!(
-        status(pre_login, "Gid")
-            .split_whitespace()
-            .all(|id| id != "0")
-    );
-    assert_eq!(status(pre_login, "Groups"), "");
-    for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
-        assert_eq!(status(pre_login, set), "0000000000000000", "{set}");
-    }
-    assert_eq!(status(pre_login, "NoNewPrivs"), "1");
-    let root = std::fs::read_link(format!("/proc/{pre_login}/root")).unwrap();
-    let root = root.display().to_string();
-    assert!(
-        root.starts_with("/tmp/pure-ftpd-prelogin.") && root.ends_with(" (deleted)"),
-        "its root is a removed directory: {root}"
-    );
+    pureftpd_tests::procfs::assert_unprivileged(pre_login);
     let held = descriptors(pre_login);
     assert!(
         held.iter().all(|d| d.starts_with("socket:[")) && held.len() <= 4,

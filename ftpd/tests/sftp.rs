@@ -97,6 +97,28 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// Whether `condition` holds within ten seconds.
+fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Runs a Python `script` (paramiko's client, mostly) with the port, the login and the
+/// password as its arguments, for at most `seconds`.
+fn paramiko_script(seconds: u32, script: &str, port: u16) -> Output {
+    Command::new("timeout")
+        .arg(seconds.to_string())
+        .args(["python3", "-c", script, &port.to_string(), USER, PASSWORD])
+        .output()
+        .expect("python3 runs")
+}
+
 fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -414,23 +436,7 @@ fn ssh_runs_unprivileged_and_the_account_never_touches_the_network() {
     assert_eq!(pre_login.len(), 1, "{pre_login:?}");
     let pre_login = pre_login[0];
     let check_pre_login = || {
-        assert!(
-            uids(pre_login).iter().all(|&id| id != 0),
-            "{:?}",
-            uids(pre_login)
-        );
-        assert!(
-            status(pre_login, "Gid")
-                .split_whitespace()
-                .all(|id| id != "0")
-        );
-        assert_eq!(status(pre_login, "Groups"), "");
-        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
-            assert_eq!(status(pre_login, set), "0000000000000000", "{set}");
-        }
-        assert_eq!(status(pre_login, "NoNewPrivs"), "1");
-        let root = std::fs::read_link(format!("/proc/{pre_login}/root")).unwrap();
-        assert!(root.to_string_lossy().ends_with(" (deleted)"), "{root:?}");
+        pureftpd_tests::procfs::assert_unprivileged(pre_login);
         // Sockets (the client, the channel, the pipe, syslog) and the event loop's
         // epoll and eventfd: no file, no directory.
         let held = descriptors(pre_login);
@@ -459,15 +465,10 @@ fn ssh_runs_unprivileged_and_the_account_never_touches_the_network() {
     check_pre_login();
     assert_eq!(step(true), "listed");
     let _ = driver.wait();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !pureftpd_tests::session_processes(server.pid()).is_empty()
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(
-        pureftpd_tests::session_processes(server.pid()),
-        Vec::<u32>::new()
+    assert!(
+        eventually(|| pureftpd_tests::session_processes(server.pid()).is_empty()),
+        "session processes left: {:?}",
+        pureftpd_tests::session_processes(server.pid())
     );
 }
 
@@ -587,18 +588,7 @@ fn hostile_packets_and_a_vanishing_client_disturb_nobody_else() {
     }
     let site = Site::new();
     let server = start(&site, &[]);
-    let out = Command::new("timeout")
-        .args([
-            "120",
-            "python3",
-            "-c",
-            HOSTILE,
-            &server.port.to_string(),
-            USER,
-            PASSWORD,
-        ])
-        .output()
-        .expect("python3 runs");
+    let out = paramiko_script(120, HOSTILE, server.port);
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     for finding in [
@@ -614,15 +604,10 @@ fn hostile_packets_and_a_vanishing_client_disturb_nobody_else() {
     }
     // The vanished client's session ended: only the files it wrote remain, and no
     // session process is left once the calm client is gone too.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !pureftpd_tests::session_processes(server.pid()).is_empty()
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(
-        pureftpd_tests::session_processes(server.pid()),
-        Vec::<u32>::new()
+    assert!(
+        eventually(|| pureftpd_tests::session_processes(server.pid()).is_empty()),
+        "session processes left: {:?}",
+        pureftpd_tests::session_processes(server.pid())
     );
 }
 
@@ -649,18 +634,7 @@ fn per_user_limits_count_ftp_and_sftp_sessions_together() {
     let sftpd = start(&site, &["-y", "1:1"]);
     let ftpd = site.ours(&[]);
     let try_sftp = || {
-        let out = Command::new("timeout")
-            .args([
-                "60",
-                "python3",
-                "-c",
-                SECOND_LOGIN,
-                &sftpd.port.to_string(),
-                USER,
-                PASSWORD,
-            ])
-            .output()
-            .expect("python3 runs");
+        let out = paramiko_script(60, SECOND_LOGIN, sftpd.port);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(try_sftp(), "in", "alone, the account gets in");
@@ -668,16 +642,10 @@ fn per_user_limits_count_ftp_and_sftp_sessions_together() {
     let mut ftp = common::Ftp::login(ftpd.port, USER, PASSWORD);
     assert!(try_sftp().starts_with("refused"), "{}", sftpd.stderr());
     ftp.cmd("QUIT");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut last = String::new();
-    while std::time::Instant::now() < deadline {
-        last = try_sftp();
-        if last == "in" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert_eq!(last, "in", "the FTP session ended: its place is free again");
+    assert!(
+        eventually(|| try_sftp() == "in"),
+        "the FTP session ended: its place is free again"
+    );
 }
 
 #[test]
@@ -749,23 +717,9 @@ f.write(b"L" * 100000)
 f.flush()
 os._exit(0)
 "#;
-    let out = Command::new("timeout")
-        .args([
-            "60",
-            "python3",
-            "-c",
-            leaver,
-            &sftpd.port.to_string(),
-            USER,
-            PASSWORD,
-        ])
-        .output()
-        .expect("python3 runs");
+    let out = paramiko_script(60, leaver, sftpd.port);
     assert!(out.status.success(), "{}", text(&out));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while usage() != (files + 1, bytes + 100_000) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    eventually(|| usage() == (files + 1, bytes + 100_000));
     assert_eq!(usage(), (files + 1, bytes + 100_000));
     assert_eq!(site.read("left-open.bin").len(), 100_000);
 }
@@ -880,19 +834,12 @@ fn uploads_are_reported_to_pure_uploadscript() {
         "put up.bin reported.bin\nbye\n",
     );
     assert!(out.status.success(), "{}", text(&out));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let expected = format!("{}/reported.bin 2222 {USER}", site.home.display());
-    let mut seen = String::new();
-    while std::time::Instant::now() < deadline {
-        seen = std::fs::read_to_string(&ran).unwrap_or_default();
-        if seen.contains(&expected) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let seen = || std::fs::read_to_string(&ran).unwrap_or_default();
+    let reported = eventually(|| seen().contains(&expected));
     let _ = reader.kill();
     let _ = reader.wait();
-    assert!(seen.contains(&expected), "{expected}: {seen:?}");
+    assert!(reported, "{expected}: {:?}", seen());
 }
 
 #[test]

@@ -70,3 +70,27 @@ pub fn has_exited(pid: u32) -> bool {
             .is_none_or(|state| state == "Z" || state == "X")
     })
 }
+
+/// Panics unless `pid` is confined as a pre-login process must be: no id of root, no
+/// supplementary groups, empty capability sets, `no_new_privs`, and a removed
+/// directory (made by the server, `/tmp/pure-ftpd-prelogin.*`) as its root.
+pub fn assert_unprivileged(pid: u32) {
+    assert!(uids(pid).iter().all(|&id| id != 0), "uids {:?}", uids(pid));
+    assert!(
+        status(pid, "Gid").split_whitespace().all(|id| id != "0"),
+        "gids {}",
+        status(pid, "Gid")
+    );
+    assert_eq!(status(pid, "Groups"), "");
+    for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+        assert_eq!(status(pid, set), "0000000000000000", "{set}");
+    }
+    assert_eq!(status(pid, "NoNewPrivs"), "1");
+    let root = std::fs::read_link(format!("/proc/{pid}/root"))
+        .map(|r| r.display().to_string())
+        .unwrap_or_default();
+    assert!(
+        root.starts_with("/tmp/pure-ftpd-prelogin.") && root.ends_with(" (deleted)"),
+        "its root is a removed directory: {root}"
+    );
+}

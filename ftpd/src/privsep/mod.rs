@@ -274,30 +274,12 @@ fn confine(
     crate::certd::stop_hinting();
     crate::upload_pipe::close();
     crate::port20::forget_inherited();
-    // Whatever else is open was inherited from whoever started the server.
-    let mut keep = vec![
+    let keep = [
         session.control.stream_fd(),
         ends.channel.0.as_raw_fd(),
         ends.pipe.as_raw_fd(),
-        root.as_raw_fd(),
     ];
-    keep.extend(session.log.socket_fd());
-    pureftpd_os::close_descriptors_except_these(&keep);
-    if let Err(e) = sandbox.enter(root) {
-        session.log.log(
-            crate::log::Level::Error,
-            &format!("Unable to confine the pre-login process: {e}"),
-        );
-        std::process::exit(1);
-    }
-    // Once the monitor is the account it may not signal this process: this process
-    // dies with it instead. (Set after the id switch, which clears it; a monitor gone
-    // already means the session is over.)
-    let dies_with_monitor =
-        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_ok();
-    if !dies_with_monitor || nix::unistd::getppid() != monitor {
-        std::process::exit(1);
-    }
+    sandbox.confine_for_good(&keep, root, monitor, &session.log);
     session.monitor = Some(preauth::Gate {
         channel: ends.channel,
         pipe: ends.pipe,

@@ -93,6 +93,40 @@ impl Sandbox {
         Ok(Self { uid, gid })
     }
 
+    /// In a freshly forked pre-login process (FTP's or SFTP's), before it reads a byte
+    /// from the client: closes every descriptor but `keep` (and the syslog socket),
+    /// enters the sandbox, and ties its life to the `monitor`'s; exits if any step
+    /// fails, never going on half confined.
+    pub(crate) fn confine_for_good(
+        &self,
+        keep: &[std::os::fd::RawFd],
+        root: OwnedFd,
+        monitor: nix::unistd::Pid,
+        log: &crate::log::Logger,
+    ) {
+        use std::os::fd::AsRawFd;
+        // Whatever else is open was inherited from whoever started the server.
+        let mut keep = keep.to_vec();
+        keep.push(root.as_raw_fd());
+        keep.extend(log.socket_fd());
+        pureftpd_os::close_descriptors_except_these(&keep);
+        if let Err(e) = self.enter(root) {
+            log.log(
+                crate::log::Level::Error,
+                &format!("Unable to confine the pre-login process: {e}"),
+            );
+            std::process::exit(1);
+        }
+        // Once the monitor is the account it may not signal this process: this process
+        // dies with it instead. (Set after the id switch, which clears it; a monitor
+        // gone already means the session is over.)
+        let dies_with_monitor =
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_ok();
+        if !dies_with_monitor || nix::unistd::getppid() != monitor {
+            std::process::exit(1);
+        }
+    }
+
     /// Confines this process for good (as root; see the module's head).
     ///
     /// # Errors

@@ -96,11 +96,7 @@ impl LoggedIn {
     /// A path of the session's file system as it is on the server, as Pure-FTPd logs it:
     /// the chroot base, `/`, then the path (hence a `//`).
     pub(crate) fn logged_path(&self, path: &[u8]) -> Vec<u8> {
-        let base = self.base.as_os_str().as_encoded_bytes();
-        let mut real = base.strip_suffix(b"/").unwrap_or(base).to_vec();
-        real.push(b'/');
-        real.extend_from_slice(path);
-        real
+        crate::transfer_record::real_path(&self.base, path)
     }
 }
 

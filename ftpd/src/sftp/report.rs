@@ -29,11 +29,7 @@ pub(crate) struct Reporter {
 impl Reporter {
     /// A path inside the session's root as it is on the server (for the logs).
     pub(crate) fn real_path(&self, path: &[u8]) -> Vec<u8> {
-        let base = self.base.as_os_str().as_encoded_bytes();
-        let mut real = base.strip_suffix(b"/").unwrap_or(base).to_vec();
-        real.push(b'/');
-        real.extend_from_slice(path);
-        real
+        crate::transfer_record::real_path(&self.base, path)
     }
 
     /// Bytes of `handle` (the client's `name`) moved up to `position`: the scoreboard

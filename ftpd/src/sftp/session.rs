@@ -8,7 +8,7 @@
 //! confined (there is no privilege to separate), but the processes are the same.
 
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
@@ -75,7 +75,7 @@ pub fn run(
                     preauth_channel.as_fd_raw(),
                     preauth_pipe.as_raw_fd(),
                 ];
-                confine(&log, &keep, sandbox, root, monitor);
+                sandbox.confine_for_good(&keep, root, monitor, &log);
             }
             let code = transport::serve(stream, Arc::clone(ssh), preauth_channel, preauth_pipe);
             std::process::exit(code);
@@ -109,32 +109,5 @@ pub fn run(
             .serve();
         }
         Err(e) => log.log(Level::Error, &format!("Unable to fork: {e}")),
-    }
-}
-
-/// In the pre-login process, before it reads a byte from the client; exits if any step
-/// fails, never going on half confined.
-fn confine(
-    log: &Logger,
-    keep: &[i32],
-    sandbox: preauth::Sandbox,
-    root: OwnedFd,
-    monitor: nix::unistd::Pid,
-) {
-    let mut keep = keep.to_vec();
-    keep.push(root.as_raw_fd());
-    keep.extend(log.socket_fd());
-    pureftpd_os::close_descriptors_except_these(&keep);
-    if let Err(e) = sandbox.enter(root) {
-        log.log(
-            Level::Error,
-            &format!("Unable to confine the pre-login process: {e}"),
-        );
-        std::process::exit(1);
-    }
-    let dies_with_monitor =
-        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_ok();
-    if !dies_with_monitor || nix::unistd::getppid() != monitor {
-        std::process::exit(1);
     }
 }
