@@ -1,4 +1,6 @@
-//! `pure-ftpd`: the FTP server.
+//! `pure-ftpd`: the FTP server; and `pure-sftpd`, SFTP for the same accounts through the
+//! same master, auth chain, confinement and file-system view ([`sftp`] has its process
+//! diagram: SSH in the pre-login process, SFTP served by the account's process).
 //!
 //! # Processes and privileges
 //!
