@@ -27,6 +27,7 @@
 //! `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
 
 pub mod account;
+mod attrs;
 pub mod files;
 pub mod host_keys;
 pub mod monitor;
