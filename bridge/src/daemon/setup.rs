@@ -24,6 +24,11 @@ pub fn daemonize() -> bool {
 
 /// Creates the socket, mode 0600, replacing a stale one. A path that exists and is
 /// not a socket is left alone (Pure-FTPd would delete whatever is there).
+///
+/// The socket is bound and listening under a temporary name first, then renamed into
+/// place: a client (a server started right after the daemon, a test) that connects as
+/// soon as the path appears is never refused in the moment between `bind` and
+/// `listen`, as it could be with Pure-FTPd's.
 pub fn listen(path: &Path) -> io::Result<UnixListener> {
     // Also the scripts' umask, as in Pure-FTPd.
     umask(Mode::from_bits_truncate(0o077));
@@ -37,8 +42,17 @@ pub fn listen(path: &Path) -> io::Result<UnixListener> {
         }
         Err(_) => {}
     }
-    let listener = UnixListener::bind(path)?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.new", std::process::id()));
+    let temporary = std::path::PathBuf::from(temporary);
+    let _ = fs::remove_file(&temporary);
+    let listener = UnixListener::bind(&temporary)?;
+    let placed = fs::set_permissions(&temporary, fs::Permissions::from_mode(0o600))
+        .and_then(|()| fs::rename(&temporary, path));
+    if let Err(e) = placed {
+        let _ = fs::remove_file(&temporary);
+        return Err(e);
+    }
     Ok(listener)
 }
 
@@ -93,4 +107,42 @@ pub fn stop_on_signals(files: Vec<std::path::PathBuf>) -> io::Result<()> {
 pub fn clean_up(options: &Options) {
     let _ = fs::remove_file(&options.socket);
     let _ = fs::remove_file(&options.pid_file);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client that connects the moment the path appears is never refused: it appears
+    /// only once the socket listens. (Bound in place, about one try in a few hundred
+    /// landed between `bind` and `listen` on a loaded machine.)
+    #[test]
+    fn the_socket_appears_only_once_it_listens() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..300 {
+            let path = dir.path().join(format!("socket-{round}"));
+            let watcher = {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                    while !path.exists() {
+                        assert!(std::time::Instant::now() < deadline, "no socket");
+                        std::hint::spin_loop();
+                    }
+                    std::os::unix::net::UnixStream::connect(&path).map(|_| ())
+                })
+            };
+            let listener = listen(&path).unwrap();
+            let connected = watcher.join().unwrap();
+            assert!(connected.is_ok(), "round {round}: {connected:?}");
+            drop(listener);
+        }
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .filter(|name| name.to_string_lossy().ends_with(".new"))
+            .collect();
+        assert!(left.is_empty(), "temporary names left: {left:?}");
+    }
 }
