@@ -28,6 +28,30 @@ pub struct Daemon {
     log: PathBuf,
 }
 
+/// Whether a Unix socket listens at `path`: its line in /proc/net/unix has the
+/// accepting flag (`__SO_ACCEPTCON`, 0x10000). The kernel shows the name a socket was
+/// bound to: ours bind to `<path>.<pid>.new` and rename it into place once listening,
+/// so that name, with the path present, counts too.
+fn listening(path: &Path) -> bool {
+    if !path.exists() {
+        return false;
+    }
+    let wanted = path.display().to_string();
+    let temporary = format!("{wanted}.");
+    std::fs::read_to_string("/proc/net/unix")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Num RefCount Protocol Flags Type St Inode Path
+            fields.len() >= 8
+                && (fields[7] == wanted
+                    || (fields[7].starts_with(&temporary) && fields[7].ends_with(".new")))
+                && u32::from_str_radix(fields[3], 16).is_ok_and(|flags| flags & 0x10000 != 0)
+        })
+}
+
 impl Daemon {
     /// Starts `binary -s <dir>/socket -r <dir>/handler.sh -p <dir>/pid extra...`, the
     /// handler being `#!/bin/sh` and `body`; waits for the socket.
@@ -61,11 +85,14 @@ impl Daemon {
             script,
             log,
         };
+        // Listening, not only there: Debian's daemons (and ours before they bound under a
+        // temporary name) create the path at bind(), and a connect before their listen()
+        // is refused. /proc/net/unix tells without connecting (a probe would be a request).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !daemon.socket.exists() {
+        while !listening(&daemon.socket) {
             assert!(
                 Instant::now() < deadline,
-                "{} made no socket",
+                "{} made no listening socket",
                 binary.display()
             );
             std::thread::sleep(Duration::from_millis(10));
