@@ -31,7 +31,7 @@ use pureftpd_account::password::{self, Scheme};
 use pureftpd_account::{Home, Password};
 
 use super::conf_file;
-use super::{DirectoryField, Endpoints, LoggedUser, Verdict};
+use super::{DirectoryField, Endpoints, LoggedUser, Proof, Verdict};
 
 /// How long connecting, and each operation, may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -294,7 +294,7 @@ fn stored_password_matches(stored: &str, typed: &Password) -> bool {
 pub(super) fn check(
     config: &LdapConfig,
     login: &[u8],
-    password: &Password,
+    proof: &Proof,
     _at: &Endpoints,
     notes: &mut Vec<String>,
 ) -> Verdict {
@@ -383,9 +383,10 @@ pub(super) fn check(
     else {
         return Verdict::NotFound;
     };
-    let password_ok = match &stored {
-        Some(stored) => stored_password_matches(stored, password),
-        None => {
+    let password_ok = match (proof, &stored) {
+        (Proof::Key, _) => true,
+        (Proof::Password(password), Some(stored)) => stored_password_matches(stored, password),
+        (Proof::Password(password), None) => {
             !password.expose().is_empty()
                 && config
                     .bound(Some(&entry.dn), password.expose())

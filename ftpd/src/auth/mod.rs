@@ -1,6 +1,11 @@
 //! The `-l` chain. Each backend answers for a login and password:
 //! [`Verdict::NotFound`] (try the next backend), [`Verdict::Rejected`] (stop: login
 //! refused) or [`Verdict::Accepted`] (stop: logged in), in command-line order.
+//!
+//! pure-sftpd's key logins ask the same chain with [`Proof::Key`]: the admin has listed
+//! the key for the login and its signature is checked, so a backend only looks the
+//! account up and applies its other rules (addresses, hours, expiry, shell, ids). PAM
+//! and extauth cannot answer without a password and pass to the next backend.
 
 /// `user` with the limits a backend's account carries (the `.pdb` record and the extauth
 /// reply name them alike).
@@ -138,6 +143,16 @@ pub enum Verdict {
     Unavailable(String),
 }
 
+/// How a user proves who they are.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// A password, which the backend checks.
+    Password(Password),
+    /// An SSH public key the admin listed for the login, whose signature of the session
+    /// the SSH transport has checked.
+    Key,
+}
+
 /// Where the client connects from and to, and how: for IP rules and extauth.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -162,40 +177,54 @@ pub fn authenticate(
     at: &Endpoints,
     notes: &mut Vec<String>,
 ) -> Verdict {
+    authenticate_with(chain, login, &Proof::Password(password.clone()), at, notes)
+}
+
+/// Runs the chain for a login proven by `proof`.
+pub fn authenticate_with(
+    chain: &[AuthMethod],
+    login: &[u8],
+    proof: &Proof,
+    at: &Endpoints,
+    notes: &mut Vec<String>,
+) -> Verdict {
     for method in chain {
-        let verdict = match method {
-            AuthMethod::PureDb(path) => puredb::check(path, login, password, at),
-            AuthMethod::Unix => unix::check(login, password),
-            AuthMethod::Pam => pam::check(login, password, notes),
-            AuthMethod::ExtAuth(socket) => extauth::check(socket, login, password, at, notes),
-            AuthMethod::MySql(config) => {
+        let verdict = match (method, proof) {
+            (AuthMethod::PureDb(path), _) => puredb::check(path, login, proof, at),
+            (AuthMethod::Unix, _) => unix::check(login, proof),
+            (AuthMethod::Pam, Proof::Password(password)) => pam::check(login, password, notes),
+            (AuthMethod::ExtAuth(socket), Proof::Password(password)) => {
+                extauth::check(socket, login, password, at, notes)
+            }
+            (AuthMethod::Pam | AuthMethod::ExtAuth(_), Proof::Key) => Verdict::NotFound,
+            (AuthMethod::MySql(config), _) => {
                 let config = Arc::clone(config);
                 within_deadline(
                     "The MySQL server",
                     login,
-                    password,
+                    proof,
                     at,
                     notes,
                     move |l, p, a, n| sql::check(&config, mysql::connect, l, p, a, n),
                 )
             }
-            AuthMethod::Ldap(config) => {
+            (AuthMethod::Ldap(config), _) => {
                 let config = Arc::clone(config);
                 within_deadline(
                     "The LDAP directory",
                     login,
-                    password,
+                    proof,
                     at,
                     notes,
                     move |l, p, a, n| ldap::check(&config, l, p, a, n),
                 )
             }
-            AuthMethod::PgSql(config) => {
+            (AuthMethod::PgSql(config), _) => {
                 let config = Arc::clone(config);
                 within_deadline(
                     "The PostgreSQL server",
                     login,
-                    password,
+                    proof,
                     at,
                     notes,
                     move |l, p, a, n| sql::check(&config, pgsql::connect, l, p, a, n),
@@ -213,7 +242,9 @@ pub fn authenticate(
     }
     // Nobody knows the login: spend the time a real check would, so that a stranger
     // cannot tell existing logins from missing ones by the delay.
-    let _ = pureftpd_account::password::verify(password, dummy_hash());
+    if let Proof::Password(password) = proof {
+        let _ = pureftpd_account::password::verify(password, dummy_hash());
+    }
     metrics::login(metrics::Backend::None, LoginResult::Refused);
     Verdict::NotFound
 }
@@ -229,12 +260,12 @@ const NETWORK_DEADLINE: Duration = Duration::from_secs(30);
 fn within_deadline(
     what: &str,
     login: &[u8],
-    password: &Password,
+    proof: &Proof,
     at: &Endpoints,
     notes: &mut Vec<String>,
-    check: impl FnOnce(&[u8], &Password, &Endpoints, &mut Vec<String>) -> Verdict + Send + 'static,
+    check: impl FnOnce(&[u8], &Proof, &Endpoints, &mut Vec<String>) -> Verdict + Send + 'static,
 ) -> Verdict {
-    let (login, password, at) = (login.to_vec(), password.clone(), at.clone());
+    let (login, password, at) = (login.to_vec(), proof.clone(), at.clone());
     let (done, outcome) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("auth".into())

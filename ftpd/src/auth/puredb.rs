@@ -4,15 +4,15 @@
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::Path;
 
-use pureftpd_account::{LookupError, Password, find_account, password};
+use pureftpd_account::{LookupError, find_account, password};
 
-use super::{Endpoints, LoggedUser, Verdict};
+use super::{Endpoints, LoggedUser, Proof, Verdict};
 
 /// Pure-FTPd's reply when the database cannot be opened or read.
 const PDB_BROKEN: &str =
     "Unable to read the indexed puredb file (or old format detected) - Try pure-pw mkdb";
 
-pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: &Endpoints) -> Verdict {
+pub(super) fn check(pdb: &Path, login: &[u8], proof: &Proof, at: &Endpoints) -> Verdict {
     let account = match find_account(pdb, login) {
         Ok(Some(account)) => account,
         Ok(None) => return Verdict::NotFound,
@@ -21,10 +21,12 @@ pub(super) fn check(pdb: &Path, login: &[u8], pw: &Password, at: &Endpoints) -> 
         }
         Err(e) => return Verdict::Rejected(format!("puredb: {e}")),
     };
-    match password::verify(pw, &account.password_hash) {
-        Ok(true) => {}
-        Ok(false) => return Verdict::Rejected("wrong password".to_string()),
-        Err(e) => return Verdict::Rejected(format!("puredb: {e}")),
+    if let Proof::Password(pw) = proof {
+        match password::verify(pw, &account.password_hash) {
+            Ok(true) => {}
+            Ok(false) => return Verdict::Rejected("wrong password".to_string()),
+            Err(e) => return Verdict::Rejected(format!("puredb: {e}")),
+        }
     }
     let mut resolve = |name: &str| -> Vec<IpAddr> {
         (name, 0)

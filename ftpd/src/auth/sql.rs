@@ -23,7 +23,7 @@ use pureftpd_account::password::{self, Scheme};
 use pureftpd_account::{Home, Password};
 
 use super::conf_file::{self, Settings};
-use super::{DirectoryField, Endpoints, LoggedUser, Verdict};
+use super::{DirectoryField, Endpoints, LoggedUser, Proof, Verdict};
 
 /// Pure-FTPd's limit on a query once its placeholders are filled in.
 const MAX_QUERY: usize = 8192;
@@ -420,7 +420,7 @@ pub(super) fn check(
     config: &SqlConfig,
     connect: impl FnOnce(&SqlConfig) -> Result<Box<dyn SqlServer>, String>,
     login: &[u8],
-    password: &Password,
+    proof: &Proof,
     at: &Endpoints,
     notes: &mut Vec<String>,
 ) -> Verdict {
@@ -441,14 +441,7 @@ pub(super) fn check(
             Dialect::MySql => "set autocommit=0",
             Dialect::PgSql => "BEGIN",
         });
-    let verdict = run_queries(
-        config,
-        server.as_mut(),
-        &placeholders,
-        &login,
-        password,
-        notes,
-    );
+    let verdict = run_queries(config, server.as_mut(), &placeholders, &login, proof, notes);
     if started {
         server.execute("COMMIT");
     }
@@ -460,7 +453,7 @@ fn run_queries(
     server: &mut dyn SqlServer,
     placeholders: &Placeholders,
     login: &str,
-    password: &Password,
+    proof: &Proof,
     notes: &mut Vec<String>,
 ) -> Verdict {
     let mut value = |template: &Option<String>| -> Option<String> {
@@ -486,7 +479,9 @@ fn run_queries(
     let Some(dir) = value(&queries.dir) else {
         return Verdict::NotFound;
     };
-    if !config.crypt.matches(password, &stored) {
+    if let Proof::Password(password) = proof
+        && !config.crypt.matches(password, &stored)
+    {
         return Verdict::Rejected("wrong password".to_string());
     }
     let user_id = |name: &str| {

@@ -2,11 +2,11 @@
 //! holds `x` (readable by root only); the shell must be listed in `/etc/shells` unless
 //! it is `ftp`; an expired account is refused.
 
-use pureftpd_account::{Home, Password, password};
+use pureftpd_account::{Home, password};
 
-use super::{LoggedUser, Verdict};
+use super::{LoggedUser, Proof, Verdict};
 
-pub(super) fn check(login: &[u8], pw: &Password) -> Verdict {
+pub(super) fn check(login: &[u8], proof: &Proof) -> Verdict {
     let Ok(name) = std::str::from_utf8(login) else {
         return Verdict::NotFound;
     };
@@ -29,10 +29,18 @@ pub(super) fn check(login: &[u8], pw: &Password) -> Verdict {
     if !shell.eq_ignore_ascii_case(b"ftp") && !shell_allowed(shell) {
         return Verdict::Rejected("shell not in /etc/shells".to_string());
     }
-    match password::verify(pw, &hash) {
-        Ok(true) => {}
-        Ok(false) => return Verdict::Rejected("wrong password".to_string()),
-        Err(e) => return Verdict::Rejected(e.to_string()),
+    match proof {
+        Proof::Password(pw) => match password::verify(pw, &hash) {
+            Ok(true) => {}
+            Ok(false) => return Verdict::Rejected("wrong password".to_string()),
+            Err(e) => return Verdict::Rejected(e.to_string()),
+        },
+        // A locked account (`passwd -l`, `usermod -L`: a `!` before the hash) is
+        // locked for keys too, as OpenSSH's sshd has it.
+        Proof::Key if hash.starts_with(b"!") => {
+            return Verdict::Rejected("account locked".to_string());
+        }
+        Proof::Key => {}
     }
     let home = Home::parse(user.dir.as_os_str().as_encoded_bytes());
     let mut account = LoggedUser::new(login, user.uid.as_raw(), user.gid.as_raw(), home);

@@ -64,8 +64,8 @@ struct Child {
 enum Protocol {
     /// FTP, and FTPS with a certificate.
     Ftp(Option<Arc<ServerConfig>>),
-    /// SFTP (`pure-sftpd`) with these SSH settings and host keys.
-    Sftp(Arc<russh::server::Config>),
+    /// SFTP (`pure-sftpd`) with these SSH settings, host keys and user keys.
+    Sftp(Arc<crate::sftp::Server>),
 }
 
 /// Runs the standalone server until SIGTERM; returns the exit status.
@@ -75,7 +75,7 @@ pub fn run(config: &Config, tls: Option<Arc<ServerConfig>>) -> i32 {
 
 /// Runs `pure-sftpd`'s standalone server (the same master: `-S`, `-c`, `-C`, `-B`, `-g`,
 /// signals, the scoreboard) until SIGTERM; returns the exit status.
-pub fn run_sftp(config: &Config, ssh: Arc<russh::server::Config>) -> i32 {
+pub fn run_sftp(config: &Config, ssh: Arc<crate::sftp::Server>) -> i32 {
     serve_protocol(config, Protocol::Sftp(ssh))
 }
 
@@ -177,7 +177,7 @@ struct Master<'c> {
     /// The port-20 helper of all sessions (as root only: binding port 20 needs it).
     port20: Option<crate::port20::service::Service>,
     /// `pure-sftpd`: the sessions speak SFTP with these settings.
-    ssh: Option<Arc<russh::server::Config>>,
+    ssh: Option<Arc<crate::sftp::Server>>,
 }
 
 impl<'c> Master<'c> {

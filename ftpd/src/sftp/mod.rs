@@ -12,7 +12,8 @@
 //!      │                                 account (chroot, ids) and serves SFTP (files.rs)
 //!      │                                 on a socket pair: it never reads the network
 //!      └─ pre-login (nobody, empty root) SSH itself (russh): key exchange, packets,
-//!                                        passwords forwarded to the monitor; then relays
+//!                                        passwords and public keys forwarded to the
+//!                                        monitor, key signatures checked; then relays
 //!                                        the sftp channel's bytes
 //! ```
 //!
@@ -22,9 +23,9 @@
 //! and AES-GCM (AES-CTR with SHA-2 MACs for older libssh2 clients); nothing that
 //! ssh-audit marks as failing. Host keys: `host_keys.rs`.
 //!
-//! Quotas: `quota.rs`; logs, `-O` and `-o`: `report.rs`; `-x -X -K -G -R`: `rules.rs`.
-//! Not yet (issue 14 goes on): public-key logins, bandwidth and ratios, the protocol in
-//! `pure-ftpwho`. Their options are refused, not ignored (`options.rs`).
+//! Quotas: `quota.rs`; logs, `-O` and `-o`: `report.rs`; `-x -X -K -G -R`: `rules.rs`;
+//! key logins: `user_keys.rs`. Not yet (issue 14 goes on): bandwidth and ratios, whose
+//! options are refused, not ignored (`options.rs`).
 
 pub mod account;
 mod attrs;
@@ -38,6 +39,7 @@ mod report;
 mod rules;
 pub mod session;
 pub mod transport;
+pub mod user_keys;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -46,6 +48,14 @@ use std::time::Duration;
 use pureftpd_cli::Exit;
 use russh::keys::{Algorithm, HashAlg, PrivateKey};
 use russh::{Preferred, cipher, compression, kex, mac};
+
+/// What every connection of the server shares.
+pub struct Server {
+    /// russh's settings, host keys included.
+    pub ssh: Arc<russh::server::Config>,
+    /// `--userkeydir`: the public keys of key logins.
+    pub user_keys: user_keys::UserKeys,
+}
 
 /// Exit status for a configuration error (as pure-ftpd's).
 const CONFIG_ERROR: i32 = 252;
@@ -99,7 +109,9 @@ pub fn ssh_config(config: &crate::config::Config, keys: Vec<PrivateKey>) -> russ
             "SSH-2.0-pure-sftpd_{}",
             crate::VERSION
         ))),
-        methods: russh::MethodSet::from(&[russh::MethodKind::Password][..]),
+        methods: russh::MethodSet::from(
+            &[russh::MethodKind::PublicKey, russh::MethodKind::Password][..],
+        ),
         // The monitor delays failures itself, as pure-ftpd's does.
         auth_rejection_time: Duration::ZERO,
         auth_rejection_time_initial: Some(Duration::ZERO),
@@ -119,11 +131,12 @@ pub fn main() -> i32 {
         || "pure-sftpd".to_string(),
         |p| p.to_string_lossy().into_owned(),
     );
-    let (config, host_key_dir) = match options::parse(&program, args.collect()) {
+    let (config, host_key_dir, user_key_dir) = match options::parse(&program, args.collect()) {
         Ok(options::Invocation::Serve {
             config,
             host_key_dir,
-        }) => (config, host_key_dir),
+            user_key_dir,
+        }) => (config, host_key_dir, user_key_dir),
         Ok(options::Invocation::Help) => return Exit::help(options::help_text()).report(),
         Err(e) => {
             let exit = Exit::error(
@@ -141,7 +154,10 @@ pub fn main() -> i32 {
         Ok(keys) => keys,
         Err(e) => return Exit::error(format!("pure-sftpd: host keys: {e}"), CONFIG_ERROR).report(),
     };
-    let ssh = Arc::new(ssh_config(&config, keys));
+    let server = Arc::new(Server {
+        ssh: Arc::new(ssh_config(&config, keys)),
+        user_keys: user_keys::UserKeys::new(user_key_dir),
+    });
     // Read once here, so that every connection forked later inherits them.
     let _ = crate::time_zone::local();
     if crate::privsep::wanted()
@@ -162,5 +178,5 @@ pub fn main() -> i32 {
         .report();
     }
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    crate::listener::run_sftp(&config, ssh)
+    crate::listener::run_sftp(&config, server)
 }

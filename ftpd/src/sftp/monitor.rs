@@ -1,6 +1,7 @@
 //! The monitor: the connection's own process, root, until a login succeeds. It reads
 //! only the pre-login process's login messages (`protocol.rs`, decoded as hostile input)
-//! and keeps the rules itself, as pure-ftpd's monitor does: one login at a time (one
+//! and keeps the rules itself (a key login needs the key listed in the admin's key
+//! directory, `user_keys.rs`, at the offer and again at the login), as pure-ftpd's monitor does: one login at a time (one
 //! question is answered before the next is read), Pure-FTPd's random delay before every
 //! check and its growing delay after each failure, at most six failures, the `-u`
 //! minimum uid and the `-y` per-user limit. The accounts are checked by the same `-l`
@@ -14,7 +15,8 @@ use std::time::Duration;
 use pureftpd_account::Password;
 
 use super::protocol::{Answer, Request};
-use crate::auth::{self, Endpoints, LoggedUser, Verdict};
+use super::user_keys::{Listed, UserKeys};
+use crate::auth::{self, Endpoints, LoggedUser, Proof, Verdict};
 use crate::config::Config;
 use crate::log::{Level, Logger};
 use crate::privsep::Channel;
@@ -26,6 +28,8 @@ const MAX_FAILURES: u32 = 6;
 /// A connection before login, as its monitor sees it.
 pub(crate) struct Monitor<'c> {
     pub(crate) config: &'c Config,
+    /// `--userkeydir`.
+    pub(crate) user_keys: &'c UserKeys,
     pub(crate) log: Logger,
     pub(crate) board: Option<Scoreboard>,
     pub(crate) peer: SocketAddr,
@@ -54,17 +58,58 @@ impl Monitor<'_> {
     /// connection ends.
     pub(crate) fn serve(mut self) {
         while let Some(message) = self.channel.receive(None).ok().flatten() {
-            let Ok(Request::Login { user, password }) = Request::decode(&message) else {
+            let Ok(request) = Request::decode(&message) else {
                 self.log.log(
                     Level::Error,
                     "The pre-login process sent a malformed message: connection closed",
                 );
                 break;
             };
-            let password = Password::new(password);
-            match self.check(&user, &password) {
+            let (user, check) = match request {
+                Request::Login { user, password } => {
+                    let proof = Proof::Password(Password::new(password));
+                    let check = self.check(&user, &proof);
+                    (user, check)
+                }
+                Request::KeyOffered { user, key } => {
+                    if let Listed::Yes { .. } = self.key_listed(&user, &key) {
+                        let _ = self.channel.send(&Answer::Acceptable.encode());
+                        continue;
+                    }
+                    // As OpenSSH's MaxAuthTries, an unknown key counts as a failure; it
+                    // is not delayed (a key cannot be guessed).
+                    self.failures += 1;
+                    if self.failures >= MAX_FAILURES {
+                        self.log
+                            .log(Level::Error, "Too many authentication failures");
+                        let _ = self.channel.send(&Answer::Closed.encode());
+                        break;
+                    }
+                    let _ = self.channel.send(&Answer::Refused.encode());
+                    continue;
+                }
+                Request::KeyLogin { user, key } => {
+                    let check = match self.key_listed(&user, &key) {
+                        Listed::Yes { fingerprint } => {
+                            let check = self.check(&user, &Proof::Key);
+                            if let Check::Accepted(_) = check {
+                                self.log.log(
+                                    Level::Info,
+                                    &format!(
+                                        "Public key {fingerprint} accepted for [{}]",
+                                        String::from_utf8_lossy(&user)
+                                    ),
+                                );
+                            }
+                            check
+                        }
+                        Listed::No => Check::Refused,
+                    };
+                    (user, check)
+                }
+            };
+            match check {
                 Check::Accepted(account) => {
-                    drop(password);
                     super::account::serve(self, *account);
                     return;
                 }
@@ -95,7 +140,17 @@ impl Monitor<'_> {
         self.end();
     }
 
-    fn check(&mut self, user: &[u8], password: &Password) -> Check {
+    /// Whether the admin listed `key` for `user`; logs what the admin should fix.
+    fn key_listed(&self, user: &[u8], key: &[u8]) -> Listed {
+        let mut warnings = Vec::new();
+        let listed = self.user_keys.lists(user, key, &mut warnings);
+        for warning in warnings {
+            self.log.log(Level::Warning, &warning);
+        }
+        listed
+    }
+
+    fn check(&mut self, user: &[u8], proof: &Proof) -> Check {
         // A little jitter, so that timing says nothing about the account.
         std::thread::sleep(Duration::from_millis(u64::from(
             crate::session::login::random_u32() % 15,
@@ -109,7 +164,7 @@ impl Monitor<'_> {
         };
         let mut notes = Vec::new();
         let verdict =
-            auth::authenticate(&self.config.auth_chain(), user, password, &at, &mut notes);
+            auth::authenticate_with(&self.config.auth_chain(), user, proof, &at, &mut notes);
         for note in notes {
             self.log.log(Level::Warning, &note);
         }

@@ -1,6 +1,6 @@
 //! pure-sftpd's command line: the options of `pure-ftpd` that mean the same for SFTP, read
 //! by the same code (so `-S`, `-l`, `-c` ... accept exactly what `pure-ftpd` accepts and
-//! refuse what it refuses), plus `--hostkeydir DIR`. An option of `pure-ftpd` that has no
+//! refuse what it refuses), plus `--hostkeydir DIR` and `--userkeydir DIR`. An option of `pure-ftpd` that has no
 //! meaning here, or is not implemented for SFTP yet, is refused as unknown rather than
 //! ignored, so that an admin never believes a setting is in force when it is not.
 
@@ -20,6 +20,8 @@ const DEFAULT_PORT: &str = "22";
 
 /// Stand-in letter of `--hostkeydir`, which has no short form.
 const HOST_KEY_DIR: char = '\u{10}';
+/// Stand-in letter of `--userkeydir`, which has no short form.
+const USER_KEY_DIR: char = '\u{11}';
 
 /// The options, in pure-ftpd's order, then ours. Public so that a test can check the
 /// man page and the help text against it.
@@ -50,6 +52,7 @@ pub const OPTIONS: &[Opt] = &[
     Opt::flag('X', "prohibitdotfilesread"),
     Opt::valued('y', "peruserlimits"),
     Opt::valued(HOST_KEY_DIR, "hostkeydir"),
+    Opt::valued(USER_KEY_DIR, "userkeydir"),
 ];
 
 /// What the command line asks for.
@@ -61,6 +64,8 @@ pub enum Invocation {
         config: Box<Config>,
         /// `--hostkeydir`.
         host_key_dir: PathBuf,
+        /// `--userkeydir`.
+        user_key_dir: PathBuf,
     },
     /// Print the option list and exit 0.
     Help,
@@ -69,8 +74,11 @@ pub enum Invocation {
 /// The `-h` text.
 #[must_use]
 pub fn help_text() -> String {
-    // pure-ftpd's layout, which lists letters only; then the long-only option.
-    format!("{}  \t--hostkeydir\t<dir>\n", help_lines(OPTIONS))
+    // pure-ftpd's layout, which lists letters only; then the long-only options.
+    format!(
+        "{}  \t--hostkeydir\t<dir>\n  \t--userkeydir\t<dir>\n",
+        help_lines(OPTIONS)
+    )
 }
 
 /// Parses the arguments after the program name.
@@ -84,6 +92,7 @@ pub fn parse(program: &str, args: Vec<OsString>) -> Result<Invocation, ConfigErr
         ..Config::default()
     };
     let mut host_key_dir = PathBuf::from(DEFAULT_HOST_KEY_DIR);
+    let mut user_key_dir = PathBuf::from(super::user_keys::DEFAULT_USER_KEY_DIR);
     let mut getopt = Getopt::new(OPTIONS, args);
     loop {
         let (letter, value) = match getopt.next() {
@@ -104,12 +113,17 @@ pub fn parse(program: &str, args: Vec<OsString>) -> Result<Invocation, ConfigErr
         };
         match letter {
             'h' => return Ok(Invocation::Help),
-            HOST_KEY_DIR => {
+            HOST_KEY_DIR | USER_KEY_DIR => {
                 let value = value.unwrap_or_default();
+                let (dir, name) = if letter == HOST_KEY_DIR {
+                    (&mut host_key_dir, "--hostkeydir")
+                } else {
+                    (&mut user_key_dir, "--userkeydir")
+                };
                 if value.is_empty() {
-                    return Err(ConfigError::new("--hostkeydir needs a directory"));
+                    return Err(ConfigError::new(format!("{name} needs a directory")));
                 }
-                host_key_dir = PathBuf::from(value);
+                *dir = PathBuf::from(value);
             }
             letter => {
                 let value = match value {
@@ -125,6 +139,7 @@ pub fn parse(program: &str, args: Vec<OsString>) -> Result<Invocation, ConfigErr
     Ok(Invocation::Serve {
         config: Box::new(config),
         host_key_dir,
+        user_key_dir,
     })
 }
 
@@ -141,6 +156,7 @@ mod tests {
         let Ok(Invocation::Serve {
             config,
             host_key_dir,
+            user_key_dir,
         }) = parse_words(&[
             "-S",
             "127.0.0.1,2222",
@@ -150,6 +166,8 @@ mod tests {
             "-c",
             "7",
             "--hostkeydir=/k",
+            "--userkeydir",
+            "/u",
         ])
         else {
             panic!("refused");
@@ -159,6 +177,7 @@ mod tests {
         assert!(config.chroot_everyone);
         assert_eq!(config.min_uid, 1000);
         assert_eq!(host_key_dir, PathBuf::from("/k"));
+        assert_eq!(user_key_dir, PathBuf::from("/u"));
     }
 
     #[test]
@@ -172,5 +191,10 @@ mod tests {
             assert!(e.getopt.is_some(), "{ftp_only:?} accepted");
         }
         assert!(parse_words(&["--hostkeydir="]).is_err());
+        assert!(parse_words(&["--userkeydir="]).is_err());
+        let Ok(Invocation::Serve { user_key_dir, .. }) = parse_words(&[]) else {
+            panic!("refused");
+        };
+        assert_eq!(user_key_dir, PathBuf::from("/etc/pure-ftpd/ssh/users"));
     }
 }

@@ -1,6 +1,7 @@
 //! The messages between pure-sftpd's pre-login process (the SSH transport, unprivileged)
-//! and its monitor (root). There is one question, a login with its password, and three
-//! answers. The monitor decodes what it is sent as hostile input: a message is one
+//! and its monitor (root). There are three questions (a login with its password; whether
+//! a public key is listed for a login; a login with a key whose signature the pre-login
+//! process has checked) and four answers. The monitor decodes what it is sent as hostile input: a message is one
 //! `SOCK_SEQPACKET` datagram, every length is checked, and anything malformed ends the
 //! session (see `monitor.rs`).
 //!
@@ -10,11 +11,16 @@
 pub const MAX_LOGIN: usize = 128;
 /// Longest password accepted (as pure-ftpd's `PASS`).
 pub const MAX_PASSWORD: usize = 511;
+/// Longest public key blob (an RSA key of 16,384 bits takes about 2 KiB).
+pub const MAX_KEY: usize = 16 * 1024;
 
 const LOGIN: u8 = 1;
 const ACCEPTED: u8 = 2;
 const REFUSED: u8 = 3;
 const CLOSED: u8 = 4;
+const KEY_OFFERED: u8 = 5;
+const KEY_LOGIN: u8 = 6;
+const ACCEPTABLE: u8 = 7;
 
 /// Pre-login process to monitor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +31,20 @@ pub enum Request {
         user: Vec<u8>,
         /// As the client sent it.
         password: Vec<u8>,
+    },
+    /// Would this key do for this login? (SSH's query before a signature.)
+    KeyOffered {
+        /// As the client sent it.
+        user: Vec<u8>,
+        /// The public key, in SSH's wire encoding.
+        key: Vec<u8>,
+    },
+    /// Log in with this key: the client has signed the session with it.
+    KeyLogin {
+        /// As the client sent it.
+        user: Vec<u8>,
+        /// The public key, in SSH's wire encoding.
+        key: Vec<u8>,
     },
 }
 
@@ -37,6 +57,8 @@ pub enum Answer {
     Refused,
     /// No more tries (too many failures, or the accounts cannot be reached).
     Closed,
+    /// The offered key is listed for the login: the client may sign with it.
+    Acceptable,
 }
 
 /// Why a message was refused.
@@ -56,9 +78,13 @@ impl Request {
     /// The datagram.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let Self::Login { user, password } = self;
-        let mut out = vec![LOGIN];
-        for field in [user, password] {
+        let (tag, user, second) = match self {
+            Self::Login { user, password } => (LOGIN, user, password),
+            Self::KeyOffered { user, key } => (KEY_OFFERED, user, key),
+            Self::KeyLogin { user, key } => (KEY_LOGIN, user, key),
+        };
+        let mut out = vec![tag];
+        for field in [user, second] {
             let length = u16::try_from(field.len()).unwrap_or(u16::MAX);
             out.extend_from_slice(&length.to_be_bytes());
             out.extend_from_slice(&field[..usize::from(length)]);
@@ -69,18 +95,27 @@ impl Request {
     /// Reads a datagram.
     ///
     /// # Errors
-    /// Anything but a well-formed login within the limits.
+    /// Anything but a well-formed request within the limits.
     pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
         let (&tag, mut rest) = bytes.split_first().ok_or(Malformed::UnknownTag)?;
-        if tag != LOGIN {
-            return Err(Malformed::UnknownTag);
-        }
+        let second_limit = match tag {
+            LOGIN => MAX_PASSWORD,
+            KEY_OFFERED | KEY_LOGIN => MAX_KEY,
+            _ => return Err(Malformed::UnknownTag),
+        };
         let user = field(&mut rest, MAX_LOGIN)?;
-        let password = field(&mut rest, MAX_PASSWORD)?;
+        let second = field(&mut rest, second_limit)?;
         if !rest.is_empty() {
             return Err(Malformed::Trailing);
         }
-        Ok(Self::Login { user, password })
+        Ok(match tag {
+            LOGIN => Self::Login {
+                user,
+                password: second,
+            },
+            KEY_OFFERED => Self::KeyOffered { user, key: second },
+            _ => Self::KeyLogin { user, key: second },
+        })
     }
 }
 
@@ -106,6 +141,7 @@ impl Answer {
             Self::Accepted => ACCEPTED,
             Self::Refused => REFUSED,
             Self::Closed => CLOSED,
+            Self::Acceptable => ACCEPTABLE,
         }]
     }
 
@@ -113,12 +149,13 @@ impl Answer {
     /// unknown answer ends the session).
     ///
     /// # Errors
-    /// Not one of the three answers.
+    /// Not one of the four answers.
     pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
         match bytes {
             [ACCEPTED] => Ok(Self::Accepted),
             [REFUSED] => Ok(Self::Refused),
             [CLOSED] => Ok(Self::Closed),
+            [ACCEPTABLE] => Ok(Self::Acceptable),
             _ => Err(Malformed::UnknownTag),
         }
     }
@@ -130,24 +167,49 @@ mod tests {
 
     #[test]
     fn logins_go_through_and_damage_is_refused() {
-        let login = Request::Login {
-            user: b"bob".to_vec(),
-            password: b"pw\0\xff".to_vec(),
-        };
-        let bytes = login.encode();
-        assert_eq!(Request::decode(&bytes), Ok(login));
-        for cut in 0..bytes.len() {
-            assert!(Request::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        let requests = [
+            Request::Login {
+                user: b"bob".to_vec(),
+                password: b"pw\0\xff".to_vec(),
+            },
+            Request::KeyOffered {
+                user: b"bob".to_vec(),
+                key: vec![7; MAX_KEY],
+            },
+            Request::KeyLogin {
+                user: b"bob".to_vec(),
+                key: b"\0\0\0\x0bssh-ed25519".to_vec(),
+            },
+        ];
+        for request in requests {
+            let bytes = request.encode();
+            assert_eq!(Request::decode(&bytes), Ok(request));
+            for cut in 0..bytes.len() {
+                assert!(Request::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
+            let mut trailing = bytes.clone();
+            trailing.push(0);
+            assert_eq!(Request::decode(&trailing), Err(Malformed::Trailing));
         }
-        let mut trailing = bytes.clone();
-        trailing.push(0);
-        assert_eq!(Request::decode(&trailing), Err(Malformed::Trailing));
+        let password_as_long_as_a_key = Request::Login {
+            user: b"bob".to_vec(),
+            password: vec![b'p'; MAX_KEY],
+        };
+        assert_eq!(
+            Request::decode(&password_as_long_as_a_key.encode()),
+            Err(Malformed::TooLong)
+        );
         let long = Request::Login {
             user: vec![b'a'; MAX_LOGIN + 1],
             password: Vec::new(),
         };
         assert_eq!(Request::decode(&long.encode()), Err(Malformed::TooLong));
-        for answer in [Answer::Accepted, Answer::Refused, Answer::Closed] {
+        for answer in [
+            Answer::Accepted,
+            Answer::Refused,
+            Answer::Closed,
+            Answer::Acceptable,
+        ] {
             assert_eq!(Answer::decode(&answer.encode()), Ok(answer));
         }
         assert!(Answer::decode(&[9]).is_err() && Answer::decode(&[]).is_err());

@@ -26,7 +26,7 @@ pub fn run(
     stream: TcpStream,
     peer: SocketAddr,
     config: &Config,
-    ssh: &Arc<russh::server::Config>,
+    server: &super::Server,
     board: Option<Scoreboard>,
 ) {
     let Ok(local) = stream.local_addr() else {
@@ -77,7 +77,12 @@ pub fn run(
                 ];
                 sandbox.confine_for_good(&keep, root, monitor, &log);
             }
-            let code = transport::serve(stream, Arc::clone(ssh), preauth_channel, preauth_pipe);
+            let code = transport::serve(
+                stream,
+                Arc::clone(&server.ssh),
+                preauth_channel,
+                preauth_pipe,
+            );
             std::process::exit(code);
         }
         Ok(ForkResult::Parent { child }) => {
@@ -97,6 +102,7 @@ pub fn run(
                 alt_log,
                 connected_at,
                 config,
+                user_keys: &server.user_keys,
                 log,
                 board,
                 peer,

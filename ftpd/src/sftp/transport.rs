@@ -1,5 +1,7 @@
 //! The pre-login process's work: the whole SSH connection (russh), unprivileged. It
-//! knows no account: a password goes to the monitor, which answers. After a login it
+//! knows no account: a password goes to the monitor, which answers; so does a public
+//! key, which the monitor looks up in the admin's key directory (`user_keys.rs`) while
+//! russh, here, checks the client's signature with it. After a login it
 //! relays the one `sftp` subsystem channel it allows to the account's process, whose
 //! SFTP server reads the clear bytes from a socket pair. It refuses everything else an
 //! SSH server might do: shells, commands, terminals, environment, agent and X11
@@ -15,10 +17,11 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
+use russh::keys::{Algorithm, PublicKey};
+use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId};
 
-use super::protocol::{Answer, MAX_LOGIN, MAX_PASSWORD, Request};
+use super::protocol::{Answer, MAX_KEY, MAX_LOGIN, MAX_PASSWORD, Request};
 use crate::privsep::Channel as MonitorChannel;
 
 /// The longest the monitor may take over a login: its failure delay grows to about 20 s.
@@ -86,25 +89,54 @@ impl russh::server::Handler for Transport {
 
     async fn auth_publickey_offered(
         &mut self,
-        _user: &str,
-        _key: russh::server::PublicKeyOffer<'_>,
+        user: &str,
+        offer: PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(Auth::reject())
+        let Some(key) = acceptable_key(offer.public_key, offer.algorithm) else {
+            return Ok(Auth::reject());
+        };
+        let request = Request::KeyOffered {
+            user: login_field(user),
+            key,
+        };
+        match self.ask(&request) {
+            Some(Answer::Acceptable) => Ok(Auth::Accept),
+            Some(Answer::Refused) => Ok(Auth::reject()),
+            _ => Err(russh::Error::Disconnect),
+        }
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        verified: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let Some(key) = acceptable_key(verified.public_key, verified.algorithm) else {
+            return Ok(Auth::reject());
+        };
+        let request = Request::KeyLogin {
+            user: login_field(user),
+            key,
+        };
+        match self.ask(&request) {
+            Some(Answer::Accepted) => Ok(Auth::Accept),
+            Some(Answer::Refused) => Ok(Auth::reject()),
+            _ => Err(russh::Error::Disconnect),
+        }
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
         if password.len() > MAX_PASSWORD {
             return Ok(Auth::reject());
         }
-        let user = user.as_bytes();
         let request = Request::Login {
-            user: user[..user.len().min(MAX_LOGIN)].to_vec(),
+            user: login_field(user),
             password: password.as_bytes().to_vec(),
         };
         match self.ask(&request) {
             Some(Answer::Accepted) => Ok(Auth::Accept),
             Some(Answer::Refused) => Ok(Auth::reject()),
-            Some(Answer::Closed) | None => Err(russh::Error::Disconnect),
+            _ => Err(russh::Error::Disconnect),
         }
     }
 
@@ -192,6 +224,21 @@ impl russh::server::Handler for Transport {
     ) -> Result<(), Self::Error> {
         session.channel_failure(channel)
     }
+}
+
+/// The login as the monitor takes it (longer ones are cut, as pure-ftpd's `USER`).
+fn login_field(user: &str) -> Vec<u8> {
+    let user = user.as_bytes();
+    user[..user.len().min(MAX_LOGIN)].to_vec()
+}
+
+/// The key's wire encoding, unless its algorithm is one pure-sftpd refuses: `ssh-rsa`
+/// signatures (SHA-1) and DSA, which OpenSSH has turned off too.
+fn acceptable_key(key: &PublicKey, algorithm: &Algorithm) -> Option<Vec<u8>> {
+    if matches!(algorithm, Algorithm::Dsa | Algorithm::Rsa { hash: None }) {
+        return None;
+    }
+    key.to_bytes().ok().filter(|blob| blob.len() <= MAX_KEY)
 }
 
 /// Carries the SFTP bytes between the client's channel and the account's process until

@@ -16,6 +16,7 @@ pub mod anonymous;
 pub mod bridge;
 pub mod dbservers;
 pub mod relay;
+pub mod sftp;
 pub mod syslog;
 pub mod throughput;
 pub mod tmpfs;

@@ -1,0 +1,127 @@
+//! pure-sftpd for the tests: host keys made once, the server on a `Site`, OpenSSH's
+//! clients with a password typed by an askpass program, paramiko scripts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use super::{PASSWORD, Server, Site, USER};
+
+pub const SFTPD: &str = env!("CARGO_BIN_EXE_pure-sftpd");
+
+/// Host keys made once by ssh-keygen for all tests (the server's own key making is
+/// tested in `host_keys.rs`; RSA keys take a while in a debug build).
+pub fn host_key_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        for (kind, name) in [
+            ("ed25519", "ssh_host_ed25519_key"),
+            ("rsa", "ssh_host_rsa_key"),
+        ] {
+            let made = Command::new("ssh-keygen")
+                .args(["-q", "-t", kind, "-N", "", "-f"])
+                .arg(dir.path().join(name))
+                .status()
+                .expect("ssh-keygen runs (apt-get install openssh-client)");
+            assert!(made.success());
+        }
+        dir
+    })
+    .path()
+}
+
+/// pure-sftpd on the site, with `-l puredb:<pdb> -H` and `extra`.
+pub fn start(site: &Site, extra: &[&str]) -> Server {
+    let login = format!("puredb:{}", site.pdb.display());
+    let keys = host_key_dir().display().to_string();
+    let mut args = vec!["-l", &login, "-H", "--hostkeydir", &keys];
+    args.extend_from_slice(extra);
+    Server::start_with_env(
+        Path::new(SFTPD),
+        &args,
+        &[("PURE_FTPD_SCOREBOARD", &site.scoreboard())],
+    )
+}
+
+/// An askpass program that types `password`.
+pub fn askpass(dir: &Path, password: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(format!("askpass-{}", password.len()));
+    std::fs::write(&path, format!("#!/bin/sh\nprintf '%s\\n' '{password}'\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+pub const SSH_OPTIONS: [&str; 10] = [
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "PubkeyAuthentication=no",
+    "-o",
+    "NumberOfPasswordPrompts=1",
+    "-o",
+    "LogLevel=ERROR",
+];
+
+/// OpenSSH's sftp running `batch` as `user` with `password`, in `dir` (for local files).
+pub fn sftp(port: u16, dir: &Path, user: &str, password: &str, batch: &str) -> Output {
+    let batch_file = dir.join("batch");
+    std::fs::write(&batch_file, batch).unwrap();
+    Command::new("timeout")
+        .args(["60", "sftp", "-P", &port.to_string(), "-o", "BatchMode=no"])
+        .args(SSH_OPTIONS)
+        .arg("-b")
+        .arg(&batch_file)
+        .arg(format!("{user}@127.0.0.1"))
+        .current_dir(dir)
+        .env("SSH_ASKPASS", askpass(dir, password))
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .stdin(Stdio::null())
+        .output()
+        .expect("sftp runs")
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Whether `condition` holds within ten seconds.
+pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Runs a Python `script` (paramiko's client, mostly) with the port, the login and the
+/// password as its arguments, for at most `seconds`.
+pub fn paramiko_script(seconds: u32, script: &str, port: u16) -> Output {
+    Command::new("timeout")
+        .arg(seconds.to_string())
+        .args(["python3", "-c", script, &port.to_string(), USER, PASSWORD])
+        .output()
+        .expect("python3 runs")
+}
+
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in &mut bytes {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *b = state.to_le_bytes()[0];
+    }
+    bytes
+}
