@@ -396,3 +396,50 @@ fn ratio_from_the_entry_as_debians() {
     assert_eq!(codes[0], codes[1]);
     assert!(!codes[0].starts_with("150"), "{codes:?}");
 }
+
+/// pure-sftpd's key logins take the account from the directory without binding as it
+/// (both methods): the entry must be found and enabled, with non-root ids.
+#[test]
+fn ldap_accounts_log_in_to_pure_sftpd_with_a_listed_key() {
+    use common::sftp::{
+        key_dir, key_pair, public, random_bytes, sftp_with_key, start_with_login, text,
+    };
+    use std::os::unix::fs::MetadataExt;
+    let Some(branch) = Branch::new() else { return };
+    if !common::require_root("switching to the account's ids") || !common::have("sftp") {
+        return;
+    }
+    seed(&branch);
+    let local = tempfile::tempdir().unwrap();
+    let key = key_pair(local.path(), "ed25519", "id");
+    let listed = public(&key);
+    let logins = ["joe", "disabled", "rootuid", "nobody"];
+    let files: Vec<(&str, &str)> = logins.iter().map(|l| (*l, listed.as_str())).collect();
+    let keys = key_dir(&files);
+    let up = random_bytes(50_003);
+    std::fs::write(local.path().join("up.bin"), &up).unwrap();
+    let site = &branch.site;
+    for method in ["BIND", "PASSWORD"] {
+        let conf = branch.config(method, "");
+        let server = start_with_login(
+            site,
+            &format!("ldap:{}", conf.display()),
+            &["--userkeydir", &keys.path().display().to_string()],
+        );
+        let _ = std::fs::remove_file(site.home.join("up.bin"));
+        let out = sftp_with_key(server.port, local.path(), "joe", &key, &[]);
+        assert!(
+            out.status.success(),
+            "{method}: {}\n{}",
+            text(&out),
+            server.stderr()
+        );
+        assert_eq!(site.read("up.bin"), up);
+        let meta = std::fs::metadata(site.home.join("up.bin")).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (site.uid, site.gid));
+        for refused in &logins[1..] {
+            let out = sftp_with_key(server.port, local.path(), refused, &key, &[]);
+            assert!(!out.status.success(), "{method} {refused}: {}", text(&out));
+        }
+    }
+}

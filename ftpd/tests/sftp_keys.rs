@@ -7,69 +7,11 @@
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use common::sftp::{random_bytes, sftp, start, text};
+use common::sftp::{key_dir, key_pair, public, random_bytes, sftp, sftp_with_key, start, text};
 use common::{PASSWORD, Site, USER, have, require_root};
-
-/// A key pair made by ssh-keygen in `dir`; returns the private key's path.
-fn key_pair(dir: &Path, kind: &str, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", kind, "-N", "", "-C", name, "-f"])
-        .arg(&path)
-        .status()
-        .expect("ssh-keygen runs (apt-get install openssh-client)");
-    assert!(made.success());
-    path
-}
-
-fn public(key: &Path) -> String {
-    std::fs::read_to_string(key.with_extension("pub")).unwrap()
-}
-
-/// OpenSSH's sftp running `batch` as `user` with the key `identity` only (no password,
-/// no agent).
-fn sftp_with_key(port: u16, dir: &Path, user: &str, identity: &Path, extra: &[&str]) -> Output {
-    let batch_file = dir.join("batch");
-    std::fs::write(&batch_file, "put up.bin\nget up.bin back.bin\nbye\n").unwrap();
-    Command::new("timeout")
-        .args(["60", "sftp", "-P", &port.to_string(), "-o", "BatchMode=yes"])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "PasswordAuthentication=no",
-            "-o",
-            "IdentitiesOnly=yes",
-        ])
-        .args(["-o", "LogLevel=ERROR", "-i"])
-        .arg(identity)
-        .args(extra)
-        .arg("-b")
-        .arg(&batch_file)
-        .arg(format!("{user}@127.0.0.1"))
-        .current_dir(dir)
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
-        .output()
-        .expect("sftp runs")
-}
-
-/// The admin's key directory with `keys` as `login`'s file: root's, mode 0644.
-fn key_dir(login: &str, keys: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let file = dir.path().join(login);
-    std::fs::write(&file, keys).unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    dir
-}
 
 #[test]
 fn keys_the_admin_lists_log_in_and_no_other_key_does() {
@@ -84,14 +26,14 @@ fn keys_the_admin_lists_log_in_and_no_other_key_does() {
     let ed25519 = key_pair(local.path(), "ed25519", "listed-ed25519");
     let rsa = key_pair(local.path(), "rsa", "listed-rsa");
     let in_home = key_pair(local.path(), "ed25519", "home");
-    let keys = key_dir(
+    let keys = key_dir(&[(
         USER,
         &format!(
             "# {USER}'s keys\n{}restrict,no-pty {}",
             public(&ed25519),
             public(&rsa)
         ),
-    );
+    )]);
     // What a user could upload: never read.
     let ssh_dir = site.home.join(".ssh");
     std::fs::create_dir_all(&ssh_dir).unwrap();
@@ -215,7 +157,7 @@ fn paramiko_logs_in_with_a_listed_key() {
     let local = tempfile::tempdir().unwrap();
     let listed = key_pair(local.path(), "ed25519", "listed");
     let other = key_pair(local.path(), "ed25519", "other");
-    let keys = key_dir(USER, &public(&listed));
+    let keys = key_dir(&[(USER, &public(&listed))]);
     let key_dir_arg = keys.path().display().to_string();
     let server = start(&site, &["--userkeydir", &key_dir_arg]);
     let run = |key: &Path| {

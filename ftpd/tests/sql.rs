@@ -814,3 +814,63 @@ fn the_database_password_never_reaches_the_log() {
         "{lines:#?}"
     );
 }
+
+/// pure-sftpd's key logins take the account from the database without its password:
+/// the row must be there (GetPW with its status condition decides, as for a password),
+/// with its ids and home.
+fn sftp_key_logins_read_the_account_from(kind: Kind) {
+    use common::sftp::{
+        key_dir, key_pair, public, random_bytes, sftp_with_key, start_with_login, text,
+    };
+    use std::os::unix::fs::MetadataExt;
+    let Some(directory) = Directory::new(kind) else {
+        return;
+    };
+    if !common::require_root("switching to the account's ids") || !common::have("sftp") {
+        return;
+    }
+    directory.add("keyuser", "secret");
+    directory.add("off", "secret");
+    directory.set("off", "status = 0");
+    let conf = directory.config("cleartext", "");
+    let local = tempfile::tempdir().unwrap();
+    let key = key_pair(local.path(), "ed25519", "id");
+    let listed = public(&key);
+    let keys = key_dir(&[("keyuser", &listed), ("off", &listed), ("ghost", &listed)]);
+    let method = match kind {
+        Kind::MySql => "mysql",
+        Kind::PgSql => "pgsql",
+    };
+    let site = &directory.site;
+    let server = start_with_login(
+        site,
+        &format!("{method}:{}", conf.display()),
+        &["--userkeydir", &keys.path().display().to_string()],
+    );
+    let up = random_bytes(70_001);
+    std::fs::write(local.path().join("up.bin"), &up).unwrap();
+    let out = sftp_with_key(server.port, local.path(), "keyuser", &key, &[]);
+    assert!(
+        out.status.success(),
+        "{kind:?}: {}\n{}",
+        text(&out),
+        server.stderr()
+    );
+    assert_eq!(site.read("up.bin"), up);
+    let meta = std::fs::metadata(site.home.join("up.bin")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (site.uid, site.gid));
+    for refused in ["off", "ghost"] {
+        let out = sftp_with_key(server.port, local.path(), refused, &key, &[]);
+        assert!(!out.status.success(), "{kind:?} {refused}: {}", text(&out));
+    }
+}
+
+#[test]
+fn mysql_accounts_log_in_to_pure_sftpd_with_a_listed_key() {
+    sftp_key_logins_read_the_account_from(Kind::MySql);
+}
+
+#[test]
+fn pgsql_accounts_log_in_to_pure_sftpd_with_a_listed_key() {
+    sftp_key_logins_read_the_account_from(Kind::PgSql);
+}

@@ -33,9 +33,13 @@ pub fn host_key_dir() -> &'static Path {
 
 /// pure-sftpd on the site, with `-l puredb:<pdb> -H` and `extra`.
 pub fn start(site: &Site, extra: &[&str]) -> Server {
-    let login = format!("puredb:{}", site.pdb.display());
+    start_with_login(site, &format!("puredb:{}", site.pdb.display()), extra)
+}
+
+/// pure-sftpd on the site, with `-l <login> -H` and `extra`.
+pub fn start_with_login(site: &Site, login: &str, extra: &[&str]) -> Server {
     let keys = host_key_dir().display().to_string();
-    let mut args = vec!["-l", &login, "-H", "--hostkeydir", &keys];
+    let mut args = vec!["-l", login, "-H", "--hostkeydir", &keys];
     args.extend_from_slice(extra);
     Server::start_with_env(
         Path::new(SFTPD),
@@ -124,4 +128,66 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
         *b = state.to_le_bytes()[0];
     }
     bytes
+}
+
+/// A key pair made by ssh-keygen in `dir`; returns the private key's path.
+pub fn key_pair(dir: &Path, kind: &str, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-C", name, "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen runs (apt-get install openssh-client)");
+    assert!(made.success());
+    path
+}
+
+pub fn public(key: &Path) -> String {
+    std::fs::read_to_string(key.with_extension("pub")).unwrap()
+}
+
+/// OpenSSH's sftp as `user` with the key `identity` only (no password, no agent),
+/// putting `up.bin` from `dir` and getting it back as `back.bin`.
+pub fn sftp_with_key(port: u16, dir: &Path, user: &str, identity: &Path, extra: &[&str]) -> Output {
+    let batch_file = dir.join("batch");
+    std::fs::write(&batch_file, "put up.bin\nget up.bin back.bin\nbye\n").unwrap();
+    Command::new("timeout")
+        .args(["60", "sftp", "-P", &port.to_string(), "-o", "BatchMode=yes"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "PasswordAuthentication=no",
+            "-o",
+            "IdentitiesOnly=yes",
+        ])
+        .args(["-o", "LogLevel=ERROR", "-i"])
+        .arg(identity)
+        .args(extra)
+        .arg("-b")
+        .arg(&batch_file)
+        .arg(format!("{user}@127.0.0.1"))
+        .current_dir(dir)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .expect("sftp runs")
+}
+
+/// The admin's key directory (`--userkeydir`) with a file of keys for each login:
+/// root's, mode 0644.
+pub fn key_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (login, keys) in files {
+        let file = dir.path().join(login);
+        std::fs::write(&file, keys).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    dir
 }
