@@ -34,9 +34,11 @@ use crate::config::Config;
 use crate::messages as msg;
 use crate::scoreboard::{self, Scoreboard};
 use crate::session::{self, Origin};
+use crate::sftp::refusal::TOO_MANY_CONNECTIONS;
 
 mod inetd;
 mod setup;
+mod turned_away;
 
 pub use inetd::serve_inetd;
 pub(crate) use setup::listen;
@@ -178,6 +180,8 @@ struct Master<'c> {
     port20: Option<crate::port20::service::Service>,
     /// `pure-sftpd`: the sessions speak SFTP with these settings.
     ssh: Option<Arc<crate::sftp::Server>>,
+    /// SSH clients just refused.
+    turned_away: turned_away::TurnedAway,
 }
 
 impl<'c> Master<'c> {
@@ -237,6 +241,7 @@ impl<'c> Master<'c> {
                 .is_root()
                 .then(crate::port20::service::Service::default),
             ssh: None,
+            turned_away: turned_away::TurnedAway::default(),
         })
     }
 
@@ -278,6 +283,7 @@ impl<'c> Master<'c> {
                 )
             };
             self.reap();
+            self.turned_away.release_due();
             self.rotate_tickets_when_due();
             if let (true, Some(hints), Some(tls)) = (hinted, &self.cert_hints, &self.tls) {
                 crate::certd::take_hints(hints, tls);
@@ -318,8 +324,8 @@ impl<'c> Master<'c> {
         }
     }
 
-    /// How long the loop may wait: until the ticket keys are due for rotation, or the
-    /// metrics process for a restart.
+    /// How long the loop may wait: until the ticket keys are due for rotation, the
+    /// metrics process for a restart, or a refused SSH client for its close.
     fn poll_timeout(&self) -> PollTimeout {
         let rotation = self
             .tickets
@@ -333,7 +339,14 @@ impl<'c> Master<'c> {
             .port20
             .as_ref()
             .and_then(crate::port20::service::Service::restart_due_in);
-        let Some(left) = rotation.into_iter().chain(restart).chain(helper).min() else {
+        let held = self.turned_away.next_due_in();
+        let Some(left) = rotation
+            .into_iter()
+            .chain(restart)
+            .chain(helper)
+            .chain(held)
+            .min()
+        else {
             return PollTimeout::NONE;
         };
         // Rounded up, so that the loop never spins in the last millisecond.
@@ -354,6 +367,18 @@ impl<'c> Master<'c> {
         self.tickets = Some((keys, Instant::now() + ROTATION));
     }
 
+    /// Turns a client away with `text`: pure-ftpd's `421` reply, or for SSH an SSH
+    /// disconnect with `ssh_reason` (`sftp::refusal`), the socket then held a moment
+    /// (`turned_away.rs`).
+    fn refuse(&mut self, mut stream: TcpStream, ssh_reason: u32, text: &str) {
+        if self.ssh.is_some() {
+            let _ = stream.write_all(&crate::sftp::refusal::refusal(ssh_reason, text));
+            self.turned_away.hold(stream);
+        } else {
+            let _ = stream.write_all(&Reply::new(421, text).encode());
+        }
+    }
+
     /// Applies the limits, then forks a session.
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
         let peer_ip = session::canonical_ip(peer.ip());
@@ -363,14 +388,14 @@ impl<'c> Master<'c> {
         if self.children.len() >= self.max_clients {
             crate::metrics::count(crate::metrics::Count::RefusedMaxClients);
             let max = u32::try_from(self.max_clients).unwrap_or(u32::MAX);
-            let _ = stream.write_all(&Reply::new(421, msg::too_many_users(max)).encode());
+            self.refuse(stream, TOO_MANY_CONNECTIONS, &msg::too_many_users(max));
             return;
         }
         if let Some(per_ip) = self.config.max_clients_per_ip.filter(|_| !proxied) {
             let from_peer = self.children.values().filter(|c| c.peer == peer_ip).count();
             if from_peer >= usize::try_from(per_ip).unwrap_or(usize::MAX) {
                 crate::metrics::count(crate::metrics::Count::RefusedPerIp);
-                let _ = stream.write_all(&Reply::new(421, msg::too_many_from_ip(per_ip)).encode());
+                self.refuse(stream, TOO_MANY_CONNECTIONS, &msg::too_many_from_ip(per_ip));
                 return;
             }
         }
@@ -430,8 +455,11 @@ impl<'c> Master<'c> {
                 if let Some(slot) = slot {
                     crate::metrics::release_slot(slot);
                 }
-                let _ = stream
-                    .write_all(&Reply::new(421, "Unable to fork, please try again later").encode());
+                self.refuse(
+                    stream,
+                    crate::sftp::refusal::SERVICE_NOT_AVAILABLE,
+                    "Unable to fork, please try again later",
+                );
             }
         }
     }

@@ -35,6 +35,7 @@ pub mod monitor;
 pub mod options;
 pub mod protocol;
 mod quota;
+pub mod refusal;
 mod report;
 mod rules;
 pub mod session;

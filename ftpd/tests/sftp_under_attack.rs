@@ -1,0 +1,219 @@
+//! pure-sftpd against a password guesser: 1,000 failed logins from one address (paramiko,
+//! many connections at once) while an account logs in from another address and
+//! transfers; and the `-c`/`-C` refusals, which an SSH client must be able to show.
+
+mod common;
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::sftp::{SSH_OPTIONS, askpass, random_bytes, start, text};
+use common::{PASSWORD, Site, USER, have, require_root};
+
+/// The guesser: `total` logins with a wrong password over `threads` connections at a
+/// time, one guess per connection (the server delays each failure by 3 to 6 s, so
+/// guessers reconnect rather than wait); prints how each ended.
+const GUESSER: &str = r#"
+import sys, threading, paramiko
+port, user, total, threads = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+lock = threading.Lock()
+count = {"left": total, "failed": 0, "turned away": 0, "accepted": 0}
+def take():
+    with lock:
+        if count["left"] == 0:
+            return False
+        count["left"] -= 1
+        return True
+def note(kind):
+    with lock:
+        count[kind] += 1
+def guess():
+    while take():
+        transport = None
+        try:
+            transport = paramiko.Transport(("127.0.0.1", port))
+            transport.start_client(timeout=60)
+            transport.auth_password(user, "not the password")
+            note("accepted")
+        except paramiko.AuthenticationException:
+            note("failed")
+        except (paramiko.SSHException, EOFError, OSError):
+            note("turned away")
+        finally:
+            if transport is not None:
+                transport.close()
+workers = [threading.Thread(target=guess) for _ in range(threads)]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
+print(count["failed"], count["turned away"], count["accepted"])
+"#;
+
+fn children(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .count()
+}
+
+#[test]
+fn a_thousand_failed_logins_from_one_address_leave_the_others_alone() {
+    if !require_root("switching to the account's ids") || !have("sftp") || !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    let per_ip = 120;
+    let server = start(&site, &["-c", "200", "-C", &per_ip.to_string()]);
+    let master = server.pid();
+
+    // The most sessions seen at once while the guesser runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let most = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let (stop, most) = (Arc::clone(&stop), Arc::clone(&most));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                most.fetch_max(children(master), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let guesser = Command::new("timeout")
+        .args([
+            "600",
+            "python3",
+            "-c",
+            GUESSER,
+            &server.port.to_string(),
+            USER,
+        ])
+        .args(["1000", "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+
+    // Meanwhile the account logs in from another address and transfers.
+    std::thread::sleep(Duration::from_secs(5));
+    let local = tempfile::tempdir().unwrap();
+    let payload = random_bytes(2 * 1024 * 1024 + 3);
+    std::fs::write(local.path().join("up.bin"), &payload).unwrap();
+    std::fs::write(
+        local.path().join("batch"),
+        "put up.bin\nget up.bin back.bin\nbye\n",
+    )
+    .unwrap();
+    let user = Command::new("timeout")
+        .args([
+            "120",
+            "sftp",
+            "-P",
+            &server.port.to_string(),
+            "-o",
+            "BatchMode=no",
+        ])
+        .args(SSH_OPTIONS)
+        .args(["-o", "BindAddress=127.0.0.2", "-b", "batch"])
+        .arg(format!("{USER}@127.0.0.1"))
+        .current_dir(local.path())
+        .env("SSH_ASKPASS", askpass(local.path(), PASSWORD))
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .stdin(Stdio::null())
+        .output()
+        .expect("sftp runs");
+    let guessed = guesser.wait_with_output().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+
+    assert!(
+        user.status.success(),
+        "{}\n{}",
+        text(&user),
+        server.stderr()
+    );
+    assert_eq!(
+        std::fs::read(local.path().join("back.bin")).unwrap(),
+        payload
+    );
+    assert_eq!(site.read("up.bin"), payload);
+
+    let said = String::from_utf8_lossy(&guessed.stdout);
+    assert!(
+        guessed.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&guessed.stderr)
+    );
+    let counts: Vec<usize> = said
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let [failed, turned_away, accepted] = counts[..] else {
+        panic!("{said}");
+    };
+    assert_eq!(accepted, 0);
+    assert_eq!(failed + turned_away, 1000, "{said}");
+    // 100 guessers under a limit of 120 connections: turned away only while the master
+    // has not yet seen a finished session go.
+    assert!(failed > 500, "{said}");
+    // Sessions stayed within -C (plus the account's own), and all go when it is over.
+    let most = most.load(Ordering::Relaxed);
+    assert!(most <= per_ip + 1, "{most} sessions at once");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while children(master) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(children(master), 0, "sessions left behind");
+}
+
+#[test]
+fn clients_over_the_limits_are_told_why_in_ssh() {
+    if !have("ssh") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &["-C", "1"]);
+    // One connection from 127.0.0.1 that says nothing: the session waits for its
+    // version line, and holds the address's only place.
+    let mut held = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut banner = [0u8; 8];
+    held.read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"SSH-2.0-");
+    // ssh prints a disconnect at its default log level (INFO), not at SSH_OPTIONS' ERROR.
+    let out = Command::new("timeout")
+        .args(["30", "ssh", "-p", &server.port.to_string()])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args(["-o", "BatchMode=yes"])
+        .arg(format!("{USER}@127.0.0.1"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh runs");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Too many connections (1) from this IP"),
+        "{}",
+        text(&out)
+    );
+    // From another address there is room.
+    let out = Command::new("timeout")
+        .args(["30", "ssh", "-p", &server.port.to_string()])
+        .args(SSH_OPTIONS)
+        .args(["-o", "BatchMode=yes", "-o", "BindAddress=127.0.0.2"])
+        .arg(format!("{USER}@127.0.0.1"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh runs");
+    assert!(text(&out).contains("Permission denied"), "{}", text(&out));
+    drop(held);
+}
