@@ -17,7 +17,7 @@ pub(crate) mod login;
 mod magic;
 mod misc;
 mod security;
-mod throttle;
+pub(crate) mod throttle;
 mod transfer;
 mod upload_plan;
 

@@ -89,7 +89,15 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         board: monitor.board.take(),
         showing: None,
     };
-    let files = Files::new(entered.vfs, quota, reporter, monitor.config, user.uid);
+    let policies = crate::session::throttle::Policies::for_user(&user, monitor.config, trusted);
+    let files = Files::new(
+        entered.vfs,
+        quota,
+        super::throttle::Throttle::new(policies),
+        reporter,
+        monitor.config,
+        user.uid,
+    );
     run_sftp(pipe, files);
     monitor.end();
 }

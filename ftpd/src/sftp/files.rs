@@ -33,6 +33,7 @@ use super::attrs::{attributes, failed, long_name, ok, refused, same_owner};
 use super::quota::{self, Upload};
 use super::report::Reporter;
 use super::rules::Rules;
+use super::throttle::Throttle;
 use crate::config::Config;
 use crate::quota::Quota;
 use crate::vfs::Vfs;
@@ -53,11 +54,12 @@ pub(crate) struct Files {
     rules: Rules,
     /// The account's quota, if one applies.
     quota: Option<Quota>,
+    /// Bandwidth limits and ratio.
+    throttle: Throttle,
     handles: HashMap<String, Open>,
     next_handle: u64,
     file_umask: u32,
     dir_umask: u32,
-    now: i64,
 }
 
 enum Open {
@@ -89,6 +91,7 @@ impl Files {
     pub(crate) fn new(
         vfs: Vfs,
         quota: Option<Quota>,
+        throttle: Throttle,
         reporter: Reporter,
         config: &Config,
         uid: u32,
@@ -98,11 +101,11 @@ impl Files {
             reporter,
             rules: Rules::new(config, uid),
             quota,
+            throttle,
             handles: HashMap::new(),
             next_handle: 0,
             file_umask: config.file_umask,
             dir_umask: config.dir_umask,
-            now: jiff::Timestamp::now().as_second(),
         }
     }
 
@@ -347,6 +350,10 @@ impl russh_sftp::server::Handler for Files {
         if st.st_mode & 0o170_000 != 0o100_000 {
             return Err(refused(StatusCode::Failure, "Not a regular file"));
         }
+        if !writes {
+            self.throttle
+                .may_download(u64::try_from(st.st_size).unwrap_or(0))?;
+        }
         let handle = self.add(Open::File(OpenFile {
             file,
             append,
@@ -361,10 +368,11 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn read(&mut self, id: u32, handle: String, offset: u64, len: u32) -> Reply<Data> {
+        let wanted = self.throttle.read_size(len.min(MAX_READ) as usize);
         let Some(Open::File(open)) = self.handles.get_mut(&handle) else {
             return Err(refused(StatusCode::Failure, "Invalid handle"));
         };
-        let mut data = vec![0u8; len.min(MAX_READ) as usize];
+        let mut data = vec![0u8; wanted];
         let n = open
             .file
             .read_at(&mut data, offset)
@@ -377,6 +385,7 @@ impl russh_sftp::server::Handler for Files {
         let (size, position) = (open.size, offset.saturating_add(n as u64));
         self.reporter
             .progress(&handle, &open.path, false, size, position);
+        self.throttle.downloaded(n as u64).await;
         Ok(Data { id, data })
     }
 
@@ -413,6 +422,7 @@ impl russh_sftp::server::Handler for Files {
         };
         self.reporter
             .progress(&handle, &open.path, true, 0, position);
+        self.throttle.uploaded(data.len() as u64).await;
         Ok(ok(id))
     }
 
@@ -439,7 +449,8 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Reply<Name> {
-        let now = self.now;
+        // Read per batch: a listing's long names show the time as ls would now.
+        let now = jiff::Timestamp::now().as_second();
         let Some(Open::Dir { dir, names }) = self.handles.get_mut(&handle) else {
             return Err(refused(StatusCode::Failure, "Invalid handle"));
         };

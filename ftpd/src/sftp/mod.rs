@@ -24,8 +24,8 @@
 //! ssh-audit marks as failing. Host keys: `host_keys.rs`.
 //!
 //! Quotas: `quota.rs`; logs, `-O` and `-o`: `report.rs`; `-x -X -K -G -R`: `rules.rs`;
-//! key logins: `user_keys.rs`. Not yet (issue 14 goes on): bandwidth and ratios, whose
-//! options are refused, not ignored (`options.rs`).
+//! key logins: `user_keys.rs`; `-T`, `-Q`: `throttle.rs`. pure-ftpd's options that mean
+//! nothing for SFTP are refused, not ignored (`options.rs`).
 
 pub mod account;
 mod attrs;
@@ -39,6 +39,7 @@ pub mod refusal;
 mod report;
 mod rules;
 pub mod session;
+mod throttle;
 pub mod transport;
 pub mod user_keys;
 

@@ -44,8 +44,10 @@ pub const OPTIONS: &[Opt] = &[
     Opt::valued('n', "quota"),
     Opt::flag('o', "uploadscript"),
     Opt::valued('O', "altlog"),
+    Opt::valued('Q', "userratio"),
     Opt::flag('R', "nochmod"),
     Opt::valued('S', "bind"),
+    Opt::valued('T', "userbandwidth"),
     Opt::valued('U', "umask"),
     Opt::valued('u', "minuid"),
     Opt::flag('x', "prohibitdotfileswrite"),
@@ -186,7 +188,7 @@ mod tests {
             panic!("refused");
         };
         assert_eq!(config.bind_port, "22");
-        for ftp_only in [["-Y", "1"], ["-p", "3000:3010"], ["-T", "100"]] {
+        for ftp_only in [["-Y", "1"], ["-p", "3000:3010"], ["-t", "100"]] {
             let e = parse_words(&ftp_only).unwrap_err();
             assert!(e.getopt.is_some(), "{ftp_only:?} accepted");
         }
