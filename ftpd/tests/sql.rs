@@ -874,3 +874,92 @@ fn mysql_accounts_log_in_to_pure_sftpd_with_a_listed_key() {
 fn pgsql_accounts_log_in_to_pure_sftpd_with_a_listed_key() {
     sftp_key_logins_read_the_account_from(Kind::PgSql);
 }
+
+/// A paramiko SFTP session that logs in, says `ready`, and lists its home each time a
+/// line comes on its stdin.
+const HELD_SFTP_SESSION: &str = r#"
+import sys, paramiko
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+client = paramiko.SSHClient()
+client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+client.connect("127.0.0.1", port=port, username=user, password=password,
+               look_for_keys=False, allow_agent=False, timeout=20)
+sftp = client.open_sftp()
+print("ready", flush=True)
+for line in sys.stdin:
+    print(len(sftp.listdir(".")), flush=True)
+"#;
+
+/// The database goes away under pure-sftpd: its users' logins are refused (the session
+/// ends, nothing hangs), the chain's next backend and the SFTP sessions already in go
+/// on, and its users log in again when it is back.
+#[test]
+fn a_database_killed_between_sftp_logins_fails_over_and_comes_back() {
+    use common::sftp::{sftp, start_with_login, text};
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    if !common::require_root("switching to the account's ids")
+        || !common::have("sftp")
+        || !common::have("python3")
+    {
+        return;
+    }
+    for kind in [Kind::MySql, Kind::PgSql] {
+        let Some(directory) = Directory::new(kind) else {
+            return;
+        };
+        directory.add("sqluser", "pw");
+        let mut relay = Relay::to(database_address(kind));
+        let conf = directory.config("cleartext", "");
+        let conf_text = std::fs::read_to_string(&conf).unwrap().replace(
+            &format!("Port {}\n", database_address(kind).port()),
+            &format!("Port {}\n", relay.port),
+        );
+        std::fs::write(&conf, conf_text).unwrap();
+        let method = match kind {
+            Kind::MySql => "mysql",
+            Kind::PgSql => "pgsql",
+        };
+        let site = &directory.site;
+        let pdb = format!("puredb:{}", site.pdb.display());
+        let server = start_with_login(site, &format!("{method}:{}", conf.display()), &["-l", &pdb]);
+        let local = tempfile::tempdir().unwrap();
+        let works = |user: &str, password: &str| {
+            let out = sftp(server.port, local.path(), user, password, "pwd\nbye\n");
+            (out.status.success(), text(&out))
+        };
+        let (ok, said) = works("sqluser", "pw");
+        assert!(ok, "{kind:?}: {said}\n{}", server.stderr());
+        let mut held = Command::new("timeout")
+            .args(["120", "python3", "-c", HELD_SFTP_SESSION])
+            .args([&server.port.to_string(), "sqluser", "pw"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut answers = BufReader::new(held.stdout.take().unwrap());
+        let mut line = String::new();
+        answers.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n", "{kind:?}");
+
+        relay.down();
+        let (ok, said) = works("sqluser", "pw");
+        assert!(
+            !ok && said.contains("Permission denied"),
+            "{kind:?}: {said}"
+        );
+        let (ok, said) = works(USER, PASSWORD);
+        assert!(ok, "{kind:?}: the chain's next backend: {said}");
+        let mut ask = held.stdin.take().unwrap();
+        ask.write_all(b"list\n").unwrap();
+        line.clear();
+        answers.read_line(&mut line).unwrap();
+        assert!(line.trim().parse::<usize>().is_ok(), "{kind:?}: {line:?}");
+
+        relay.up();
+        let (ok, said) = works("sqluser", "pw");
+        assert!(ok, "{kind:?}: back: {said}");
+        drop(ask);
+        assert!(held.wait().unwrap().success(), "{kind:?}");
+    }
+}
