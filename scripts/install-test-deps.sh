@@ -31,6 +31,8 @@ command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || missing+=(open
 # ... and OpenSSH's sshd with internal-sftp, the reference for SFTP semantics
 # (sftp_reference.rs starts its own on a free port; the package's service is not started).
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# rclone's sftp backend, one more real client (sftp_clients.rs).
+command -v rclone >/dev/null || missing+=(rclone)
 # A zone file for the time-zone test (read_at_start.rs).
 [ -f /usr/share/zoneinfo/Asia/Karachi ] || missing+=(tzdata)
 
