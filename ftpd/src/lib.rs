@@ -63,6 +63,7 @@
 //!   not pass through it: the account's process makes them, resuming the control
 //!   connection's TLS session with the ticket keys all processes of the server share.
 
+mod account_rules;
 pub mod altlog;
 pub mod auth;
 pub mod certd;

@@ -107,6 +107,47 @@ impl Quota {
         })
     }
 
+    /// Before an upload into a file the counters hold `counted` bytes of (0 for a new
+    /// one, `creates`): the bytes the upload may write, `Some(None)` for no size limit,
+    /// or `None` when the quota is used up and the upload is refused. Replacing a file
+    /// (`replaces_whole`) frees its bytes; appending or writing inside it keeps them.
+    /// FTP's and SFTP's uploads share this rule.
+    #[must_use]
+    pub fn room_for_upload(
+        &self,
+        creates: bool,
+        counted: u64,
+        replaces_whole: bool,
+    ) -> Option<Option<u64>> {
+        let usage = self.usage().unwrap_or_default();
+        let limit = usage.room(self.limits).map(|room| {
+            if replaces_whole {
+                room.saturating_add(counted)
+            } else {
+                room
+            }
+        });
+        let refused = (creates && usage.files_full(self.limits)) || limit == Some(0);
+        (!refused).then_some(limit)
+    }
+
+    /// After an upload that took a file from `counted` to `size` bytes (a new file when
+    /// `creates`): counts it, under the lock, and returns the new usage; or, when that
+    /// goes over the quota (another session of the account got there first), takes the
+    /// count back and returns `None`: the caller undoes the upload.
+    #[must_use]
+    pub fn count_upload(&self, vfs: &Vfs, creates: bool, counted: u64, size: u64) -> Option<Usage> {
+        let files = i64::from(creates);
+        let bytes =
+            i64::try_from(size).unwrap_or(i64::MAX) - i64::try_from(counted).unwrap_or(i64::MAX);
+        let usage = self.adjust(vfs, files, bytes).unwrap_or_default();
+        if usage.over(self.limits) {
+            let _ = self.adjust(vfs, -files, -bytes);
+            return None;
+        }
+        Some(usage)
+    }
+
     /// Status lines for the usage now.
     #[must_use]
     pub fn status(&self) -> Vec<String> {

@@ -111,22 +111,14 @@ impl Session<'_> {
                 return Outcome::Close(Reply::new(421, text));
             }
         };
-        if account.uid < self.config.min_uid {
-            return self.refuse_low_uid(&user);
+        if crate::account_rules::below_min_uid(self.config, &account, &self.log) {
+            return self.refuse_low_uid();
         }
         self.enter(account)
     }
 
     /// `-u`: an account below the minimum uid is refused, as a failed login.
-    fn refuse_low_uid(&mut self, user: &[u8]) -> Outcome {
-        self.log.log(
-            Level::Warning,
-            &format!(
-                "Can't login as [{}]: account disabled (uid < {})",
-                String::from_utf8_lossy(user),
-                self.config.min_uid
-            ),
-        );
+    fn refuse_low_uid(&mut self) -> Outcome {
         self.failure_delay();
         self.state = State::AwaitUser;
         Reply::new(530, msg::CANT_TRUST).into()
@@ -176,49 +168,9 @@ impl Session<'_> {
         self.enter(account)
     }
 
-    /// `-y` and the account's own limit: sessions already logged in as this login.
-    fn over_session_limit(&self, user: &LoggedUser) -> Option<u32> {
-        let server = self
-            .config
-            .per_user_limits
-            .map(|(users, anonymous)| if user.anonymous { anonymous } else { users });
-        let limit = user.max_sessions.or(server).filter(|&n| n > 0)?;
-        let account: &[u8] = if user.anonymous { b"ftp" } else { &user.login };
-        let others = crate::scoreboard::sessions_of(
-            &crate::scoreboard::directory(),
-            account,
-            std::process::id(),
-        );
-        (others >= usize::try_from(limit).unwrap_or(usize::MAX)).then_some(limit)
-    }
-
-    /// Root, or a member of the `-a` trusted group: exempt from quotas and `-Q`.
-    /// (Asked before any chroot: the group database may be out of reach after it.)
-    fn is_trusted(&self, user: &LoggedUser) -> bool {
-        user.uid == 0
-            || self
-                .config
-                .trusted_gid
-                .is_some_and(|gid| privilege::in_group(user, gid))
-    }
-
-    /// The quota limits that apply to `user`: its own, else `-n`; never for anonymous
-    /// users or trusted ones (as Pure-FTPd).
-    fn quota_limits(&self, user: &LoggedUser, trusted: bool) -> Option<crate::quota::Limits> {
-        if user.anonymous || trusted {
-            return None;
-        }
-        let (server_files, server_size) = self.config.quota.unzip();
-        let limits = crate::quota::Limits {
-            files: user.quota_files.or(server_files),
-            size: user.quota_size.or(server_size),
-        };
-        (limits.files.is_some() || limits.size.is_some()).then_some(limits)
-    }
-
     /// Moves into the account: confinement, privileges, the starting directory.
     fn enter(&mut self, user: LoggedUser) -> Outcome {
-        if let Some(limit) = self.over_session_limit(&user) {
+        if let Some(limit) = crate::account_rules::over_session_limit(self.config, &user) {
             return Outcome::Close(Reply::new(421, msg::per_user_limit(limit)));
         }
         // From here on this process speaks for one account, not for the server.
@@ -226,7 +178,7 @@ impl Session<'_> {
         let names = privilege::names_for_listings(&user);
         // Read now, before a chroot hides the file (not for clients that never log in).
         self.aliases = super::aliases::load();
-        let trusted = self.is_trusted(&user);
+        let trusted = crate::account_rules::is_trusted(self.config, &user);
         self.start_port20_helper(&user);
         let entered = match privilege::enter(&user, self.config) {
             Ok(entered) => entered,
@@ -294,7 +246,7 @@ impl Session<'_> {
         trusted: bool,
         vfs: &crate::vfs::Vfs,
     ) -> Result<Option<crate::quota::Quota>, ()> {
-        let Some(limits) = self.quota_limits(user, trusted) else {
+        let Some(limits) = crate::account_rules::quota_limits(self.config, user, trusted) else {
             return Ok(None);
         };
         crate::quota::Quota::open(vfs, limits)

@@ -99,18 +99,10 @@ impl Session<'_> {
         let counted = existing.filter(|st| is_regular(st)).map_or(0, size_of);
         let replaces_file = replaces_whole && existing.is_some_and(is_regular);
         let limit = match &logged.quota {
-            Some(quota) => {
-                let limits = quota.limits;
-                let usage = quota.usage().unwrap_or_default();
-                // Replacing a file frees its bytes; appending keeps them.
-                let limit = usage
-                    .room(limits)
-                    .map(|room| if replaces_whole { room + counted } else { room });
-                if (creates && usage.files_full(limits)) || limit == Some(0) {
-                    return Err(self.quota_exceeded(logged, name, None, false).into());
-                }
-                limit
-            }
+            Some(quota) => match quota.room_for_upload(creates, counted, replaces_whole) {
+                Some(limit) => limit,
+                None => return Err(self.quota_exceeded(logged, name, None, false).into()),
+            },
             None if no_truncate && replaces_file => None,
             None => return Ok(None),
         };
@@ -180,13 +172,11 @@ impl Session<'_> {
             - i64::try_from(plan.counted).unwrap_or(i64::MAX);
         let mut lines = Vec::new();
         if let Some(quota) = &logged.quota {
-            let usage = quota.adjust(&logged.vfs, files, bytes).unwrap_or_default();
-            if usage.over(quota.limits) {
-                // Another session of the account got there first.
-                let _ = quota.adjust(&logged.vfs, -files, -bytes);
+            let Some(usage) = quota.count_upload(&logged.vfs, plan.creates, plan.counted, size)
+            else {
                 undo(logged);
                 return Settled::Refused;
-            }
+            };
             lines = crate::quota::status_lines(usage, quota.limits);
         }
         if let Some(temp) = &plan.temporary

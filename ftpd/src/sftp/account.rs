@@ -26,12 +26,7 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         board.set_account(&user.login);
         board.set_sftp();
     }
-    // Asked before any chroot: the group database may be out of reach after it.
-    let trusted = user.uid == 0
-        || monitor
-            .config
-            .trusted_gid
-            .is_some_and(|gid| crate::privilege::in_group(&user, gid));
+    let trusted = crate::account_rules::is_trusted(monitor.config, &user);
     let entered = match crate::privilege::enter(&user, monitor.config) {
         Ok(entered) => entered,
         Err(e) => {
@@ -47,7 +42,7 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
             return;
         }
     };
-    let quota = match quota_limits(monitor.config, &user, trusted)
+    let quota = match crate::account_rules::quota_limits(monitor.config, &user, trusted)
         .map(|limits| crate::quota::Quota::open(&entered.vfs, limits))
         .transpose()
     {
@@ -100,24 +95,6 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
     );
     run_sftp(pipe, files);
     monitor.end();
-}
-
-/// The quota limits that apply: the account's own, else `-n`; never for a trusted
-/// account (root, or a member of the `-a` group), as in pure-ftpd.
-fn quota_limits(
-    config: &crate::config::Config,
-    user: &LoggedUser,
-    trusted: bool,
-) -> Option<crate::quota::Limits> {
-    if trusted {
-        return None;
-    }
-    let (files, size) = config.quota.unzip();
-    let limits = crate::quota::Limits {
-        files: user.quota_files.or(files),
-        size: user.quota_size.or(size),
-    };
-    (limits.files.is_some() || limits.size.is_some()).then_some(limits)
 }
 
 /// Runs russh-sftp's request loop on the pipe until the client's end closes.

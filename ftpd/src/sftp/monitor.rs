@@ -183,18 +183,10 @@ impl Monitor<'_> {
                 return Check::Unavailable;
             }
         };
-        if account.uid < self.config.min_uid {
-            self.log.log(
-                Level::Warning,
-                &format!(
-                    "Can't login as [{}]: account disabled (uid < {})",
-                    String::from_utf8_lossy(user),
-                    self.config.min_uid
-                ),
-            );
+        if crate::account_rules::below_min_uid(self.config, &account, &self.log) {
             return Check::Refused;
         }
-        if let Some(limit) = self.over_session_limit(&account) {
+        if let Some(limit) = crate::account_rules::over_session_limit(self.config, &account) {
             self.log.log(
                 Level::Warning,
                 &format!(
@@ -205,19 +197,6 @@ impl Monitor<'_> {
             return Check::Unavailable;
         }
         Check::Accepted(account)
-    }
-
-    /// `-y` or the account's own limit, counted on the scoreboard with the account's
-    /// FTP sessions.
-    fn over_session_limit(&self, user: &LoggedUser) -> Option<u32> {
-        let server = self.config.per_user_limits.map(|(users, _)| users);
-        let limit = user.max_sessions.or(server).filter(|&n| n > 0)?;
-        let others = crate::scoreboard::sessions_of(
-            &crate::scoreboard::directory(),
-            &user.login,
-            std::process::id(),
-        );
-        (others >= usize::try_from(limit).unwrap_or(usize::MAX)).then_some(limit)
     }
 
     /// Random 0–3 s, plus 3 s per failure so far (as pure-ftpd, to slow guessing).

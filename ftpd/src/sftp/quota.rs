@@ -63,16 +63,15 @@ pub(crate) fn plan(
     let counted = existing
         .filter(|st| st.st_mode & 0o170_000 == 0o100_000)
         .map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
-    let usage = quota.usage().unwrap_or_default();
-    let room = usage.room(quota.limits);
-    if creates && (usage.files_full(quota.limits) || room == Some(0)) {
+    // Writes land anywhere in the file: it may grow to its counted size plus the room.
+    let Some(max_size) = quota.room_for_upload(creates, counted, true) else {
         return Err(exceeded());
-    }
+    };
     Ok(Some(Upload {
         path: path.to_vec(),
         counted,
         creates,
-        max_size: room.map(|room| counted.saturating_add(room)),
+        max_size,
         over: false,
     }))
 }
@@ -103,12 +102,10 @@ impl Upload {
             undo();
             return Err(exceeded());
         }
-        let files = i64::from(self.creates);
-        let bytes = i64::try_from(size).unwrap_or(i64::MAX)
-            - i64::try_from(self.counted).unwrap_or(i64::MAX);
-        let usage = quota.adjust(vfs, files, bytes).unwrap_or_default();
-        if usage.over(quota.limits) {
-            let _ = quota.adjust(vfs, -files, -bytes);
+        if quota
+            .count_upload(vfs, self.creates, self.counted, size)
+            .is_none()
+        {
             undo();
             return Err(exceeded());
         }
