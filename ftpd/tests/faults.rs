@@ -168,19 +168,10 @@ fn a_full_disk_during_an_upload() {
     let mut seen = Vec::new();
     for binary in &binaries {
         let site = Site::new();
-        let disk_dir = site.dir.path().join("disk");
-        let Some(_disk) = Tmpfs::mount(&disk_dir, "1m") else {
+        // The account's home is the small disk.
+        let Some(_disk) = site.home_on_tmpfs("1m") else {
             return;
         };
-        // The account's home is the small disk.
-        std::fs::remove_dir_all(&site.home).unwrap();
-        std::os::unix::fs::symlink(&disk_dir, &site.home).unwrap();
-        nix::unistd::chown(
-            &disk_dir,
-            Some(nix::unistd::Uid::from_raw(site.uid)),
-            Some(nix::unistd::Gid::from_raw(site.gid)),
-        )
-        .unwrap();
         let server = site.start(binary, &[]);
         let mut ftp = Ftp::login(server.port, USER, PASSWORD);
         ftp.cmd("TYPE I");

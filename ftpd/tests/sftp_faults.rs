@@ -5,7 +5,6 @@
 mod common;
 
 use common::sftp::{random_bytes, sftp, start, text};
-use common::tmpfs::Tmpfs;
 use common::{PASSWORD, Site, USER, have, require_root};
 
 #[test]
@@ -14,18 +13,9 @@ fn a_full_disk_fails_the_upload_and_the_session_goes_on() {
         return;
     }
     let site = Site::new();
-    let disk_dir = site.dir.path().join("disk");
-    let Some(_disk) = Tmpfs::mount(&disk_dir, "1m") else {
+    let Some(_disk) = site.home_on_tmpfs("1m") else {
         return;
     };
-    std::fs::remove_dir_all(&site.home).unwrap();
-    std::os::unix::fs::symlink(&disk_dir, &site.home).unwrap();
-    nix::unistd::chown(
-        &disk_dir,
-        Some(nix::unistd::Uid::from_raw(site.uid)),
-        Some(nix::unistd::Gid::from_raw(site.gid)),
-    )
-    .unwrap();
     let server = start(&site, &[]);
     let local = tempfile::tempdir().unwrap();
     std::fs::write(local.path().join("big.bin"), random_bytes(3 << 20)).unwrap();

@@ -148,6 +148,19 @@ impl Directory {
         path
     }
 
+    /// A cleartext configuration whose server is reached through a relay the test can
+    /// take down and bring back.
+    fn config_behind_a_relay(&self) -> (PathBuf, Relay) {
+        let relay = Relay::to(database_address(self.kind));
+        let conf = self.config("cleartext", "");
+        let text = std::fs::read_to_string(&conf).unwrap().replace(
+            &format!("Port {}\n", database_address(self.kind).port()),
+            &format!("Port {}\n", relay.port),
+        );
+        std::fs::write(&conf, text).unwrap();
+        (conf, relay)
+    }
+
     /// `binary` with `-l <kind>:<conf>`, then `more` (`-l puredb:...`, flags).
     fn server(&self, binary: &Path, conf: &Path, more: &[&str]) -> Server {
         self.node(binary, conf, more, &self.site.scoreboard())
@@ -581,13 +594,7 @@ fn a_database_killed_between_logins_fails_over_and_comes_back() {
             return;
         };
         directory.add("sqluser", "pw");
-        let mut relay = Relay::to(database_address(kind));
-        let conf = directory.config("cleartext", "");
-        let text = std::fs::read_to_string(&conf).unwrap().replace(
-            &format!("Port {}\n", database_address(kind).port()),
-            &format!("Port {}\n", relay.port),
-        );
-        std::fs::write(&conf, text).unwrap();
+        let (conf, mut relay) = directory.config_behind_a_relay();
         let pdb = format!("puredb:{}", directory.site.pdb.display());
         let ours = directory.server(Path::new(OURS), &conf, &["-l", &pdb]);
         assert!(logs_in(ours.port, "sqluser", "pw"), "{kind:?}");
@@ -909,13 +916,7 @@ fn a_database_killed_between_sftp_logins_fails_over_and_comes_back() {
             return;
         };
         directory.add("sqluser", "pw");
-        let mut relay = Relay::to(database_address(kind));
-        let conf = directory.config("cleartext", "");
-        let conf_text = std::fs::read_to_string(&conf).unwrap().replace(
-            &format!("Port {}\n", database_address(kind).port()),
-            &format!("Port {}\n", relay.port),
-        );
-        std::fs::write(&conf, conf_text).unwrap();
+        let (conf, mut relay) = directory.config_behind_a_relay();
         let method = match kind {
             Kind::MySql => "mysql",
             Kind::PgSql => "pgsql",

@@ -78,15 +78,10 @@ impl Monitor<'_> {
                     }
                     // As OpenSSH's MaxAuthTries, an unknown key counts as a failure; it
                     // is not delayed (a key cannot be guessed).
-                    self.failures += 1;
-                    if self.failures >= MAX_FAILURES {
-                        self.log
-                            .log(Level::Error, "Too many authentication failures");
-                        let _ = self.channel.send(&Answer::Closed.encode());
-                        break;
+                    if self.count_failure(false) {
+                        continue;
                     }
-                    let _ = self.channel.send(&Answer::Refused.encode());
-                    continue;
+                    break;
                 }
                 Request::KeyLogin { user, key } => {
                     let check = match self.key_listed(&user, &key) {
@@ -114,7 +109,6 @@ impl Monitor<'_> {
                     return;
                 }
                 Check::Refused => {
-                    self.failures += 1;
                     self.log.log(
                         Level::Warning,
                         &format!(
@@ -122,14 +116,9 @@ impl Monitor<'_> {
                             String::from_utf8_lossy(&user)
                         ),
                     );
-                    self.failure_delay();
-                    if self.failures >= MAX_FAILURES {
-                        self.log
-                            .log(Level::Error, "Too many authentication failures");
-                        let _ = self.channel.send(&Answer::Closed.encode());
+                    if !self.count_failure(true) {
                         break;
                     }
-                    let _ = self.channel.send(&Answer::Refused.encode());
                 }
                 Check::Unavailable => {
                     let _ = self.channel.send(&Answer::Closed.encode());
@@ -199,12 +188,25 @@ impl Monitor<'_> {
         Check::Accepted(account)
     }
 
-    /// Random 0–3 s, plus 3 s per failure so far (as pure-ftpd, to slow guessing).
-    fn failure_delay(&self) {
-        let jitter = u64::from(crate::session::login::random_u32() % 3000);
-        std::thread::sleep(Duration::from_millis(
-            jitter + 3000 * u64::from(self.failures),
-        ));
+    /// Counts a failure, waits Pure-FTPd's delay if `delayed` (random 0–3 s plus 3 s
+    /// per failure so far, to slow guessing), and answers: `Refused`, or `Closed` at the
+    /// sixth (then `false`: the connection ends).
+    fn count_failure(&mut self, delayed: bool) -> bool {
+        self.failures += 1;
+        if delayed {
+            let jitter = u64::from(crate::session::login::random_u32() % 3000);
+            std::thread::sleep(Duration::from_millis(
+                jitter + 3000 * u64::from(self.failures),
+            ));
+        }
+        if self.failures >= MAX_FAILURES {
+            self.log
+                .log(Level::Error, "Too many authentication failures");
+            let _ = self.channel.send(&Answer::Closed.encode());
+            return false;
+        }
+        let _ = self.channel.send(&Answer::Refused.encode());
+        true
     }
 
     /// The connection is over: waits for the pre-login process (it dies with this one

@@ -44,3 +44,22 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(&self.path).status();
     }
 }
+
+impl super::Site {
+    /// Replaces the site's home by a tmpfs of `size`, owned by the account (a small or
+    /// full disk under the account). `None` where mounting is not allowed (see
+    /// [`Tmpfs::mount`]).
+    pub fn home_on_tmpfs(&self, size: &str) -> Option<Tmpfs> {
+        let disk_dir = self.dir.path().join("disk");
+        let disk = Tmpfs::mount(&disk_dir, size)?;
+        std::fs::remove_dir_all(&self.home).unwrap();
+        std::os::unix::fs::symlink(&disk_dir, &self.home).unwrap();
+        nix::unistd::chown(
+            &disk_dir,
+            Some(nix::unistd::Uid::from_raw(self.uid)),
+            Some(nix::unistd::Gid::from_raw(self.gid)),
+        )
+        .unwrap();
+        Some(disk)
+    }
+}
