@@ -1,8 +1,12 @@
-//! pure-sftpd when the machine fails it: a full disk under an upload (a tmpfs of 1 MiB as
-//! the home): the client is told, the session goes on, and once room is made an upload
-//! succeeds whole.
+//! pure-sftpd when the machine or a library fails it: a full disk under an upload (a
+//! tmpfs of 1 MiB as the home): the client is told, the session goes on, and once room
+//! is made an upload succeeds whole; file names that are not UTF-8, which russh-sftp
+//! turns into U+FFFD: refused, never taken for another name.
 
 mod common;
+
+use std::os::unix::ffi::OsStrExt;
+use std::process::Command;
 
 use common::sftp::{random_bytes, sftp, start, text};
 use common::{PASSWORD, Site, USER, have, require_root};
@@ -39,4 +43,65 @@ fn a_full_disk_fails_the_upload_and_the_session_goes_on() {
     assert_eq!(std::fs::read(local.path().join("back.bin")).unwrap(), small);
     assert_eq!(site.read("small.bin"), small);
     assert!(!site.home.join("big.bin").exists());
+}
+
+const LATIN1: &str = r#"
+import sys, paramiko
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+client = paramiko.SSHClient()
+client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+client.connect("127.0.0.1", port=port, username=user, password=password,
+               look_for_keys=False, allow_agent=False, timeout=20)
+sftp = client.open_sftp()
+for name in [b"caf\xe9.txt", b"caf\xe8.txt"]:
+    try:
+        with sftp.open(name, "w") as f:
+            f.write(b"latin-1")
+        print("written")
+    except IOError as e:
+        print("refused:", e)
+listed = [n for n in sftp.listdir(".") if n.startswith("old")]
+print("listed:", listed)
+try:
+    sftp.open(listed[0]).read()
+    print("read")
+except IOError as e:
+    print("refused:", e)
+"#;
+
+#[test]
+fn names_that_are_not_utf8_are_refused_not_taken_for_others() {
+    if !require_root("switching to the account's ids") || !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    let on_disk = site
+        .home
+        .join(std::ffi::OsStr::from_bytes(b"old-na\xefve.txt"));
+    std::fs::write(&on_disk, b"old").unwrap();
+    let server = start(&site, &[]);
+    let out = Command::new("timeout")
+        .args([
+            "60",
+            "python3",
+            "-c",
+            LATIN1,
+            &server.port.to_string(),
+            USER,
+            PASSWORD,
+        ])
+        .output()
+        .expect("python3 runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    let refusal = "refused: pure-sftpd takes UTF-8 file names only";
+    assert_eq!(said.matches(refusal).count(), 3, "{said}");
+    assert!(said.contains("listed: ['old-na\u{fffd}ve.txt']"), "{said}");
+    // Nothing was written under a name the client did not send.
+    let names: Vec<_> = std::fs::read_dir(&site.home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.as_bytes().starts_with(b"caf"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
 }

@@ -11,8 +11,9 @@
 //! handles, reads of at most [`MAX_READ`] bytes, directory entries sent
 //! [`READDIR_BATCH`] at a time.
 //!
-//! Names travel as UTF-8 strings in russh-sftp; a name that is not UTF-8 is shown with
-//! replacement characters and cannot be opened by that name (OpenSSH's passes bytes).
+//! Names travel as UTF-8 strings in russh-sftp; a name on disk that is not UTF-8 is
+//! listed with replacement characters, and a path with one is refused rather than
+//! taken for another name (OpenSSH's server passes bytes).
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -109,8 +110,18 @@ impl Files {
         }
     }
 
-    fn path(&self, client: &str) -> Vec<u8> {
-        self.vfs.resolve(client.as_bytes())
+    /// The client's path, cleaned inside the root. A path with U+FFFD is refused:
+    /// russh-sftp turns bytes that are not UTF-8 into it, so the name the client sent
+    /// is not the one that came here, and acting on it could touch another file (two
+    /// Latin-1 names would become one).
+    fn path(&self, client: &str) -> Reply<Vec<u8>> {
+        if client.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(refused(
+                StatusCode::Failure,
+                "pure-sftpd takes UTF-8 file names only",
+            ));
+        }
+        Ok(self.vfs.resolve(client.as_bytes()))
     }
 
     fn add(&mut self, open: Open) -> Reply<String> {
@@ -280,7 +291,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn realpath(&mut self, id: u32, path: String) -> Reply<Name> {
-        let resolved = String::from_utf8_lossy(&self.path(&path)).into_owned();
+        let resolved = String::from_utf8_lossy(&self.path(&path)?).into_owned();
         Ok(Name {
             id,
             files: vec![Entry::dummy(resolved)],
@@ -288,7 +299,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn stat(&mut self, id: u32, path: String) -> Reply<Attrs> {
-        let path = self.path(&path);
+        let path = self.path(&path)?;
         self.rules.read(&path)?;
         let st = self.vfs.stat(&path).map_err(|e| failed(&e))?;
         Ok(Attrs {
@@ -298,7 +309,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn lstat(&mut self, id: u32, path: String) -> Reply<Attrs> {
-        let path = self.path(&path);
+        let path = self.path(&path)?;
         self.rules.read(&path)?;
         // The root has no parent to lstat in; it is no link.
         let st = if path == b"/" {
@@ -333,7 +344,7 @@ impl russh_sftp::server::Handler for Files {
         pflags: OpenFlags,
         attrs: FileAttributes,
     ) -> Reply<Handle> {
-        let path = self.path(&filename);
+        let path = self.path(&filename)?;
         let writes = pflags.intersects(
             OpenFlags::WRITE | OpenFlags::APPEND | OpenFlags::CREATE | OpenFlags::TRUNCATE,
         );
@@ -438,7 +449,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Reply<Handle> {
-        let path = self.path(&path);
+        let path = self.path(&path)?;
         self.rules.read(&path)?;
         let (dir, names) = self.vfs.read_dir(&path).map_err(|e| failed(&e))?;
         let handle = self.add(Open::Dir {
@@ -475,7 +486,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn remove(&mut self, id: u32, filename: String) -> Reply<Status> {
-        let path = self.path(&filename);
+        let path = self.path(&filename)?;
         self.rules.delete(&path)?;
         quota::check_name(self.quota.as_ref(), &path)?;
         let size = self
@@ -490,7 +501,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn mkdir(&mut self, id: u32, path: String, attrs: FileAttributes) -> Reply<Status> {
-        let path = self.path(&path);
+        let path = self.path(&path)?;
         self.rules.write(&path)?;
         quota::check_name(self.quota.as_ref(), &path)?;
         if let Some(quota) = &self.quota
@@ -505,7 +516,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn rmdir(&mut self, id: u32, path: String) -> Reply<Status> {
-        let path = self.path(&path);
+        let path = self.path(&path)?;
         self.rules.write(&path)?;
         self.vfs.rmdir(&path).map_err(|e| failed(&e))?;
         self.give_back(1, 0);
@@ -513,7 +524,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn rename(&mut self, id: u32, oldpath: String, newpath: String) -> Reply<Status> {
-        let (from, to) = (self.path(&oldpath), self.path(&newpath));
+        let (from, to) = (self.path(&oldpath)?, self.path(&newpath)?);
         self.rules.rename(&from, &to)?;
         quota::check_name(self.quota.as_ref(), &from)?;
         quota::check_name(self.quota.as_ref(), &to)?;
@@ -525,7 +536,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn setstat(&mut self, id: u32, path: String, attrs: FileAttributes) -> Reply<Status> {
-        self.set_attributes(&self.path(&path), &attrs)?;
+        self.set_attributes(&self.path(&path)?, &attrs)?;
         Ok(ok(id))
     }
 
@@ -563,7 +574,7 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn readlink(&mut self, id: u32, path: String) -> Reply<Name> {
-        let path = self.path(&path);
+        let path = self.path(&path)?;
         self.rules.read(&path)?;
         let target = self.vfs.readlink(&path).map_err(|e| failed(&e))?;
         Ok(Name {
