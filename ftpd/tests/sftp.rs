@@ -775,7 +775,8 @@ t = paramiko.Transport(("127.0.0.1", int(sys.argv[1])))
 t.connect(username=sys.argv[2], password=sys.argv[3])
 s = paramiko.SFTPClient.from_transport(t)
 f = s.open("big.bin")
-f.read(32768)
+for _ in range(3):
+    f.read(32768)
 print("reading", flush=True)
 sys.stdin.readline()
 f.close()
@@ -821,6 +822,12 @@ fn pure_ftpwho_shows_sftp_sessions_and_their_transfers() {
     assert_eq!(entry["encrypted"], true, "{entry}");
     assert_eq!(entry["state"], "download", "{entry}");
     assert_eq!(entry["file"], "/big.bin", "{entry}");
+    // Three reads in a burst, then a stall: the scoreboard catches up with the last.
+    assert!(
+        eventually(|| sessions()[0]["current_size"] == 3 * 32768),
+        "{:?}",
+        sessions()
+    );
     reader.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
     line.clear();
     out.read_line(&mut line).unwrap();

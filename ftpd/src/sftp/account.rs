@@ -81,10 +81,14 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         base: entered.base,
         upload_script: monitor.config.upload_script,
         connected_at: monitor.connected_at,
-        board: monitor.board.take(),
+        board: monitor
+            .board
+            .take()
+            .map(|board| std::sync::Arc::new(std::sync::Mutex::new(board))),
         showing: None,
     };
     let policies = crate::session::throttle::Policies::for_user(&user, monitor.config, trusted);
+    let flusher = reporter.board.clone();
     let files = Files::new(
         entered.vfs,
         quota,
@@ -93,12 +97,16 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         monitor.config,
         user.uid,
     );
-    run_sftp(pipe, files);
+    run_sftp(pipe, files, flusher);
     monitor.end();
 }
 
 /// Runs russh-sftp's request loop on the pipe until the client's end closes.
-fn run_sftp(pipe: std::os::unix::net::UnixStream, files: Files) {
+fn run_sftp(
+    pipe: std::os::unix::net::UnixStream,
+    files: Files,
+    board: Option<std::sync::Arc<std::sync::Mutex<crate::scoreboard::Scoreboard>>>,
+) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -120,7 +128,17 @@ fn run_sftp(pipe: std::os::unix::net::UnixStream, files: Files) {
             max_client_packet_len: MAX_REQUEST,
         };
         russh_sftp::server::run_with_config(watched, files, config).await;
-        let _ = done.await;
+        match board {
+            Some(board) => {
+                tokio::select! {
+                    _ = done => {}
+                    () = super::report::flush_while_idle(board) => {}
+                }
+            }
+            None => {
+                let _ = done.await;
+            }
+        }
     });
 }
 

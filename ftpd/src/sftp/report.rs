@@ -2,9 +2,13 @@
 //! a syslog line and a `-O` line per file that moved bytes, recorded when its handle is
 //! closed (or the session ends with it open), the upload pipe for `-o`, and `Logout.`;
 //! and the scoreboard, for `pure-ftpwho`: the file last read or written and how far,
-//! until it is closed.
+//! until it is closed. Progress is written at most twice a second while requests come,
+//! and by [`flush_while_idle`] when they stop, so that a transfer that stalls after a
+//! burst shows where it stands (as an FTP session's does).
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use crate::altlog::AltLog;
 use crate::log::Logger;
@@ -21,7 +25,8 @@ pub(crate) struct Reporter {
     pub(crate) upload_script: bool,
     /// Seconds since 1970.
     pub(crate) connected_at: i64,
-    pub(crate) board: Option<Scoreboard>,
+    /// Shared with [`flush_while_idle`] (russh-sftp runs the requests in a task).
+    pub(crate) board: Option<Arc<Mutex<Scoreboard>>>,
     /// The handle the scoreboard shows.
     pub(crate) showing: Option<String>,
 }
@@ -42,9 +47,10 @@ impl Reporter {
         size: u64,
         position: u64,
     ) {
-        let Some(board) = &mut self.board else {
+        let Some(board) = &self.board else {
             return;
         };
+        let mut board = locked(board);
         if self.showing.as_deref() != Some(handle) {
             board.set_activity(if upload {
                 Activity::Upload { file: name }
@@ -64,8 +70,8 @@ impl Reporter {
     pub(crate) fn closed(&mut self, handle: &str) {
         if self.showing.as_deref() == Some(handle) {
             self.showing = None;
-            if let Some(board) = &mut self.board {
-                board.set_activity(Activity::Idle);
+            if let Some(board) = &self.board {
+                locked(board).set_activity(Activity::Idle);
             }
         }
     }
@@ -77,6 +83,25 @@ impl Reporter {
             upload_script: self.upload_script,
             session_start: self.connected_at,
             ascii: false,
+        }
+    }
+}
+
+/// The scoreboard (a panic elsewhere leaves it usable: it holds no invariant a
+/// half-done update could break).
+fn locked(board: &Mutex<Scoreboard>) -> MutexGuard<'_, Scoreboard> {
+    board.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Writes the progress a burst left pending once it is due, for as long as the session
+/// runs (a task of its runtime).
+pub(crate) async fn flush_while_idle(board: Arc<Mutex<Scoreboard>>) {
+    loop {
+        let due = locked(&board).flush_due_in();
+        match due {
+            Some(wait) if wait.is_zero() => locked(&board).flush(),
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
 }
