@@ -25,7 +25,13 @@ fuzz_target!(|input: (Vec<u8>, u8)| {
     pieces.extend(split.push(&bytes[at..]));
     assert_eq!(whole, pieces);
     for record in &whole {
-        assert!(!record.login.iter().chain(&record.path).any(|&b| b < 0x20 || b == 0x7f));
+        assert!(
+            !record
+                .login
+                .iter()
+                .chain(&record.path)
+                .any(|&b| b < 0x20 || b == 0x7f)
+        );
     }
 
     if let Ok(record) = pureftpd_scoreboard::Record::parse(&bytes) {

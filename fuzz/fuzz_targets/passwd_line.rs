@@ -7,7 +7,9 @@ use libfuzzer_sys::fuzz_target;
 use pureftpd_account::{Account, Record};
 
 fuzz_target!(|line: &[u8]| {
-    let Ok(record) = Record::parse(line) else { return };
+    let Ok(record) = Record::parse(line) else {
+        return;
+    };
     let written = record.to_line();
     let again = Record::parse(&written).expect("a written record parses");
     let mut expected = record.clone();

@@ -13,8 +13,15 @@ fuzz_target!(|input: (Vec<u8>, Vec<u8>, Vec<u8>)| {
     assert!(path.starts_with(b"/"));
     if path != b"/" {
         for part in path[1..].split(|&b| b == b'/') {
-            assert!(!part.is_empty() && part != b"." && part != b"..", "{path:?}");
+            assert!(
+                !part.is_empty() && part != b"." && part != b"..",
+                "{path:?}"
+            );
         }
     }
-    assert_eq!(ftpd::vfs::normalize(b"/", b"/", &path), path, "normalizing is idempotent");
+    assert_eq!(
+        ftpd::vfs::normalize(b"/", b"/", &path),
+        path,
+        "normalizing is idempotent"
+    );
 });

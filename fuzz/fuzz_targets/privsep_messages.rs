@@ -57,8 +57,7 @@ fuzz_target!(|input: (Vec<u8>, bool, Vec<(Vec<u8>, u8)>)| {
                 encrypted = true;
             }
             Step::EnterAccount {
-                encrypted: relayed,
-                ..
+                encrypted: relayed, ..
             } => {
                 assert!(accepted && !ended);
                 assert_eq!(relayed, encrypted);

@@ -6,8 +6,15 @@ use libfuzzer_sys::fuzz_target;
 use puredb::Reader;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(reader) = Reader::new(data) else { return };
-    for key in [&b""[..], b"a", b"alice", &data[data.len().min(8)..data.len().min(12)]] {
+    let Ok(reader) = Reader::new(data) else {
+        return;
+    };
+    for key in [
+        &b""[..],
+        b"a",
+        b"alice",
+        &data[data.len().min(8)..data.len().min(12)],
+    ] {
         let _ = reader.get(key);
     }
     if reader.verify().is_ok() {
