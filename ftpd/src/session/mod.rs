@@ -334,7 +334,6 @@ impl<'a> Session<'a> {
 impl Session<'_> {
     pub(crate) fn serve(&mut self) {
         loop {
-            self.reap_pre_login_process();
             let line = match self.control.read_line(self.idle) {
                 Ok(line) => line,
                 Err(ReadError::Timeout) => {
@@ -348,6 +347,11 @@ impl Session<'_> {
                 }
                 Err(ReadError::Closed) => return,
             };
+            // After the command came, not after the last reply went: the pre-login
+            // process exits right after the handover, so by the first command it has
+            // usually gone and is reaped before that command is answered (when not,
+            // a later command reaps it).
+            self.reap_pre_login_process();
             if !self.config.proxy_from.is_empty() && crate::proxy_protocol::looks_like_header(&line)
             {
                 // Only the listed balancers' headers count, read before the greeting.
