@@ -172,7 +172,7 @@ fn a_thousand_failed_logins_from_one_address_leave_the_others_alone() {
 
 #[test]
 fn clients_over_the_limits_are_told_why_in_ssh() {
-    if !have("ssh") {
+    if !require_root("reading the sessions' descriptors") || !have("ssh") {
         return;
     }
     let site = Site::new();
@@ -205,6 +205,48 @@ fn clients_over_the_limits_are_told_why_in_ssh() {
         "{}",
         text(&out)
     );
+    // The refused connection is held by the master a moment: a session forked meanwhile
+    // (a connection from another address) must not inherit it, nor any other socket of
+    // the master's. (Matched by inode: a held socket whose client has hung up is in
+    // TIME_WAIT, which /proc/net/tcp lists without its inode.)
+    let newcomer =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    newcomer
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())
+        .unwrap();
+    newcomer
+        .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], server.port)).into())
+        .unwrap();
+    let mut newcomer = TcpStream::from(newcomer);
+    newcomer
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    newcomer.read_exact(&mut banner).unwrap();
+    let sockets = |pid: u32| -> Vec<String> {
+        pureftpd_tests::procfs::descriptors(pid)
+            .into_iter()
+            .filter(|d| d.starts_with("socket:["))
+            .collect()
+    };
+    let masters = sockets(server.pid());
+    let sessions = pureftpd_tests::session_processes(server.pid());
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    for monitor in sessions {
+        let mut processes = pureftpd_tests::procfs::children_of(monitor);
+        processes.push(monitor);
+        for pid in processes {
+            let shared: Vec<String> = sockets(pid)
+                .into_iter()
+                .filter(|s| masters.contains(s))
+                .collect();
+            assert!(
+                shared.is_empty(),
+                "{pid} holds the master's sockets {shared:?}"
+            );
+        }
+    }
+    drop(newcomer);
+
     // From another address there is room.
     let out = Command::new("timeout")
         .args(["30", "ssh", "-p", &server.port.to_string()])

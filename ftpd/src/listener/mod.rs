@@ -514,6 +514,8 @@ impl<'c> Master<'c> {
         self.metrics = None;
         // Its channel to the helper: a session must not be able to hand it ends.
         self.port20 = None;
+        // Other clients' connections, refused and held a moment by the master.
+        self.turned_away = turned_away::TurnedAway::default();
     }
 
     /// Collects ended sessions.
