@@ -27,7 +27,7 @@
 
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use russh::keys::{HashAlg, PublicKey};
 
@@ -68,12 +68,6 @@ impl UserKeys {
     #[must_use]
     pub fn new(dir: PathBuf) -> Self {
         Self { dir }
-    }
-
-    /// The directory.
-    #[must_use]
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Whether `key` (an SSH public key blob) is listed for `login`. `warnings` gets
