@@ -3,15 +3,21 @@
 # between Debian's pure-ftpd and ours, so that both meet the same page-cache writeback;
 # prints each run, the medians, and the CPU time (user, system) each server spent on all
 # of its uploads. The home is on the disk, or on tmpfs with `--tmpfs` (no writeback: the
-# CPU cost shows alone).
+# CPU cost shows alone). With `--clear`, the same for plain STOR (no TLS).
 # Needs root (the servers switch to the account's uid) and Debian's pure-ftpd package.
 #
-#   scripts/bench-ftps-stor.sh [runs] [--tmpfs]
+#   scripts/bench-ftps-stor.sh [runs] [--tmpfs] [--clear]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-6}
-root=/tmp
-[ "${2:-}" = --tmpfs ] && root=/dev/shm
+root=/tmp mode=ftps-stor tls=(-Y 1 -2)
+for option in "${@:2}"; do
+  case $option in
+    --tmpfs) root=/dev/shm ;;
+    --clear) mode=stor tls=() ;;
+    *) echo "unknown option $option" >&2; exit 2 ;;
+  esac
+done
 [ -x /usr/sbin/pure-ftpd ] || { echo "Debian's pure-ftpd is needed (apt-get install pure-ftpd)" >&2; exit 1; }
 . scripts/bench-common.sh
 bench_setup ftps-stor "$root"
@@ -24,7 +30,7 @@ timer=()
 declare -A port=([debian]=21361 [ours]=21362) binary=([debian]=$theirs [ours]=$ours)
 for name in debian ours; do
   "${timer[@]}" "${binary[$name]}" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,${port[$name]}" -H -4 \
-    -Y 1 -2 "$work/tls.pem" >/dev/null 2>"$work/time-$name" &
+    ${tls[@]+"${tls[@]}" "$work/tls.pem"} >/dev/null 2>"$work/time-$name" &
   pids+=($!)
 done
 sleep 1
@@ -33,7 +39,7 @@ for i in $(seq "$runs"); do
   for name in debian ours; do
     rm -f "$work"/home/up-*.bin
     sync
-    rate=$("$bench" ftps-stor "${port[$name]}" bench pw "up-$name.bin" 1024 2>/dev/null)
+    rate=$("$bench" "$mode" "${port[$name]}" bench pw "up-$name.bin" 1024 2>/dev/null)
     rates[$name]+="$rate "
     echo "run $i $name: $rate MB/s"
   done

@@ -7,7 +7,8 @@
 //! Binary downloads in clear go through the kernel (`sendfile`, a megabyte at a time,
 //! the socket non-blocking so a client that stops reading leaves the session in `poll`,
 //! where ABOR and the idle time still reach it). ASCII mode converts line ends both
-//! ways (LF to CRLF down, CR dropped up); TLS goes through user space.
+//! ways (LF to CRLF down, CR dropped up); TLS goes through user space. Binary uploads
+//! in clear are spliced from the socket into the file (see `intake.rs`).
 
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
@@ -22,13 +23,12 @@ use pureftpd_proto::{Command, Reply};
 use super::super::control::Control;
 use super::super::data::DataStream;
 use super::super::throttle::Pacer;
+use super::intake::Intake;
 use crate::messages as msg;
 use crate::scoreboard::Scoreboard;
 
 /// Bytes sent per sendfile call between two looks at the control connection.
 const SEND_CHUNK: usize = 1 << 20;
-/// Upload buffer.
-const RECEIVE_BUFFER: usize = 512 * 1024;
 /// Copy buffer when the kernel cannot copy (ASCII, TLS).
 const COPY_CHUNK: usize = 128 * 1024;
 
@@ -209,7 +209,7 @@ impl Engine<'_> {
         stream: &mut DataStream,
         limit: Option<u64>,
     ) -> Ended {
-        let mut buf = vec![0u8; RECEIVE_BUFFER];
+        let mut intake = Intake::for_upload(stream, self.binary);
         let mut received = 0u64;
         let mut pacer = self.rate.map(Pacer::new);
         loop {
@@ -228,10 +228,11 @@ impl Engine<'_> {
                 }
                 Wait::Timeout => return Ended::TimedOut,
             }
-            let step = step_size(pacer.as_ref(), u64::MAX, buf.len());
-            let n = match stream.read(&mut buf[..step]) {
-                Ok(0) => break,
-                Ok(n) => n,
+            let step = step_size(pacer.as_ref(), u64::MAX, intake.chunk());
+            let n = match intake.take(stream, step) {
+                Ok(Some(0)) => break,
+                Ok(Some(n)) => n,
+                Ok(None) => continue,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // A TLS client that closes without close_notify has still sent it all.
                 Err(e) if e.kind() == ErrorKind::UnexpectedEof => break,
@@ -248,7 +249,7 @@ impl Engine<'_> {
             }
             // As Pure-FTPd, a write error (a full disk included) is transient: 451, so
             // that clients retry later (a 552 would make them give up for good).
-            if write_received(file, &buf[..n], self.binary).is_err() {
+            if intake.put(file, n).is_err() {
                 return Ended::Failed {
                     bytes: received,
                     reply: Reply::new(451, msg::WRITE_ERROR),
@@ -403,16 +404,6 @@ enum Wait {
 fn step_size(pacer: Option<&Pacer>, left: u64, chunk: usize) -> usize {
     let step = pacer.map_or(chunk, Pacer::step);
     usize::try_from(left).unwrap_or(chunk).min(chunk).min(step)
-}
-
-/// Writes what an upload brought; in ASCII mode without its carriage returns.
-fn write_received(file: &mut File, received: &[u8], binary: bool) -> io::Result<()> {
-    if binary {
-        file.write_all(received)
-    } else {
-        let text: Vec<u8> = received.iter().copied().filter(|&b| b != b'\r').collect();
-        file.write_all(&text)
-    }
 }
 
 /// `ended`, with the bytes moved when it is an abort.

@@ -1,6 +1,6 @@
 //! The engine over real loopback sockets: a control connection and a data connection
 //! per test, the client's side driven from a thread. Whole transfers both ways, ASCII
-//! conversion, ABOR and QUIT mid-transfer (also while throttled), other commands
+//! conversion, urgent data in an upload, ABOR and QUIT mid-transfer (also while throttled), other commands
 //! refused, the upload limit, a silent client, a lost control connection, a reader so
 //! slow that `sendfile` (or, in ASCII, the user-space copy) keeps finding the socket
 //! full, a reader that stops, and the throttle's rate.
@@ -107,6 +107,41 @@ fn an_upload_arrives_whole_and_ascii_drops_carriage_returns() {
             b"line\n".repeat(100_000)
         };
         assert!(file_contents(&mut file) == expected, "binary: {binary}");
+    }
+}
+
+/// `splice` stops at TCP urgent data and will not read past it: an upload with some in
+/// the middle must neither spin nor stall, and the bytes around it must arrive (the
+/// urgent byte itself is skipped, as a read skips it in Pure-FTPd's).
+#[test]
+fn urgent_data_in_an_upload_neither_stalls_it_nor_reaches_the_file() {
+    use nix::sys::socket::{MsgFlags, send};
+    use std::os::fd::AsRawFd;
+    // A pause after the urgent byte: `splice` finds nothing there. None: the client has
+    // closed by then, and `splice` takes the urgent mark for the end.
+    for pause in [Duration::from_millis(100), Duration::ZERO] {
+        let mut w = wires();
+        let before: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let writer = {
+            let (mut data, before) = (w.client_data, before.clone());
+            std::thread::spawn(move || {
+                data.write_all(&before).unwrap();
+                send(data.as_raw_fd(), b"!", MsgFlags::MSG_OOB).unwrap();
+                std::thread::sleep(pause);
+                data.write_all(b"after").unwrap();
+            })
+        };
+        let started = Instant::now();
+        let mut file = tempfile::tempfile().unwrap();
+        let ended = engine(&mut w.control, true, None).receive_file(&mut file, &mut w.data, None);
+        writer.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let expected = [before, b"after".to_vec()].concat();
+        assert!(
+            matches!(ended, Ended::Complete(n) if n == expected.len() as u64),
+            "pause {pause:?}: {ended:?}"
+        );
+        assert!(file_contents(&mut file) == expected, "pause {pause:?}");
     }
 }
 

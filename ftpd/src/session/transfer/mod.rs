@@ -9,6 +9,7 @@
 
 mod commands;
 mod engine;
+mod intake;
 mod report;
 
 use crate::metrics;
