@@ -81,10 +81,7 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
         base: entered.base,
         upload_script: monitor.config.upload_script,
         connected_at: monitor.connected_at,
-        board: monitor
-            .board
-            .take()
-            .map(|board| std::sync::Arc::new(std::sync::Mutex::new(board))),
+        board: monitor.board.take().map(super::report::SharedBoard::new),
         showing: None,
     };
     let policies = crate::session::throttle::Policies::for_user(&user, monitor.config, trusted);
@@ -105,7 +102,7 @@ pub(crate) fn serve(mut monitor: Monitor<'_>, user: LoggedUser) {
 fn run_sftp(
     pipe: std::os::unix::net::UnixStream,
     files: Files,
-    board: Option<std::sync::Arc<std::sync::Mutex<crate::scoreboard::Scoreboard>>>,
+    board: Option<std::sync::Arc<super::report::SharedBoard>>,
 ) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()

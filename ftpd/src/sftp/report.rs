@@ -4,11 +4,11 @@
 //! and the scoreboard, for `pure-ftpwho`: the file last read or written and how far,
 //! until it is closed. Progress is written at most twice a second while requests come,
 //! and by [`flush_while_idle`] when they stop, so that a transfer that stalls after a
-//! burst shows where it stands (as an FTP session's does).
+//! burst shows where it stands (as an FTP session's does). That task sleeps until
+//! progress is pending: an idle session never wakes for it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use crate::altlog::AltLog;
 use crate::log::Logger;
@@ -26,7 +26,7 @@ pub(crate) struct Reporter {
     /// Seconds since 1970.
     pub(crate) connected_at: i64,
     /// Shared with [`flush_while_idle`] (russh-sftp runs the requests in a task).
-    pub(crate) board: Option<Arc<Mutex<Scoreboard>>>,
+    pub(crate) board: Option<Arc<SharedBoard>>,
     /// The handle the scoreboard shows.
     pub(crate) showing: Option<String>,
 }
@@ -50,7 +50,8 @@ impl Reporter {
         let Some(board) = &self.board else {
             return;
         };
-        let mut board = locked(board);
+        let shared = board;
+        let mut board = locked(&shared.board);
         if self.showing.as_deref() != Some(handle) {
             board.set_activity(if upload {
                 Activity::Upload { file: name }
@@ -64,6 +65,9 @@ impl Reporter {
             self.showing = Some(handle.to_string());
         }
         board.progress(position);
+        if board.flush_due_in().is_some() {
+            shared.pending.notify_one();
+        }
     }
 
     /// `handle` is closed: if the scoreboard shows it, the session is idle now.
@@ -71,7 +75,7 @@ impl Reporter {
         if self.showing.as_deref() == Some(handle) {
             self.showing = None;
             if let Some(board) = &self.board {
-                locked(board).set_activity(Activity::Idle);
+                locked(&board.board).set_activity(Activity::Idle);
             }
         }
     }
@@ -93,15 +97,31 @@ fn locked(board: &Mutex<Scoreboard>) -> MutexGuard<'_, Scoreboard> {
     board.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The scoreboard of a session, and a signal that progress waits to be written.
+pub(crate) struct SharedBoard {
+    board: Mutex<Scoreboard>,
+    pending: tokio::sync::Notify,
+}
+
+impl SharedBoard {
+    pub(crate) fn new(board: Scoreboard) -> Arc<Self> {
+        Arc::new(Self {
+            board: Mutex::new(board),
+            pending: tokio::sync::Notify::new(),
+        })
+    }
+}
+
 /// Writes the progress a burst left pending once it is due, for as long as the session
-/// runs (a task of its runtime).
-pub(crate) async fn flush_while_idle(board: Arc<Mutex<Scoreboard>>) {
+/// runs (a task of its runtime). With nothing pending it waits for [`Reporter::progress`]
+/// to say there is (a signal given meanwhile is kept, so none is missed).
+pub(crate) async fn flush_while_idle(shared: Arc<SharedBoard>) {
     loop {
-        let due = locked(&board).flush_due_in();
+        let due = locked(&shared.board).flush_due_in();
         match due {
-            Some(wait) if wait.is_zero() => locked(&board).flush(),
+            Some(wait) if wait.is_zero() => locked(&shared.board).flush(),
             Some(wait) => tokio::time::sleep(wait).await,
-            None => tokio::time::sleep(Duration::from_millis(500)).await,
+            None => shared.pending.notified().await,
         }
     }
 }
