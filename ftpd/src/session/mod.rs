@@ -315,7 +315,12 @@ impl<'a> Session<'a> {
             scoreboard,
             tz,
             stou_counter: 0,
-            load: load_average(),
+            // Read only where -m needs it (as Pure-FTPd): a file read per session.
+            load: if config.max_load.is_some() {
+                load_average()
+            } else {
+                0.0
+            },
             ipv6_available: origin.ipv6_available,
             private_data: false,
             tls,
