@@ -2,7 +2,9 @@
 //! keys come from the admin's directory (`--userkeydir`), one file per login, never
 //! from the account's home; a key file others may write is not used, and the log says
 //! why; `ssh-rsa` (SHA-1) signatures are refused; a key listed for one login does not
-//! open another; passwords still work beside keys.
+//! open another; passwords still work beside keys; the account's rules (`-u`, `-y`)
+//! apply to key logins as to passwords. (How many unlisted keys a client may try is
+//! checked against sshd in `sftp_reference.rs`.)
 
 mod common;
 
@@ -189,4 +191,44 @@ fn paramiko_logs_in_with_a_listed_key() {
         "{said} {digest}"
     );
     assert_eq!(run(&other).trim(), "refused");
+}
+
+/// A key proves who the client is, nothing more: the account's rules apply as to a
+/// password. `-u` above the account's uid refuses it; `-y` counts the account's FTP
+/// sessions on the same scoreboard, and frees the place when they end.
+#[test]
+fn key_logins_meet_the_minimum_uid_and_the_session_limit() {
+    if !require_root("switching to the account's ids") || !have("sftp") {
+        return;
+    }
+    let site = Site::new();
+    let local = tempfile::tempdir().unwrap();
+    let listed = key_pair(local.path(), "ed25519", "listed");
+    let keys = key_dir(&[(USER, &public(&listed))]);
+    let key_dir_arg = keys.path().display().to_string();
+    std::fs::write(local.path().join("up.bin"), b"up").unwrap();
+    let above = (site.uid + 1).to_string();
+
+    let strict = start(&site, &["--userkeydir", &key_dir_arg, "-u", &above]);
+    let out = sftp_with_key(strict.port, local.path(), USER, &listed, &[]);
+    assert!(!out.status.success(), "-u {above}: {}", text(&out));
+    assert!(!site.home.join("up.bin").exists());
+
+    let limited = start(&site, &["--userkeydir", &key_dir_arg, "-y", "1:1"]);
+    let ftpd = site.ours(&[]);
+    let mut ftp = common::Ftp::login(ftpd.port, USER, PASSWORD);
+    let out = sftp_with_key(limited.port, local.path(), USER, &listed, &[]);
+    assert!(!out.status.success(), "-y 1:1: {}", text(&out));
+    assert!(!site.home.join("up.bin").exists());
+    ftp.cmd("QUIT");
+    assert!(
+        common::sftp::eventually(
+            || sftp_with_key(limited.port, local.path(), USER, &listed, &[])
+                .status
+                .success()
+        ),
+        "the FTP session ended: its place is free again\n{}",
+        limited.stderr()
+    );
+    assert_eq!(site.read("up.bin"), b"up");
 }

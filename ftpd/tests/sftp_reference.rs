@@ -3,7 +3,8 @@
 //! configuration): the same scenario, run by paramiko against both, must give the same
 //! answers (status codes as paramiko raises them, sizes, modes, times, listings, long
 //! names with the owners masked). Deliberate differences are tested apart: pure-sftpd
-//! makes no symbolic links (as pure-ftpd).
+//! makes no symbolic links (as pure-ftpd). How many keys a client may try before the
+//! connection ends is OpenSSH's too (MaxAuthTries 6).
 
 mod common;
 
@@ -116,6 +117,11 @@ struct Sshd {
 
 impl Sshd {
     fn start(dir: &Path, root: &Path) -> Self {
+        Self::start_with(dir, root, "PubkeyAuthentication no\n")
+    }
+
+    /// With `extra` lines of configuration.
+    fn start_with(dir: &Path, root: &Path, extra: &str) -> Self {
         // sshd insists on its privilege-separation directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
         let key = dir.join("host_key");
@@ -133,7 +139,7 @@ impl Sshd {
                 format!(
                     "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nPidFile none\n\
                      UsePAM no\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
-                     PubkeyAuthentication no\nAllowUsers {SYSTEM_USER}\n\
+                     {extra}AllowUsers {SYSTEM_USER}\n\
                      Subsystem sftp internal-sftp\nForceCommand internal-sftp\n\
                      ChrootDirectory {}\nAllowTcpForwarding no\nX11Forwarding no\n",
                     key.display(),
@@ -254,4 +260,108 @@ fn the_same_scenario_gives_openssh_internal_sftps_answers() {
     for (ours, theirs) in ours.iter().zip(&expected) {
         assert_eq!(ours, theirs, "pure-sftpd against OpenSSH's internal-sftp");
     }
+}
+
+/// Whether OpenSSH's sftp logs in as `user` trying `keys` in this order (no password).
+fn logs_in_with_keys(port: u16, dir: &Path, user: &str, keys: &[&Path]) -> bool {
+    let batch = dir.join("pwd.batch");
+    std::fs::write(&batch, "pwd\nbye\n").unwrap();
+    let mut command = Command::new("timeout");
+    command
+        .args(["60", "sftp", "-P", &port.to_string(), "-o", "BatchMode=yes"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "PasswordAuthentication=no",
+            "-o",
+            "IdentitiesOnly=yes",
+        ])
+        .args(["-o", "LogLevel=ERROR"]);
+    for key in keys {
+        command.arg("-i").arg(key);
+    }
+    command
+        .arg("-b")
+        .arg(&batch)
+        .arg(format!("{user}@127.0.0.1"))
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sftp runs")
+        .success()
+}
+
+/// Five keys that are not listed, then one that is: in; six: the connection ends first.
+/// The same with sshd's default MaxAuthTries (6), which counts each unlisted key offered
+/// but not the client's opening `none` request.
+#[test]
+fn as_many_unlisted_keys_may_be_tried_as_with_sshd() {
+    if !require_root("sshd and the accounts' ids")
+        || !have("sftp")
+        || !have_file("/usr/sbin/sshd", "openssh-server")
+    {
+        return;
+    }
+    let Ok(Some(account)) = nix::unistd::User::from_name(SYSTEM_USER) else {
+        panic!("{SYSTEM_USER} is missing: run scripts/install-test-deps.sh as root");
+    };
+    let local = tempfile::tempdir().unwrap();
+    let listed = common::sftp::key_pair(local.path(), "ed25519", "listed");
+    let unlisted: Vec<std::path::PathBuf> = (0..6)
+        .map(|i| common::sftp::key_pair(local.path(), "ed25519", &format!("unlisted-{i}")))
+        .collect();
+    let keys_after = |count: usize| -> Vec<&Path> {
+        unlisted[..count]
+            .iter()
+            .map(std::path::PathBuf::as_path)
+            .chain([listed.as_path()])
+            .collect()
+    };
+    let tries = |port: u16, user: &str| -> Vec<bool> {
+        [0, 5, 6]
+            .iter()
+            .map(|&count| logs_in_with_keys(port, local.path(), user, &keys_after(count)))
+            .collect()
+    };
+
+    // sshd reads the listed key from a file of root's, as ours does.
+    let reference_dir = tempfile::Builder::new()
+        .prefix("pureftpd-rs-sshd.")
+        .tempdir_in("/run")
+        .unwrap();
+    let root = chroot_with_writable_dir(
+        reference_dir.path(),
+        account.uid.as_raw(),
+        account.gid.as_raw(),
+    );
+    let keys = reference_dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(keys.join(SYSTEM_USER), common::sftp::public(&listed)).unwrap();
+    let sshd = Sshd::start_with(
+        reference_dir.path(),
+        &root,
+        &format!(
+            "PubkeyAuthentication yes\nAuthorizedKeysFile {}/%u\n",
+            keys.display()
+        ),
+    );
+    let theirs = tries(sshd.port, SYSTEM_USER);
+    drop(sshd);
+
+    let site = Site::new();
+    let our_keys = common::sftp::key_dir(&[(USER, &common::sftp::public(&listed))]);
+    let key_dir_arg = our_keys.path().display().to_string();
+    let server = common::sftp::start(&site, &["--userkeydir", &key_dir_arg]);
+    let ours = tries(server.port, USER);
+
+    assert_eq!(theirs, [true, true, false], "OpenSSH's sshd");
+    assert_eq!(ours, theirs, "pure-sftpd, then sshd: {}", server.stderr());
 }

@@ -118,7 +118,11 @@ pub fn ssh_config(config: &crate::config::Config, keys: Vec<PrivateKey>) -> russ
         auth_rejection_time: Duration::ZERO,
         auth_rejection_time_initial: Some(Duration::ZERO),
         keys,
-        max_auth_attempts: 6,
+        // The monitor ends a connection at its sixth failure (passwords and keys the
+        // admin did not list), as OpenSSH's MaxAuthTries 6. russh counts the client's
+        // opening `none` request as well, which OpenSSH does not: at 6 it would refuse
+        // a listed key offered after five unknown ones, which sshd takes.
+        max_auth_attempts: 7,
         inactivity_timeout: Some(config.max_idle),
         preferred: algorithms(),
         nodelay: true,
