@@ -187,6 +187,58 @@ fn the_accounts_own_ratio_and_upload_limit_apply() {
     assert_eq!(allowed.1.len(), 300_000);
 }
 
+/// The account's own ratio (pure-pw's -q/-Q) applies without -Q on the server, and not
+/// at all to a member of the trusted group (-a), whom Pure-FTPd exempts from every ratio,
+/// the account's own included: as Debian's, both ways.
+#[test]
+fn the_accounts_own_ratio_spares_the_trusted_group_as_debians() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    let body = r#"
+t("retrbinary", "RETR big.bin", lambda d: None)
+t("storbinary", "STOR up.bin", io.BytesIO(b"x" * 50000))
+t("retrbinary", "RETR big.bin", lambda d: None)
+"#;
+    let mut refused = Vec::new();
+    for trusted in [false, true] {
+        let mut seen = Vec::new();
+        for binary in [Path::new(OURS), theirs.as_path()] {
+            let site = Site::new();
+            // 300 KB: more than 3 x 50 KB, so refused before and after the upload.
+            site.put("big.bin", &vec![7u8; 300_000]);
+            let pdb = site.pure_pw_account("leech", &["-q", "1", "-Q", "3"]);
+            let login = format!("puredb:{}", pdb.display());
+            let gid = site.gid.to_string();
+            let mut args = vec!["-l", &login, "-H", "-4"];
+            if trusted {
+                args.extend(["-a", &gid]);
+            }
+            let server = Server::start(binary, &args);
+            seen.push(transcript::transcript(
+                server.port,
+                "leech",
+                "leech pw",
+                body,
+            ));
+        }
+        assert_eq!(
+            seen[0], seen[1],
+            "trusted: {trusted}; ours (left), Debian's (right)"
+        );
+        refused.push(
+            seen[0]
+                .iter()
+                .any(|l| l.contains("upload/download ratio is 1:3")),
+        );
+    }
+    assert_eq!(
+        refused,
+        [true, false],
+        "the ratio applies, then not to the trusted group"
+    );
+}
+
 #[test]
 fn anonymous_downloads_keep_to_t() {
     if !require_root("anonymous FTP chroots to the ftp account's home")

@@ -1,6 +1,7 @@
 //! pure-sftpd's bandwidth limits and ratios, with paramiko: `-T` paces uploads and
 //! downloads, an account's own limit (pure-pw's `-t`) wins over it, and `-Q` refuses a
-//! download the session's uploads do not cover, in pure-ftpd's words. Rates are checked
+//! download the session's uploads do not cover, in pure-ftpd's words, as does an
+//! account's own ratio. Rates are checked
 //! from above only (a loaded machine can only make transfers slower).
 
 mod common;
@@ -123,4 +124,14 @@ fn a_ratio_refuses_downloads_the_sessions_uploads_do_not_cover() {
     // Without -Q, nothing is refused.
     let free = start_with_login(&site, &chain, &[]);
     assert!(run(free.port, USER, PASSWORD, 0).starts_with("downloaded"));
+    // An account's own ratio (pure-pw's -q/-Q) applies without -Q, as in pure-ftpd.
+    let own = site.pure_pw_account("leech", &["-q", "1", "-Q", "2"]);
+    let own_chain = format!("puredb:{}", own.display());
+    let server = start_with_login(&site, &own_chain, &[]);
+    let said = run(server.port, "leech", "leech pw", 0);
+    assert!(
+        said.contains("refused: [Errno 13] Sorry, but the upload/download ratio is 1:2 ."),
+        "{said}"
+    );
+    assert!(said.contains("then downloaded 12"), "{said}");
 }

@@ -31,8 +31,9 @@ pub(crate) struct Policies {
 
 impl Policies {
     /// The account's own values first, then the server's: `-t` for anonymous sessions,
-    /// `-T` for every session; `-q` for anonymous sessions, `-Q` for everyone but
-    /// members of the trusted group.
+    /// `-T` for every session; `-q` for anonymous sessions, `-Q` for everyone. Members
+    /// of the trusted group (`-a`) have no ratio at all, not even the account's own
+    /// (Pure-FTPd clears both after the login).
     pub(crate) fn for_user(user: &LoggedUser, config: &Config, trusted: bool) -> Self {
         let server_rates = if user.anonymous {
             config.anonymous_bandwidth.or(config.user_bandwidth)
@@ -45,8 +46,6 @@ impl Policies {
         };
         let server_ratio = if user.anonymous {
             config.anonymous_ratio.or(config.user_ratio)
-        } else if trusted {
-            None
         } else {
             config.user_ratio
         };
@@ -59,7 +58,11 @@ impl Policies {
                 .download_bandwidth
                 .or(server_rates.and_then(|r| r.down))
                 .filter(|&r| r > 0),
-            ratio: own_ratio.or(server_ratio),
+            ratio: if trusted {
+                None
+            } else {
+                own_ratio.or(server_ratio)
+            },
         }
     }
 
