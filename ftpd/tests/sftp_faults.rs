@@ -1,6 +1,7 @@
 //! pure-sftpd when the machine or a library fails it: a full disk under an upload (a
 //! tmpfs of 1 MiB as the home): the client is told, the session goes on, and once room
-//! is made an upload succeeds whole; file names that are not UTF-8, which russh-sftp
+//! is made an upload succeeds whole; no inodes left under mkdir, while SETSTAT, which
+//! needs no room, works; file names that are not UTF-8, which russh-sftp
 //! turns into U+FFFD: refused, never taken for another name.
 
 mod common;
@@ -43,6 +44,74 @@ fn a_full_disk_fails_the_upload_and_the_session_goes_on() {
     assert_eq!(std::fs::read(local.path().join("back.bin")).unwrap(), small);
     assert_eq!(site.read("small.bin"), small);
     assert!(!site.home.join("big.bin").exists());
+}
+
+/// A full disk (no bytes left, then no inodes) under the other requests: refused with
+/// SSH_FX_FAILURE and the system's words (paramiko shows them), the session goes on, and what needs no room (SETSTAT)
+/// still works.
+const FULL_DISK: &str = r#"
+import sys, paramiko
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+client = paramiko.SSHClient()
+client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+client.connect("127.0.0.1", port=port, username=user, password=password,
+               look_for_keys=False, allow_agent=False, timeout=20)
+sftp = client.open_sftp()
+try:
+    with sftp.open("fill.bin", "w") as f:
+        f.write(b"x" * (2 << 20))
+    print("filled without an error")
+except IOError as e:
+    print("write refused:", e)
+made = 0
+for i in range(64):
+    try:
+        sftp.mkdir("d%d" % i)
+        made += 1
+    except IOError as e:
+        print("mkdir refused:", e)
+        break
+print("made", made)
+sftp.chmod("fill.bin", 0o640)
+sftp.utime("fill.bin", (1000000000, 1000000000))
+st = sftp.stat("fill.bin")
+print("setstat", oct(st.st_mode & 0o777), st.st_mtime)
+sftp.rmdir("d0")
+sftp.mkdir("again")
+print("mkdir after room was made")
+"#;
+
+#[test]
+fn a_full_disk_refuses_mkdir_and_setstat_still_works() {
+    if !require_root("a full file system (a tmpfs mount)") || !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    // 1 MiB and 8 inodes: both run out.
+    let Some(_disk) = site.home_on_tmpfs("1m,nr_inodes=8") else {
+        return;
+    };
+    let server = start(&site, &[]);
+    let out = common::sftp::paramiko_script(60, FULL_DISK, server.port);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}\n{}", server.stderr());
+    assert!(
+        said.contains("write refused: No space left on device"),
+        "{said}"
+    );
+    assert!(
+        said.contains("mkdir refused: No space left on device"),
+        "{said}"
+    );
+    let made: usize = said
+        .lines()
+        .find_map(|l| l.strip_prefix("made "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!((1..64).contains(&made), "{said}");
+    assert!(said.contains("setstat 0o640 1000000000"), "{said}");
+    assert!(said.contains("mkdir after room was made"), "{said}");
+    assert!(site.home.join("again").is_dir());
 }
 
 const LATIN1: &str = r#"

@@ -259,3 +259,56 @@ fn clients_over_the_limits_are_told_why_in_ssh() {
     assert!(text(&out).contains("Permission denied"), "{}", text(&out));
     drop(held);
 }
+
+/// `-c`: past the server's limit a client of any address is told why in SSH, and the
+/// place is free again when a session ends.
+#[test]
+fn clients_over_the_servers_limit_are_told_why_and_wait_their_turn() {
+    if !have("ssh") {
+        return;
+    }
+    let site = Site::new();
+    let server = start(&site, &["-c", "1"]);
+    let mut held = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut banner = [0u8; 8];
+    held.read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"SSH-2.0-");
+    let ssh_from = |address: &str| {
+        Command::new("timeout")
+            .args(["30", "ssh", "-p", &server.port.to_string()])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args([
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                &format!("BindAddress={address}"),
+            ])
+            .arg(format!("{USER}@127.0.0.1"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh runs")
+    };
+    // Another address changes nothing: the limit is the server's.
+    let out = ssh_from("127.0.0.2");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("1 users (the maximum) are already logged in, sorry"),
+        "{}",
+        text(&out)
+    );
+    drop(held);
+    // Once the held session is gone, its place is free (BatchMode: no password, so
+    // the login itself is refused).
+    assert!(
+        common::sftp::eventually(|| text(&ssh_from("127.0.0.2")).contains("Permission denied")),
+        "{}",
+        server.stderr()
+    );
+}
