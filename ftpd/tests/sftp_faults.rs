@@ -49,14 +49,8 @@ fn a_full_disk_fails_the_upload_and_the_session_goes_on() {
 /// A full disk (no bytes left, then no inodes) under the other requests: refused with
 /// SSH_FX_FAILURE and the system's words (paramiko shows them), the session goes on, and what needs no room (SETSTAT)
 /// still works.
-const FULL_DISK: &str = r#"
-import sys, paramiko
-port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-client = paramiko.SSHClient()
-client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-client.connect("127.0.0.1", port=port, username=user, password=password,
-               look_for_keys=False, allow_agent=False, timeout=20)
-sftp = client.open_sftp()
+const FULL_DISK: &str = crate::paramiko_sftp!(
+    r#"
 try:
     with sftp.open("fill.bin", "w") as f:
         f.write(b"x" * (2 << 20))
@@ -79,7 +73,8 @@ print("setstat", oct(st.st_mode & 0o777), st.st_mtime)
 sftp.rmdir("d0")
 sftp.mkdir("again")
 print("mkdir after room was made")
-"#;
+"#
+);
 
 #[test]
 fn a_full_disk_refuses_mkdir_and_setstat_still_works() {
@@ -114,14 +109,8 @@ fn a_full_disk_refuses_mkdir_and_setstat_still_works() {
     assert!(site.home.join("again").is_dir());
 }
 
-const LATIN1: &str = r#"
-import sys, paramiko
-port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-client = paramiko.SSHClient()
-client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-client.connect("127.0.0.1", port=port, username=user, password=password,
-               look_for_keys=False, allow_agent=False, timeout=20)
-sftp = client.open_sftp()
+const LATIN1: &str = crate::paramiko_sftp!(
+    r#"
 for name in [b"caf\xe9.txt", b"caf\xe8.txt"]:
     try:
         with sftp.open(name, "w") as f:
@@ -136,7 +125,8 @@ try:
     print("read")
 except IOError as e:
     print("refused:", e)
-"#;
+"#
+);
 
 #[test]
 fn names_that_are_not_utf8_are_refused_not_taken_for_others() {

@@ -13,14 +13,10 @@ use common::{PASSWORD, Site, USER, have, require_root};
 
 /// Uploads then downloads `size` bytes as `paced.bin`; prints both rates in bytes per
 /// second, or, with `size` 0, tries to download `a.txt` and prints what happened.
-const TRANSFERS: &str = r#"
-import io, sys, time, paramiko
-port, user, password, size = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-client = paramiko.SSHClient()
-client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-client.connect("127.0.0.1", port=port, username=user, password=password,
-               look_for_keys=False, allow_agent=False, timeout=20)
-sftp = client.open_sftp()
+const TRANSFERS: &str = crate::paramiko_sftp!(
+    r#"
+import time
+size = int(sys.argv[4])
 if size == 0:
     try:
         sftp.getfo("a.txt", io.BytesIO())
@@ -42,7 +38,8 @@ sftp.getfo("paced.bin", back)
 down = len(data) / (time.monotonic() - started)
 assert back.getvalue() == data
 print(int(up), int(down))
-"#;
+"#
+);
 
 fn run(port: u16, user: &str, password: &str, size: usize) -> String {
     let out = Command::new("timeout")

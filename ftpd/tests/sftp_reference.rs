@@ -266,31 +266,11 @@ fn the_same_scenario_gives_openssh_internal_sftps_answers() {
 fn logs_in_with_keys(port: u16, dir: &Path, user: &str, keys: &[&Path]) -> bool {
     let batch = dir.join("pwd.batch");
     std::fs::write(&batch, "pwd\nbye\n").unwrap();
-    let mut command = Command::new("timeout");
-    command
-        .args(["60", "sftp", "-P", &port.to_string(), "-o", "BatchMode=yes"])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "PasswordAuthentication=no",
-            "-o",
-            "IdentitiesOnly=yes",
-        ])
-        .args(["-o", "LogLevel=ERROR"]);
-    for key in keys {
-        command.arg("-i").arg(key);
-    }
-    command
-        .arg("-b")
+    let mut command = common::sftp::openssh("sftp", port);
+    common::sftp::keys_only(&mut command, keys)
+        .args(["-o", "LogLevel=ERROR", "-b"])
         .arg(&batch)
         .arg(format!("{user}@127.0.0.1"))
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

@@ -170,6 +170,18 @@ fn a_thousand_failed_logins_from_one_address_leave_the_others_alone() {
     assert_eq!(children(master), 0, "sessions left behind");
 }
 
+/// A connection from 127.0.0.1 that gets the server's version line and says nothing: its
+/// session waits for the client's, and holds a place meanwhile.
+fn silent_connection(port: u16) -> TcpStream {
+    let mut held = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut banner = [0u8; 8];
+    held.read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"SSH-2.0-");
+    held
+}
+
 #[test]
 fn clients_over_the_limits_are_told_why_in_ssh() {
     if !require_root("reading the sessions' descriptors") || !have("ssh") {
@@ -179,24 +191,10 @@ fn clients_over_the_limits_are_told_why_in_ssh() {
     let server = start(&site, &["-C", "1"]);
     // One connection from 127.0.0.1 that says nothing: the session waits for its
     // version line, and holds the address's only place.
-    let mut held = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    held.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut banner = [0u8; 8];
-    held.read_exact(&mut banner).unwrap();
-    assert_eq!(&banner, b"SSH-2.0-");
+    let held = silent_connection(server.port);
     // ssh prints a disconnect at its default log level (INFO), not at SSH_OPTIONS' ERROR.
-    let out = Command::new("timeout")
-        .args(["30", "ssh", "-p", &server.port.to_string()])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args(["-o", "BatchMode=yes"])
+    let out = common::sftp::openssh("ssh", server.port)
         .arg(format!("{USER}@127.0.0.1"))
-        .stdin(Stdio::null())
         .output()
         .expect("ssh runs");
     assert!(!out.status.success());
@@ -221,6 +219,7 @@ fn clients_over_the_limits_are_told_why_in_ssh() {
     newcomer
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let mut banner = [0u8; 8];
     newcomer.read_exact(&mut banner).unwrap();
     let sockets = |pid: u32| -> Vec<String> {
         pureftpd_tests::procfs::descriptors(pid)
@@ -269,29 +268,11 @@ fn clients_over_the_servers_limit_are_told_why_and_wait_their_turn() {
     }
     let site = Site::new();
     let server = start(&site, &["-c", "1"]);
-    let mut held = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    held.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut banner = [0u8; 8];
-    held.read_exact(&mut banner).unwrap();
-    assert_eq!(&banner, b"SSH-2.0-");
+    let held = silent_connection(server.port);
     let ssh_from = |address: &str| {
-        Command::new("timeout")
-            .args(["30", "ssh", "-p", &server.port.to_string()])
-            .args([
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-            ])
-            .args([
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                &format!("BindAddress={address}"),
-            ])
+        common::sftp::openssh("ssh", server.port)
+            .args(["-o", &format!("BindAddress={address}")])
             .arg(format!("{USER}@127.0.0.1"))
-            .stdin(Stdio::null())
             .output()
             .expect("ssh runs")
     };

@@ -884,18 +884,13 @@ fn pgsql_accounts_log_in_to_pure_sftpd_with_a_listed_key() {
 
 /// A paramiko SFTP session that logs in, says `ready`, and lists its home each time a
 /// line comes on its stdin.
-const HELD_SFTP_SESSION: &str = r#"
-import sys, paramiko
-port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-client = paramiko.SSHClient()
-client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-client.connect("127.0.0.1", port=port, username=user, password=password,
-               look_for_keys=False, allow_agent=False, timeout=20)
-sftp = client.open_sftp()
+const HELD_SFTP_SESSION: &str = crate::paramiko_sftp!(
+    r#"
 print("ready", flush=True)
 for line in sys.stdin:
     print(len(sftp.listdir(".")), flush=True)
-"#;
+"#
+);
 
 /// The database goes away under pure-sftpd: its users' logins are refused (the session
 /// ends, nothing hangs), the chain's next backend and the SFTP sessions already in go

@@ -118,6 +118,25 @@ pub fn paramiko_script(seconds: u32, script: &str, port: u16) -> Output {
         .expect("python3 runs")
 }
 
+/// A paramiko script, run as `python3 -c <script> <port> <user> <password> [more]`:
+/// `sftp` is an open SFTP session of that user (`client` its SSH client; `io`, `sys`
+/// and `paramiko` imported), then `body` runs.
+#[macro_export]
+macro_rules! paramiko_sftp {
+    ($body:literal) => {
+        concat!(
+            "import io, sys, paramiko\n",
+            "port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n",
+            "client = paramiko.SSHClient()\n",
+            "client.set_missing_host_key_policy(paramiko.AutoAddPolicy())\n",
+            "client.connect(\"127.0.0.1\", port=port, username=user, password=password,\n",
+            "               look_for_keys=False, allow_agent=False, timeout=20)\n",
+            "sftp = client.open_sftp()\n",
+            $body
+        )
+    };
+}
+
 pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -146,34 +165,47 @@ pub fn public(key: &Path) -> String {
     std::fs::read_to_string(key.with_extension("pub")).unwrap()
 }
 
+/// OpenSSH's `ssh` or `sftp` (`program`) to `port` on 127.0.0.1, stopped after 60 s: no
+/// host key check, no prompt (BatchMode), no agent, nothing on its stdin.
+pub fn openssh(program: &str, port: u16) -> Command {
+    let port_flag = if program == "ssh" { "-p" } else { "-P" };
+    let mut command = Command::new("timeout");
+    command
+        .args(["60", program, port_flag, &port.to_string()])
+        .args(["-o", "StrictHostKeyChecking=no"])
+        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Logging in with `keys` only, offered in this order (no password).
+pub fn keys_only<'a>(command: &'a mut Command, keys: &[&Path]) -> &'a mut Command {
+    command.args([
+        "-o",
+        "PasswordAuthentication=no",
+        "-o",
+        "IdentitiesOnly=yes",
+    ]);
+    for key in keys {
+        command.arg("-i").arg(key);
+    }
+    command
+}
+
 /// OpenSSH's sftp as `user` with the key `identity` only (no password, no agent),
 /// putting `up.bin` from `dir` and getting it back as `back.bin`.
 pub fn sftp_with_key(port: u16, dir: &Path, user: &str, identity: &Path, extra: &[&str]) -> Output {
     let batch_file = dir.join("batch");
     std::fs::write(&batch_file, "put up.bin\nget up.bin back.bin\nbye\n").unwrap();
-    Command::new("timeout")
-        .args(["60", "sftp", "-P", &port.to_string(), "-o", "BatchMode=yes"])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "PasswordAuthentication=no",
-            "-o",
-            "IdentitiesOnly=yes",
-        ])
-        .args(["-o", "LogLevel=ERROR", "-i"])
-        .arg(identity)
+    let mut command = openssh("sftp", port);
+    keys_only(&mut command, &[identity])
+        .args(["-o", "LogLevel=ERROR"])
         .args(extra)
         .arg("-b")
         .arg(&batch_file)
         .arg(format!("{user}@127.0.0.1"))
         .current_dir(dir)
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .output()
         .expect("sftp runs")
 }
