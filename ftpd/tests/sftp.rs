@@ -525,6 +525,35 @@ fn per_user_limits_count_ftp_and_sftp_sessions_together() {
     // An FTP session of the account, on the same scoreboard, uses its one session.
     let mut ftp = common::Ftp::login(ftpd.port, USER, PASSWORD);
     assert!(try_sftp().starts_with("refused"), "{}", sftpd.stderr());
+    // OpenSSH's client shows why, in pure-ftpd's words.
+    let local = tempfile::tempdir().unwrap();
+    let told = Command::new("timeout")
+        .args([
+            "60",
+            "sftp",
+            "-P",
+            &sftpd.port.to_string(),
+            "-o",
+            "BatchMode=no",
+        ])
+        .args(["-o", "StrictHostKeyChecking=no"])
+        .args([
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "PubkeyAuthentication=no",
+        ])
+        .arg(format!("{USER}@127.0.0.1"))
+        .env("SSH_ASKPASS", askpass(local.path(), PASSWORD))
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .stdin(Stdio::null())
+        .output()
+        .expect("sftp runs");
+    let said = text(&told);
+    assert!(
+        said.contains("I can't accept more than 1 connections as the same user"),
+        "{said}"
+    );
     ftp.cmd("QUIT");
     assert!(
         eventually(|| try_sftp() == "in"),

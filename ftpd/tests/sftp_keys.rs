@@ -220,6 +220,17 @@ fn key_logins_meet_the_minimum_uid_and_the_session_limit() {
     let out = sftp_with_key(limited.port, local.path(), USER, &listed, &[]);
     assert!(!out.status.success(), "-y 1:1: {}", text(&out));
     assert!(!site.home.join("up.bin").exists());
+    // Told why, in pure-ftpd's words (ssh shows a disconnect at its default log level).
+    let mut ssh = common::sftp::openssh("ssh", limited.port);
+    let out = common::sftp::keys_only(&mut ssh, &[&listed])
+        .arg(format!("{USER}@127.0.0.1"))
+        .output()
+        .expect("ssh runs");
+    assert!(
+        text(&out).contains("I can't accept more than 1 connections as the same user"),
+        "{}",
+        text(&out)
+    );
     ftp.cmd("QUIT");
     assert!(
         common::sftp::eventually(

@@ -51,6 +51,8 @@ enum Check {
     Refused,
     /// The accounts cannot be reached: no point in another try.
     Unavailable,
+    /// The login is right, but the account has its `-y` sessions (this many) already.
+    OverSessionLimit(u32),
 }
 
 impl Monitor<'_> {
@@ -124,6 +126,10 @@ impl Monitor<'_> {
                     let _ = self.channel.send(&Answer::Closed.encode());
                     break;
                 }
+                Check::OverSessionLimit(limit) => {
+                    let _ = self.channel.send(&Answer::OverSessionLimit(limit).encode());
+                    break;
+                }
             }
         }
         self.end();
@@ -183,7 +189,7 @@ impl Monitor<'_> {
                     String::from_utf8_lossy(user)
                 ),
             );
-            return Check::Unavailable;
+            return Check::OverSessionLimit(limit);
         }
         Check::Accepted(account)
     }

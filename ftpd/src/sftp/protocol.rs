@@ -1,7 +1,7 @@
 //! The messages between pure-sftpd's pre-login process (the SSH transport, unprivileged)
 //! and its monitor (root). There are three questions (a login with its password; whether
 //! a public key is listed for a login; a login with a key whose signature the pre-login
-//! process has checked) and four answers. The monitor decodes what it is sent as hostile input: a message is one
+//! process has checked) and five answers. The monitor decodes what it is sent as hostile input: a message is one
 //! `SOCK_SEQPACKET` datagram, every length is checked, and anything malformed ends the
 //! session (see `monitor.rs`).
 //!
@@ -21,6 +21,7 @@ const CLOSED: u8 = 4;
 const KEY_OFFERED: u8 = 5;
 const KEY_LOGIN: u8 = 6;
 const ACCEPTABLE: u8 = 7;
+const OVER_SESSION_LIMIT: u8 = 8;
 
 /// Pre-login process to monitor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,9 @@ pub enum Answer {
     Closed,
     /// The offered key is listed for the login: the client may sign with it.
     Acceptable,
+    /// The login is right, but the account has its `-y` sessions already (the limit):
+    /// the client is told so, and the connection ends.
+    OverSessionLimit(u32),
 }
 
 /// Why a message was refused.
@@ -137,25 +141,33 @@ impl Answer {
     /// The datagram.
     #[must_use]
     pub fn encode(self) -> Vec<u8> {
-        vec![match self {
-            Self::Accepted => ACCEPTED,
-            Self::Refused => REFUSED,
-            Self::Closed => CLOSED,
-            Self::Acceptable => ACCEPTABLE,
-        }]
+        match self {
+            Self::Accepted => vec![ACCEPTED],
+            Self::Refused => vec![REFUSED],
+            Self::Closed => vec![CLOSED],
+            Self::Acceptable => vec![ACCEPTABLE],
+            Self::OverSessionLimit(limit) => {
+                let mut bytes = vec![OVER_SESSION_LIMIT];
+                bytes.extend_from_slice(&limit.to_be_bytes());
+                bytes
+            }
+        }
     }
 
     /// Reads a datagram (the pre-login process trusts its monitor, but not blindly: an
     /// unknown answer ends the session).
     ///
     /// # Errors
-    /// Not one of the four answers.
+    /// Not one of the five answers.
     pub fn decode(bytes: &[u8]) -> Result<Self, Malformed> {
         match bytes {
             [ACCEPTED] => Ok(Self::Accepted),
             [REFUSED] => Ok(Self::Refused),
             [CLOSED] => Ok(Self::Closed),
             [ACCEPTABLE] => Ok(Self::Acceptable),
+            [OVER_SESSION_LIMIT, limit @ ..] => <[u8; 4]>::try_from(limit)
+                .map(|limit| Self::OverSessionLimit(u32::from_be_bytes(limit)))
+                .map_err(|_| Malformed::Truncated),
             _ => Err(Malformed::UnknownTag),
         }
     }
@@ -209,9 +221,12 @@ mod tests {
             Answer::Refused,
             Answer::Closed,
             Answer::Acceptable,
+            Answer::OverSessionLimit(7),
         ] {
             assert_eq!(Answer::decode(&answer.encode()), Ok(answer));
         }
         assert!(Answer::decode(&[9]).is_err() && Answer::decode(&[]).is_err());
+        assert!(Answer::decode(&[OVER_SESSION_LIMIT, 0, 0, 1]).is_err());
+        assert!(Answer::decode(&[OVER_SESSION_LIMIT, 0, 0, 0, 1, 0]).is_err());
     }
 }

@@ -54,6 +54,7 @@ pub(crate) fn serve(
             monitor,
             pipe: Some(pipe),
             sessions: HashMap::new(),
+            over_session_limit: None,
         };
         match russh::server::run_stream(ssh, stream, handler).await {
             Ok(running) => i32::from(running.await.is_err()),
@@ -68,6 +69,9 @@ struct Transport {
     pipe: Option<UnixStream>,
     /// The session channel, until it asks for its subsystem.
     sessions: HashMap<ChannelId, Channel<Msg>>,
+    /// The login was right but the account is at its `-y` limit (this one): the client
+    /// is told so once authenticated, and disconnected.
+    over_session_limit: Option<u32>,
 }
 
 impl Transport {
@@ -77,6 +81,24 @@ impl Transport {
         self.monitor.send(&request.encode()).ok()?;
         let reply = self.monitor.receive(Some(MONITOR_PATIENCE)).ok()??;
         Answer::decode(&reply).ok()
+    }
+
+    /// What a login request gets from the monitor's answer.
+    fn login_answer(&mut self, answer: Option<Answer>) -> Result<Auth, russh::Error> {
+        match answer {
+            Some(Answer::Accepted) => Ok(Auth::Accept),
+            Some(Answer::Refused) => Ok(Auth::reject()),
+            // As pure-ftpd's 421 after the password: the client learns why. SSH has no
+            // refusal with words during authentication, so the connection is
+            // accepted and then ended with them (`auth_succeeded`); the account's
+            // process was never started, and without it no channel opens.
+            Some(Answer::OverSessionLimit(limit)) => {
+                self.pipe = None;
+                self.over_session_limit = Some(limit);
+                Ok(Auth::Accept)
+            }
+            _ => Err(russh::Error::Disconnect),
+        }
     }
 }
 
@@ -118,11 +140,8 @@ impl russh::server::Handler for Transport {
             user: login_field(user),
             key,
         };
-        match self.ask(&request) {
-            Some(Answer::Accepted) => Ok(Auth::Accept),
-            Some(Answer::Refused) => Ok(Auth::reject()),
-            _ => Err(russh::Error::Disconnect),
-        }
+        let answer = self.ask(&request);
+        self.login_answer(answer)
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
@@ -133,11 +152,19 @@ impl russh::server::Handler for Transport {
             user: login_field(user),
             password: password.as_bytes().to_vec(),
         };
-        match self.ask(&request) {
-            Some(Answer::Accepted) => Ok(Auth::Accept),
-            Some(Answer::Refused) => Ok(Auth::reject()),
-            _ => Err(russh::Error::Disconnect),
+        let answer = self.ask(&request);
+        self.login_answer(answer)
+    }
+
+    async fn auth_succeeded(&mut self, session: &mut Session) -> Result<(), Self::Error> {
+        if let Some(limit) = self.over_session_limit {
+            session.disconnect(
+                russh::Disconnect::TooManyConnections,
+                &crate::messages::per_user_limit(limit),
+                "",
+            )?;
         }
+        Ok(())
     }
 
     async fn channel_open_session(
