@@ -1,7 +1,8 @@
 //! Real clients under sustained load, through a passive port range smaller than the
 //! number of transfers: every data connection leaves its port in TIME_WAIT for a minute,
 //! so a server that cannot reuse those ports runs out after a handful of transfers.
-//! Every file that crosses is checked by its SHA-256.
+//! Every file that crosses is checked by its SHA-256. And more uploads at once by one
+//! account than the kernel lets it have pipes for splicing.
 
 mod common;
 
@@ -240,4 +241,83 @@ print(sum(counts))
         "uploaded tree"
     );
     assert_eq!(tree_digest(&back), sent, "downloaded tree");
+}
+
+/// Uploads in clear are spliced through a pipe of 1 MiB, and the kernel lets one user
+/// hold only so many pipe pages (`/proc/sys/fs/pipe-user-pages-soft`, 64 pipes of that
+/// size by default). More uploads at once by one account than that: those past the
+/// allowance take the copying path, and every file arrives whole.
+#[test]
+fn more_uploads_at_once_than_an_accounts_pipes_allow() {
+    const UPLOADS: usize = 80;
+    let site = Site::new();
+    let server = site.ours(&["-c", "200", "-C", "200"]);
+    let payload = |i: usize| -> Vec<u8> {
+        (0..(1 << 20) + i)
+            .map(|n| (n.wrapping_mul(31) ^ i) as u8)
+            .collect()
+    };
+    // Every upload open, its data connection made, before any byte is sent.
+    let mut open = Vec::new();
+    for i in 0..UPLOADS {
+        let mut ftp = common::Ftp::login(server.port, USER, PASSWORD);
+        assert_eq!(ftp.cmd("TYPE I").code, 200);
+        let data = std::net::TcpStream::connect(ftp.pasv()).unwrap();
+        ftp.send(format!("STOR up-{i}.bin").as_bytes());
+        let started = ftp.reply();
+        assert_eq!(started.code, 150, "upload {i}: {started:?}");
+        open.push((ftp, data));
+    }
+    // How many sessions hold both ends of a pipe now: a spliced upload's. (A process
+    // may have inherited one end of another pipe from whoever started the server.)
+    let spliced = pureftpd_tests::session_processes(server.pid())
+        .into_iter()
+        .filter(|&pid| {
+            let pipes: Vec<String> = pureftpd_tests::procfs::descriptors(pid)
+                .into_iter()
+                .filter(|d| d.starts_with("pipe:"))
+                .collect();
+            pipes
+                .iter()
+                .any(|p| pipes.iter().filter(|q| *q == p).count() == 2)
+        })
+        .count();
+    let soft_pages: usize = std::fs::read_to_string("/proc/sys/fs/pipe-user-pages-soft")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0);
+    println!("{spliced} of {UPLOADS} uploads spliced (pipe-user-pages-soft: {soft_pages})");
+    // The allowance binds an account without CAP_SYS_RESOURCE, that is, when the
+    // sessions switch to the account's uid (as root).
+    if common::is_root() && soft_pages > 0 {
+        assert!(
+            (1..=soft_pages / 256).contains(&spliced),
+            "{spliced} spliced, the allowance being {}",
+            soft_pages / 256
+        );
+    }
+    let senders: Vec<_> = open
+        .into_iter()
+        .enumerate()
+        .map(|(i, (ftp, mut data))| {
+            let bytes = payload(i);
+            std::thread::spawn(move || {
+                use std::io::Write;
+                data.write_all(&bytes).unwrap();
+                drop(data);
+                ftp
+            })
+        })
+        .collect();
+    for (i, sender) in senders.into_iter().enumerate() {
+        let mut ftp = sender.join().unwrap();
+        let done = ftp.reply();
+        assert_eq!(done.code, 226, "upload {i}: {done:?}");
+    }
+    for i in 0..UPLOADS {
+        assert!(
+            site.read(&format!("up-{i}.bin")) == payload(i),
+            "up-{i}.bin is not what was sent"
+        );
+    }
 }
