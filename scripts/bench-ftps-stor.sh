@@ -10,11 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-6}
-root=/tmp mode=ftps-stor tls=(-Y 1 -2)
+root=/tmp mode=ftps-stor
 for option in "${@:2}"; do
   case $option in
     --tmpfs) root=/dev/shm ;;
-    --clear) mode=stor tls=() ;;
+    --clear) mode=stor ;;
     *) echo "unknown option $option" >&2; exit 2 ;;
   esac
 done
@@ -23,6 +23,8 @@ done
 bench_setup ftps-stor "$root"
 bench_account
 bench_certificate
+tls=()
+[ "$mode" = ftps-stor ] && tls=(-Y 1 -2 "$work/tls.pem")
 # The servers run under /usr/bin/time: stop them, not only their timer, on any exit.
 trap 'for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done; bench_cleanup' EXIT
 timer=()
@@ -30,7 +32,7 @@ timer=()
 declare -A port=([debian]=21361 [ours]=21362) binary=([debian]=$theirs [ours]=$ours)
 for name in debian ours; do
   "${timer[@]}" "${binary[$name]}" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,${port[$name]}" -H -4 \
-    ${tls[@]+"${tls[@]}" "$work/tls.pem"} >/dev/null 2>"$work/time-$name" &
+    ${tls[@]+"${tls[@]}"} >/dev/null 2>"$work/time-$name" &
   pids+=($!)
 done
 sleep 1

@@ -194,16 +194,25 @@ fn chroot_with_writable_dir(dir: &Path, uid: u32, gid: u32) -> std::path::PathBu
     root
 }
 
-#[test]
-fn the_same_scenario_gives_openssh_internal_sftps_answers() {
+/// The system account sshd serves, where root, the client `client` and sshd are here;
+/// `None` (said why) where not.
+fn reference_account(client: &str) -> Option<nix::unistd::User> {
     if !require_root("sshd and the accounts' ids")
-        || !have("python3")
+        || !have(client)
         || !have_file("/usr/sbin/sshd", "openssh-server")
     {
-        return;
+        return None;
     }
     let Ok(Some(account)) = nix::unistd::User::from_name(SYSTEM_USER) else {
         panic!("{SYSTEM_USER} is missing: run scripts/install-test-deps.sh as root");
+    };
+    Some(account)
+}
+
+#[test]
+fn the_same_scenario_gives_openssh_internal_sftps_answers() {
+    let Some(account) = reference_account("python3") else {
+        return;
     };
     // The reference. sshd refuses a chroot with a component others may write, as /tmp
     // (or a checkout below it): this one is in /run, root's (removed at the end).
@@ -283,14 +292,8 @@ fn logs_in_with_keys(port: u16, dir: &Path, user: &str, keys: &[&Path]) -> bool 
 /// but not the client's opening `none` request.
 #[test]
 fn as_many_unlisted_keys_may_be_tried_as_with_sshd() {
-    if !require_root("sshd and the accounts' ids")
-        || !have("sftp")
-        || !have_file("/usr/sbin/sshd", "openssh-server")
-    {
+    let Some(account) = reference_account("sftp") else {
         return;
-    }
-    let Ok(Some(account)) = nix::unistd::User::from_name(SYSTEM_USER) else {
-        panic!("{SYSTEM_USER} is missing: run scripts/install-test-deps.sh as root");
     };
     let local = tempfile::tempdir().unwrap();
     let listed = common::sftp::key_pair(local.path(), "ed25519", "listed");

@@ -47,10 +47,9 @@ impl Reporter {
         size: u64,
         position: u64,
     ) {
-        let Some(board) = &self.board else {
+        let Some(shared) = &self.board else {
             return;
         };
-        let shared = board;
         let mut board = locked(&shared.board);
         if self.showing.as_deref() != Some(handle) {
             board.set_activity(if upload {

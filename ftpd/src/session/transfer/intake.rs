@@ -25,6 +25,9 @@ use super::super::data::DataStream;
 
 /// Bytes taken per read on the copying path.
 const RECEIVE_BUFFER: usize = 512 * 1024;
+/// The same once a spliced upload hands over to reads: almost always only to see its
+/// end, which needs no large buffer made for every upload.
+const AFTER_SPLICE_BUFFER: usize = 64 * 1024;
 /// The pipe's size asked for: the most an unprivileged process may set by default
 /// (`/proc/sys/fs/pipe-max-size`).
 const PIPE_SIZE: usize = 1024 * 1024;
@@ -46,12 +49,12 @@ impl Intake {
                 return Self::Spliced(pipe);
             }
         }
-        Self::copied(binary)
+        Self::copied(binary, RECEIVE_BUFFER)
     }
 
-    fn copied(binary: bool) -> Self {
+    fn copied(binary: bool, size: usize) -> Self {
         Self::Copied {
-            buffer: vec![0u8; RECEIVE_BUFFER],
+            buffer: vec![0u8; size],
             binary,
         }
     }
@@ -81,11 +84,11 @@ impl Intake {
                 // (as Pure-FTPd's does) and tells a true end: the rest of the upload,
                 // however short, is read instead.
                 Ok(0) => {
-                    *self = Self::copied(true);
+                    *self = Self::copied(true, AFTER_SPLICE_BUFFER);
                     Ok(None)
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    *self = Self::copied(true);
+                    *self = Self::copied(true, AFTER_SPLICE_BUFFER);
                     Ok(None)
                 }
                 other => other.map(Some),
@@ -97,13 +100,11 @@ impl Intake {
     pub(super) fn put(&mut self, file: &mut File, len: usize) -> io::Result<()> {
         match self {
             Self::Copied { buffer, binary } => write_received(file, &buffer[..len], *binary),
-            Self::Spliced(pipe) => match pipe.drain_into(file, len) {
+            // (`len` is what the pipe holds.)
+            Self::Spliced(pipe) => match pipe.drain_into(file) {
                 Err(e) if e.raw_os_error() == Some(Errno::EINVAL as i32) => {
-                    let left = pipe.queued;
-                    let mut rest = vec![0u8; left];
-                    pipe.read_out(&mut rest)?;
-                    file.write_all(&rest)?;
-                    *self = Self::copied(true);
+                    file.write_all(&pipe.read_out()?)?;
+                    *self = Self::copied(true, RECEIVE_BUFFER);
                     Ok(())
                 }
                 other => other,
@@ -163,9 +164,8 @@ impl Pipe {
         Ok(moved)
     }
 
-    /// Writes the `len` bytes in the pipe into the file, at its position.
-    fn drain_into(&mut self, file: &File, len: usize) -> io::Result<()> {
-        debug_assert_eq!(len, self.queued);
+    /// Writes what the pipe holds into the file, at its position.
+    fn drain_into(&mut self, file: &File) -> io::Result<()> {
         while self.queued > 0 {
             match splice(
                 &self.read,
@@ -184,12 +184,12 @@ impl Pipe {
         Ok(())
     }
 
-    /// Reads what is queued in the pipe into `out` (its length).
-    fn read_out(&mut self, out: &mut [u8]) -> io::Result<()> {
-        let mut reader = File::from(self.read.try_clone()?);
-        reader.read_exact(out)?;
+    /// Takes what the pipe holds out through user space.
+    fn read_out(&mut self) -> io::Result<Vec<u8>> {
+        let mut out = vec![0u8; self.queued];
+        File::from(self.read.try_clone()?).read_exact(&mut out)?;
         self.queued = 0;
-        Ok(())
+        Ok(out)
     }
 }
 
