@@ -3,18 +3,21 @@
 # between Debian's pure-ftpd and ours, so that both meet the same page-cache writeback;
 # prints each run, the medians, and the CPU time (user, system) each server spent on all
 # of its uploads. The home is on the disk, or on tmpfs with `--tmpfs` (no writeback: the
-# CPU cost shows alone). With `--clear`, the same for plain STOR (no TLS).
+# CPU cost shows alone). With `--clear`, the same for plain STOR (no TLS). With `--retr`,
+# downloads of one 1 GiB file instead (read from the page cache, so the disk plays no
+# part: what is measured is the server's sending and the client's receiving).
 # Needs root (the servers switch to the account's uid) and Debian's pure-ftpd package.
 #
-#   scripts/bench-ftps-stor.sh [runs] [--tmpfs] [--clear]
+#   scripts/bench-ftps-stor.sh [runs] [--tmpfs] [--clear] [--retr]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-6}
-root=/tmp mode=ftps-stor
+root=/tmp clear=no direction=stor
 for option in "${@:2}"; do
   case $option in
     --tmpfs) root=/dev/shm ;;
-    --clear) mode=stor ;;
+    --clear) clear=yes ;;
+    --retr) direction=retr ;;
     *) echo "unknown option $option" >&2; exit 2 ;;
   esac
 done
@@ -23,8 +26,12 @@ done
 bench_setup ftps-stor "$root"
 bench_account
 bench_certificate
-tls=()
-[ "$mode" = ftps-stor ] && tls=(-Y 1 -2 "$work/tls.pem")
+mode=$direction tls=()
+[ "$clear" = no ] && mode=ftps-$direction tls=(-Y 1 -2 "$work/tls.pem")
+if [ "$direction" = retr ]; then
+  dd if=/dev/zero of="$work/home/down.bin" bs=1M count=1024 status=none
+  chown 4242:4242 "$work/home/down.bin"
+fi
 # The servers run under /usr/bin/time: stop them, not only their timer, on any exit.
 trap 'for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done; bench_cleanup' EXIT
 timer=()
@@ -39,9 +46,13 @@ sleep 1
 declare -A rates=([debian]="" [ours]="")
 for i in $(seq "$runs"); do
   for name in debian ours; do
-    rm -f "$work"/home/up-*.bin
-    sync
-    rate=$("$bench" "$mode" "${port[$name]}" bench pw "up-$name.bin" 1024 2>/dev/null)
+    if [ "$direction" = retr ]; then
+      rate=$("$bench" "$mode" "${port[$name]}" bench pw down.bin 2>/dev/null)
+    else
+      rm -f "$work"/home/up-*.bin
+      sync
+      rate=$("$bench" "$mode" "${port[$name]}" bench pw "up-$name.bin" 1024 2>/dev/null)
+    fi
     rates[$name]+="$rate "
     echo "run $i $name: $rate MB/s"
   done
@@ -52,5 +63,5 @@ wait "${pids[@]}" 2>/dev/null || true
 pids=()
 for name in debian ours; do
   cpu=$(tail -1 "$work/time-$name" 2>/dev/null || true)
-  echo "$name: median $(echo "${rates[$name]}" | median) MB/s over $runs runs (${rates[$name]% }); CPU user/system for all its uploads: ${cpu:-n/a} s"
+  echo "$name: median $(echo "${rates[$name]}" | median) MB/s over $runs runs (${rates[$name]% }); CPU user/system for all its transfers: ${cpu:-n/a} s"
 done
