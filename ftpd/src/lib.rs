@@ -72,6 +72,7 @@ pub mod listener;
 pub mod log;
 mod messages;
 pub mod metrics;
+mod owner_bits;
 pub mod port20;
 pub mod privilege;
 pub mod privsep;

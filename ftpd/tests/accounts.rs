@@ -65,6 +65,11 @@ fn anonymous_ftp() {
         ftp.cmd("RNFR readme.txt").text(),
         "550 Anonymous users are not allowed to move/rename files"
     );
+    // Refused for what the session is, not for the missing RNFR (Pure-FTPd's order).
+    assert_eq!(
+        ftp.cmd("RNTO x").text(),
+        "550 Anonymous users are not allowed to move/rename files"
+    );
     assert_eq!(
         ftp.cmd("SITE CHMOD 777 readme.txt").text(),
         "550 Anonymous users can not change perms"

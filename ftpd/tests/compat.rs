@@ -146,6 +146,19 @@ const LOGGED_IN: &[Step] = &[
     Cmd("STOR"),
     Cmd("DELE up.txt"),
     Cmd("ABOR"),
+    Cmd("OPTS MLST"),
+    Cmd("OPTS MLST "),
+    Cmd("OPTS MLST size;"),
+    // The server runs with -4: EPRT's protocol 2 is refused for what it is, before and
+    // after EPSV ALL (which refuses active mode only once the address is read).
+    Cmd("EPRT |2|::1|5000|"),
+    Cmd("EPSV ALL"),
+    Cmd("EPRT |2|::1|5000|"),
+    Cmd("EPRT |3|x|1|"),
+    Cmd("EPRT |1|300.0.0.1|5000|"),
+    Cmd("PORT bad"),
+    Cmd("EPRT |1|127.0.0.1|5000|"),
+    Cmd("PORT 127,0,0,1,200,10"),
     Cmd("QUIT"),
 ];
 

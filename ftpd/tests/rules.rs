@@ -68,23 +68,113 @@ fn no_truncate_replaces_only_with_a_complete_upload() {
     assert_eq!(site.read("f.txt"), b"new contents");
 }
 
-#[test]
-fn customer_proof_refuses_modes_that_lock_the_owner_out() {
+/// What `SITE CHMOD` does to a file, a directory and the session's root with `flags`:
+/// each command's reply code and the mode it left.
+fn chmods(binary: &Path, flags: &[&str]) -> Vec<(String, u16, u32)> {
+    use std::os::unix::fs::PermissionsExt;
     let site = Site::new();
     site.put("f.txt", b"x");
-    let server = site.ours(&["-Z"]);
+    std::fs::create_dir(site.home.join("d")).unwrap();
+    nix::unistd::chown(
+        &site.home.join("d"),
+        Some(nix::unistd::Uid::from_raw(site.uid)),
+        Some(nix::unistd::Gid::from_raw(site.gid)),
+    )
+    .unwrap();
+    let server = site.start(binary, flags);
     let mut ftp = Ftp::login(server.port, USER, PASSWORD);
-    assert_eq!(ftp.cmd("SITE CHMOD 000 f.txt").code, 550);
-    assert_eq!(ftp.cmd("SITE CHMOD 200 f.txt").code, 550);
-    assert_eq!(ftp.cmd("SITE CHMOD 600 sub").code, 550);
-    assert_eq!(ftp.cmd("SITE CHMOD 640 f.txt").code, 200);
-    assert_eq!(ftp.cmd("SITE CHMOD 700 sub").code, 200);
+    let mut seen = Vec::new();
+    for (command, name) in [
+        ("SITE CHMOD 000 f.txt", "f.txt"),
+        ("SITE CHMOD 200 f.txt", "f.txt"),
+        ("SITE CHMOD 640 f.txt", "f.txt"),
+        ("SITE CHMOD 000 d", "d"),
+        ("SITE CHMOD 100 d", "d"),
+        ("SITE CHMOD 750 d", "d"),
+        ("SITE CHMOD 000 /", ""),
+        ("SITE CHMOD 555 .", ""),
+        ("SITE CHMOD 755 /", ""),
+    ] {
+        // Each from a readable start: Pure-FTPd opens the target for reading before
+        // it changes the mode (see below).
+        let start = if name == "f.txt" { 0o644 } else { 0o755 };
+        std::fs::set_permissions(site.home.join(name), std::fs::Permissions::from_mode(start))
+            .unwrap();
+        let code = ftp.cmd(command).code;
+        let mode = std::fs::metadata(site.home.join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        seen.push((command.to_string(), code, mode & 0o7777));
+    }
+    seen
+}
+
+/// Pure-FTPd never lets a chmod lock the owner out of what the session needs, and it
+/// does so by adding the owner's bits to the mode asked, replying 200: the session's
+/// root keeps u+rwx; with quotas, directories keep u+rx; with -Z, files keep u+rw and
+/// directories u+rwx. (Ours refused such a chmod under -Z with 550, and let the root
+/// and, under quotas, directories be locked.)
+#[test]
+fn chmod_keeps_the_owners_bits_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !require_root("the sessions chroot to the home, whose root chmod protects") {
+        return;
+    }
+    for flags in [&[][..], &["-Z"], &["-n", "1000:1000"]] {
+        let ours = chmods(Path::new(OURS), flags);
+        assert_eq!(
+            ours,
+            chmods(&theirs, flags),
+            "{flags:?}: ours (left), Debian's (right)"
+        );
+        let modes: Vec<u32> = ours.iter().map(|(_, _, mode)| *mode).collect();
+        let expected = match flags.first() {
+            None => [
+                0o000, 0o200, 0o640, 0o000, 0o100, 0o750, 0o700, 0o755, 0o755,
+            ],
+            Some(&"-Z") => [
+                0o600, 0o600, 0o640, 0o700, 0o700, 0o750, 0o700, 0o755, 0o755,
+            ],
+            Some(_) => [
+                0o000, 0o200, 0o640, 0o500, 0o500, 0o750, 0o700, 0o755, 0o755,
+            ],
+        };
+        assert_eq!(modes, expected, "{flags:?}: {ours:?}");
+        assert!(
+            ours.iter().all(|(_, code, _)| *code == 200),
+            "{flags:?}: {ours:?}"
+        );
+    }
+}
+
+/// A deliberate difference: Pure-FTPd opens the file for reading before it changes the
+/// mode, so a file its owner made unreadable (`SITE CHMOD 000`) can never be given
+/// its mode back over FTP; ours changes the mode by name and can.
+#[test]
+fn chmod_gives_back_a_mode_the_owner_took_away() {
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(site.home.join("f.txt"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o640);
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    for (binary, expected) in [
+        (Path::new(OURS), (200, 0o640)),
+        (theirs.as_path(), (550, 0)),
+    ] {
+        let site = Site::new();
+        site.put("f.txt", b"x");
+        let server = site.start(binary, &[]);
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        assert_eq!(ftp.cmd("SITE CHMOD 000 f.txt").code, 200);
+        let code = ftp.cmd("SITE CHMOD 640 f.txt").code;
+        let mode = std::fs::metadata(site.home.join("f.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!((code, mode & 0o7777), expected, "{}", binary.display());
+    }
 }
 
 #[test]

@@ -797,6 +797,44 @@ fn dot_files_deletion_renaming_and_chmod_follow_the_servers_flags() {
     assert!(said.contains("Permission denied"), "{said}");
 }
 
+/// SETSTAT keeps the owner in as pure-ftpd's SITE CHMOD does: the session's root keeps
+/// u+rwx, and under a quota every directory keeps u+rx (a directory the count cannot
+/// enter would hide its files from it); files are left as asked.
+#[test]
+fn chmod_keeps_the_root_and_under_a_quota_directories_open_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have("sftp") {
+        return;
+    }
+    for (flags, directory) in [(&[][..], 0o000), (&["-n", "1000:10"][..], 0o500)] {
+        let site = Site::new();
+        let server = start(&site, flags);
+        let local = tempfile::tempdir().unwrap();
+        let out = sftp(
+            server.port,
+            local.path(),
+            USER,
+            PASSWORD,
+            "chmod 000 a.txt\nchmod 000 sub\nchmod 000 /\nbye\n",
+        );
+        let said = text(&out);
+        assert!(out.status.success(), "{flags:?}: {said}");
+        let mode = |name: &str| {
+            std::fs::metadata(site.home.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        let seen = (mode("a.txt"), mode("sub"), mode(""));
+        for name in ["sub", ""] {
+            std::fs::set_permissions(site.home.join(name), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+        }
+        assert_eq!(seen, (0o000, directory, 0o700), "{flags:?}: {said}");
+    }
+}
+
 /// Logs in, reads some of a file and waits; then closes it and waits again.
 const READER: &str = r#"
 import paramiko, sys

@@ -142,12 +142,12 @@ impl Session<'_> {
         logged: &mut LoggedIn,
         target: Result<SocketAddr, AddrError>,
     ) -> Outcome {
-        if self.epsv_all {
-            return Reply::new(501, msg::ACTIVE_DISABLED).into();
-        }
+        // Pure-FTPd's order: the address is read (a protocol it does not serve, then
+        // bad syntax) before EPSV ALL is looked at. IPv6 (EPRT's protocol 2) is served
+        // only where the server takes IPv6 clients.
         let target = match target {
-            Ok(target) => target,
-            Err(AddrError::Protocol) => {
+            Ok(target) if target.is_ipv4() || self.ipv6_available => target,
+            Ok(_) | Err(AddrError::Protocol) => {
                 let text = if self.ipv6_available {
                     msg::EPRT_PROTOCOLS
                 } else {
@@ -157,6 +157,9 @@ impl Session<'_> {
             }
             Err(AddrError::Syntax) => return Reply::new(501, msg::BAD_ADDRESS).into(),
         };
+        if self.epsv_all {
+            return Reply::new(501, msg::ACTIVE_DISABLED).into();
+        }
         let ip = canonical(target.ip());
         if ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast()) {
             return Reply::new(501, msg::BAD_ADDRESS).into();

@@ -238,12 +238,21 @@ impl Session<'_> {
         if name.is_empty() {
             return Reply::new(550, msg::NO_FILE_NAME).into();
         }
-        let Some(from) = self.rename_from.take() else {
+        // Pure-FTPd's order: an anonymous session is refused before a missing RNFR is
+        // named, and a refused target name keeps the RNFR for another RNTO.
+        if logged.anonymous() {
+            self.rename_from = None;
+            return Reply::new(550, msg::ANON_NO_RENAME).into();
+        }
+        if self.rename_from.is_none() {
             return Reply::new(503, msg::RNTO_NEEDS_RNFR).into();
-        };
+        }
         if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
+        let Some(from) = self.rename_from.take() else {
+            return Reply::new(503, msg::RNTO_NEEDS_RNFR).into();
+        };
         let to = logged.vfs.resolve(name);
         // A file replaced by the rename leaves the counters.
         let replaced = (from != to)
@@ -377,9 +386,8 @@ impl Session<'_> {
         if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
-        let customer_proof = self.config.customer_proof;
         let path = logged.vfs.resolve(name);
-        let mode = u32::try_from(mode).unwrap_or(0);
+        let mut mode = u32::try_from(mode).unwrap_or(0);
         // Beyond Pure-FTPd: a virtual user (from a .pdb, extauth, ...) never sets the
         // setuid or setgid bit. Its files belong to a uid that may be shared with real
         // programs, and a setuid file made over FTP is a way to run as that uid.
@@ -390,18 +398,18 @@ impl Session<'_> {
             )
             .into();
         }
-        // -Z: no mode that locks the owner out (no read and write on a file, no read,
-        // write and search on a directory), the classic customer mistake.
-        if customer_proof {
-            let is_dir = logged
-                .vfs
-                .stat(&path)
-                .is_ok_and(|st| st.st_mode & 0o170_000 == 0o040_000);
-            let needed = if is_dir { 0o700 } else { 0o600 };
-            if mode & needed != needed {
-                return Reply::new(550, msg::chmod_failed(name, Some(&"Permission denied"))).into();
+        let target = match logged.vfs.stat(&path) {
+            Ok(target) => target,
+            Err(e) => {
+                return Reply::new(550, msg::chmod_failed(name, Some(&crate::errno_text(&e))))
+                    .into();
             }
-        }
+        };
+        let keep = crate::owner_bits::Keep {
+            under_quota: logged.quota.is_some(),
+            customer_proof: self.config.customer_proof,
+        };
+        mode |= keep.bits(&logged.vfs, &target);
         match logged.vfs.chmod(&path, mode) {
             Ok(()) => Reply::new(200, msg::chmod_ok(name)).into(),
             Err(e) => Reply::new(550, msg::chmod_failed(name, Some(&crate::errno_text(&e)))).into(),

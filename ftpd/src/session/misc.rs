@@ -126,9 +126,10 @@ impl Session<'_> {
         Reply::new(211, text).line("End.").into()
     }
 
+    /// OPTS: only `OPTS MLST <facts>` is known, and answered with every fact whatever
+    /// is asked, as Pure-FTPd does; a bare `OPTS MLST` (no space, no facts) is not.
     pub(super) fn opts(arg: &[u8]) -> Outcome {
-        let word = arg.split(|&b| b == b' ').next().unwrap_or_default();
-        if word.eq_ignore_ascii_case(b"MLST") {
+        if arg.len() >= 5 && arg[..5].eq_ignore_ascii_case(b"MLST ") {
             return Reply::new(200, msg::MLST_OPTS).into();
         }
         Reply::new(504, msg::UNKNOWN_COMMAND).into()

@@ -7,7 +7,8 @@
 //! `REMOVE` does not remove directories, listings include `.` and `..` with `ls -l` long
 //! names, and `SETSTAT` cannot give a file away (changing its owner is refused). As
 //! pure-ftpd: symbolic links cannot be made, created files and directories get the `-U`
-//! umasks and never setuid, setgid or sticky bits. Bounds: at most [`MAX_HANDLES`] open
+//! umasks and never setuid, setgid or sticky bits, and `SETSTAT` leaves the owner
+//! `u+rwx` on the root and, under a quota, `u+rx` on directories (`owner_bits.rs`). Bounds: at most [`MAX_HANDLES`] open
 //! handles, reads of at most [`MAX_READ`] bytes, directory entries sent
 //! [`READDIR_BATCH`] at a time.
 //!
@@ -221,8 +222,15 @@ impl Files {
             self.give_back(0, -grown);
         }
         if let Some(permissions) = attrs.permissions {
+            // The owner keeps the root and, under a quota, every directory (as pure-ftpd's
+            // SITE CHMOD): a directory the count cannot enter would hide files from it.
+            let target = self.vfs.stat(path).map_err(|e| failed(&e))?;
+            let keep = crate::owner_bits::Keep {
+                under_quota: self.quota.is_some(),
+                customer_proof: false,
+            };
             self.vfs
-                .chmod(path, permissions & 0o777)
+                .chmod(path, (permissions & 0o777) | keep.bits(&self.vfs, &target))
                 .map_err(|e| failed(&e))?;
         }
         if let (Some(atime), Some(mtime)) = (attrs.atime, attrs.mtime) {
