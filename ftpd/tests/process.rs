@@ -547,6 +547,9 @@ fn ipv6_listening_and_passive_rules() {
     assert!(reply().starts_with("229 Extended Passive mode OK (|||"));
     send("EPRT |2|::1|50000|");
     assert_eq!(reply(), "200 PORT command successful\r\n");
+    // Pure-FTPd reads an IPv6 address of hexadecimal digits and colons only.
+    send("EPRT |2|::ffff:127.0.0.1|50000|");
+    assert_eq!(reply(), "501 Syntax error in IP address\r\n");
     send("EPRT |2|2001:db8::1|50000|");
     assert_eq!(
         reply(),

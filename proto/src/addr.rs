@@ -41,7 +41,11 @@ pub fn parse_port(arg: &[u8]) -> Result<SocketAddrV4, AddrError> {
 }
 
 /// EPRT `<d>proto<d>address<d>port<d>`, where `<d>` is any printable character. An IPv4
-/// address may also be written with commas.
+/// address may also be written with commas; an IPv6 one only with hexadecimal digits and
+/// colons (no embedded IPv4 form), as Pure-FTPd reads it.
+///
+/// As Pure-FTPd, the protocol is judged first: a protocol field of digits (even none)
+/// naming neither 1 nor 2 is [`AddrError::Protocol`] whatever follows it.
 ///
 /// # Errors
 /// [`AddrError::Protocol`] for a protocol other than 1 or 2, [`AddrError::Syntax`]
@@ -53,22 +57,33 @@ pub fn parse_eprt(arg: &[u8]) -> Result<SocketAddr, AddrError> {
         .next()
         .filter(|c| c.is_ascii_graphic())
         .ok_or(AddrError::Syntax)?;
-    let fields: Vec<&str> = text.split(delimiter).collect();
-    let [_, protocol, address, port, ""] = fields[..] else {
+    let rest = &text[delimiter.len_utf8()..];
+    let (protocol, rest) = rest.split_once(delimiter).ok_or(AddrError::Syntax)?;
+    if !protocol.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AddrError::Syntax);
+    }
+    let protocol = protocol.trim_start_matches('0');
+    if protocol != "1" && protocol != "2" {
+        return Err(AddrError::Protocol);
+    }
+    let fields: Vec<&str> = rest.split(delimiter).collect();
+    let [address, port, ""] = fields[..] else {
         return Err(AddrError::Syntax);
     };
     let port: u16 = port.parse().map_err(|_| AddrError::Syntax)?;
     if port == 0 {
         return Err(AddrError::Syntax);
     }
-    let ip: IpAddr = match protocol {
-        "1" => address
+    let ip: IpAddr = if protocol == "1" {
+        address
             .replace(',', ".")
             .parse::<Ipv4Addr>()
             .map_err(|_| AddrError::Syntax)?
-            .into(),
-        "2" => IpAddr::V6(address.parse().map_err(|_| AddrError::Syntax)?),
-        _ => return Err(AddrError::Protocol),
+            .into()
+    } else if address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+        IpAddr::V6(address.parse().map_err(|_| AddrError::Syntax)?)
+    } else {
+        return Err(AddrError::Syntax);
     };
     if ip.is_unspecified() {
         return Err(AddrError::Syntax);
@@ -140,13 +155,35 @@ mod tests {
             parse_eprt(b"|2|::1|2000|"),
             Ok("[::1]:2000".parse().unwrap())
         );
-        assert_eq!(parse_eprt(b"|3|x|2000|"), Err(AddrError::Protocol));
+        assert_eq!(
+            parse_eprt(b"|01|127.0.0.1|51210|"),
+            Ok("127.0.0.1:51210".parse().unwrap())
+        );
+        // The protocol is judged before the rest, as Pure-FTPd does.
+        for other in [
+            &b"|3|x|2000|"[..],
+            b"|3|x|",
+            b"||::1|2000|",
+            b"|9999999999999999999|",
+        ] {
+            assert_eq!(
+                parse_eprt(other),
+                Err(AddrError::Protocol),
+                "{:?}",
+                String::from_utf8_lossy(other)
+            );
+        }
         for bad in [
             &b"|1|127.0.0.1|0|"[..],
             b"|1|127.0.0.1|70000|",
             b"|1|::1|20|",
             b"1|2|3",
             b"|1|0.0.0.0|21|",
+            b"|1x|127.0.0.1|21|",
+            b"|1",
+            b"|2|::ffff:127.0.0.1|5000|",
+            b"|2|fe80::1%lo|5000|",
+            b"|2|::1|5000",
         ] {
             assert_eq!(
                 parse_eprt(bad),
