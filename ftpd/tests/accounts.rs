@@ -115,6 +115,11 @@ fn anonymous_switches() {
         ftp.upload("STOR new.txt", b"x").0.text(),
         "550 Anonymous users may not overwrite existing files"
     );
+    // Refused for -i before the name is looked at (Pure-FTPd's order).
+    assert_eq!(
+        ftp.cmd("STOR .hidden").text(),
+        "550 Anonymous users may not overwrite existing files"
+    );
     assert_eq!(ftp.cmd("MKD made").code, 257, "-M allows anonymous MKD");
     let loaded = start(&["-m", "0.000001"]);
     let mut ftp = Ftp::login(loaded.port, "ftp", "x");

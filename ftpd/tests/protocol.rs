@@ -375,6 +375,17 @@ fn ascii_resume_is_refused() {
         ftp.download("RETR a.txt").0.text(),
         "503 ASCII resume is unsafe, please delete the file first"
     );
+    // Uploads too: the offset counts converted bytes, and the file would be joined at
+    // the wrong place. The refusal comes before the name is looked at.
+    for upload in ["STOR a.txt", "APPE a.txt", "STOR .dot"] {
+        ftp.cmd("REST 3");
+        assert_eq!(
+            ftp.cmd(upload).text(),
+            "503 ASCII resume is unsafe, please delete the file first",
+            "{upload}"
+        );
+    }
+    assert_eq!(site.read("a.txt"), b"hello\nworld\n");
 }
 
 #[test]

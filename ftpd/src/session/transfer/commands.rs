@@ -141,13 +141,22 @@ impl Session<'_> {
         if name.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
         }
-        if let Some(refusal) = self.check_dot_write(logged, name, false) {
-            return refusal;
+        // Pure-FTPd's order: an ASCII resume (whose offset counts converted bytes, so
+        // the file would be joined at the wrong place), an anonymous upload under -i,
+        // a full disk, then the name.
+        let restart = std::mem::take(&mut self.restart);
+        if !self.binary && restart > 1 {
+            return Reply::new(503, msg::ASCII_RESUME).into();
+        }
+        if logged.anonymous() && self.config.anonymous_cant_upload {
+            return Reply::new(550, msg::ANON_NO_OVERWRITE).into();
         }
         if self.disk_too_full(logged) {
             return Reply::new(552, msg::DISK_FULL).into();
         }
-        let restart = std::mem::take(&mut self.restart);
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
+            return refusal;
+        }
         let UploadTarget {
             path,
             existing,
