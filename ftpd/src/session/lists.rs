@@ -163,7 +163,10 @@ impl Lister<'_> {
                 return;
             }
             let sub = join(dir, &entry.name);
-            let sub_shown = join_shown(shown_as, &entry.name);
+            // Pure-FTPd's heading: what the client named, `/`, the name, even when what
+            // it named ends with `/` (`sub//deep:`, `//sub:`), and `./` for the current
+            // directory.
+            let sub_shown = [shown_as, b"/", &entry.name].concat();
             self.out.extend_from_slice(b"\r\n\r\n");
             self.out.extend_from_slice(&sub_shown);
             self.out.extend_from_slice(b":\r\n\r\n");
@@ -327,7 +330,7 @@ impl Session<'_> {
             if options.directory {
                 lister.patterns(&[b".".to_vec()]);
             } else {
-                lister.directory(&cwd, b"", 0);
+                lister.directory(&cwd, b".", 0);
             }
         } else {
             lister.patterns(&patterns);
