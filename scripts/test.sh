@@ -14,4 +14,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 # happens while other tests already run).
 cargo build --workspace --bins -q
 cargo test --workspace
+# The tests mount small file systems of their own (ftpd/tests/common/tmpfs.rs) and must
+# leave none behind.
+if left=$(grep '^pureftpd-test ' /proc/mounts); then
+  echo "tests left file systems mounted: $left" >&2
+  exit 1
+fi
 scripts/fuzz.sh "${FUZZ_SECONDS:-10}"

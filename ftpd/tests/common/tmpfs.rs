@@ -40,8 +40,26 @@ impl Tmpfs {
 }
 
 impl Drop for Tmpfs {
+    /// Unmounts, waiting up to 5 s for the test's session processes (which may still
+    /// be ending, their working directory inside) to let go; then detaches it lazily,
+    /// so that no test leaves a mount behind.
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).status();
+        let unmount = |extra: &[&str]| {
+            Command::new("umount")
+                .args(extra)
+                .arg(&self.path)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !unmount(&[]) {
+            if std::time::Instant::now() >= deadline {
+                let _ = unmount(&["-l"]);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }
 
