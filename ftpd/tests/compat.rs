@@ -120,6 +120,13 @@ const LOGGED_IN: &[Step] = &[
     Data("LIST -R"),
     Data("LIST -R /"),
     Data("LIST -R sub/"),
+    // A backslash makes the next byte literal, wildcards included.
+    Data("LIST \\[1\\].txt"),
+    Data("LIST \\[1\\]*"),
+    Data("LIST [1].txt"),
+    Data("LIST a\\.txt"),
+    Data("LIST \\*"),
+    Cmd("STAT \\[1\\].txt"),
     Data("NLST"),
     Data("NLST sub"),
     Data("NLST nope"),
@@ -292,6 +299,7 @@ fn the_same_session_gives_the_same_replies() {
     // hides it otherwise; we never list it (see protocol.rs). Keep it out of the diff.
     for site in [&their_site, &our_site] {
         std::fs::remove_file(site.home.join("new\nline.txt")).unwrap();
+        site.put("[1].txt", b"bracketed\n");
     }
     freeze(&their_site.home);
     freeze(&our_site.home);

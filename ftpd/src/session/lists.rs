@@ -184,7 +184,8 @@ impl Lister<'_> {
                     Err(OverBudget) => self.notes.extend(msg::glob_no_memory(pattern)),
                 }
             } else {
-                targets.push((self.vfs.resolve(pattern), pattern.clone()));
+                let literal = glob::unescape(pattern);
+                targets.push((self.vfs.resolve(&literal), literal));
             }
         }
         let several = targets.len() > 1;
@@ -234,7 +235,12 @@ impl Lister<'_> {
         let mut expanded = false;
         for part in pattern.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
             let wild = glob::has_wildcards(part);
-            if expanded && (part == b"." || part == b"..") {
+            let literal = if wild {
+                part.to_vec()
+            } else {
+                glob::unescape(part)
+            };
+            if expanded && (literal == b"." || literal == b"..") {
                 return Ok(Vec::new());
             }
             if wild {
@@ -244,7 +250,7 @@ impl Lister<'_> {
             let mut next = Vec::new();
             for (dir, shown) in &found {
                 if !wild {
-                    next.push((normalize(dir, b"/", part), join_shown(shown, part)));
+                    next.push((normalize(dir, b"/", &literal), join_shown(shown, &literal)));
                     continue;
                 }
                 let Ok((_, mut names)) = self.vfs.read_dir(dir) else {

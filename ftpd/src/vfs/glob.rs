@@ -1,5 +1,6 @@
-//! Shell patterns for LIST and STAT (`*`, `?`, `[...]`, `[!...]`), and the budget a
-//! whole expansion runs under.
+//! Shell patterns for LIST and STAT (`*`, `?`, `[...]`, `[!...]`, and `\\` making the
+//! next byte literal, as Pure-FTPd's glob reads them: `\\[1\\].txt` names `[1].txt`),
+//! and the budget a whole expansion runs under.
 //!
 //! Pure-FTPd (its `bsd-glob.c`) refuses a pattern with more than three `*` or as long
 //! as a path, and stops an expansion that reads more directory entries or checks more
@@ -53,6 +54,12 @@ fn tokens(pattern: &[u8]) -> Vec<Token<'_>> {
                 }
             }
             b'?' => out.push(Token::AnyByte),
+            // An escaped byte is itself (a `\` at the very end too).
+            b'\\' if i + 1 < pattern.len() => {
+                out.push(Token::Byte(pattern[i + 1]));
+                i += 2;
+                continue;
+            }
             b'[' => {
                 if let Some((set, negated, used)) = class(&pattern[i + 1..]) {
                     out.push(Token::Class { set, negated });
@@ -73,10 +80,11 @@ fn tokens(pattern: &[u8]) -> Vec<Token<'_>> {
 /// in the shell.
 #[must_use]
 pub fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    if name.starts_with(b".") && !pattern.starts_with(b".") {
+    let tokens = tokens(pattern);
+    if name.starts_with(b".") && tokens.first() != Some(&Token::Byte(b'.')) {
         return false;
     }
-    matches(&tokens(pattern), name)
+    matches(&tokens, name)
 }
 
 /// Greedy matching that remembers only the last `*`: when a later part fails, the last
@@ -142,7 +150,34 @@ fn set_contains(set: &[u8], c: u8) -> bool {
 /// Whether a pattern has wildcards.
 #[must_use]
 pub fn has_wildcards(pattern: &[u8]) -> bool {
-    pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'['))
+    let mut escaped = false;
+    for &b in pattern {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'*' | b'?' | b'[' => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// What a pattern without wildcards names: each `\\x` is `x` (a `\\` at the very end
+/// stays).
+#[must_use]
+pub fn unescape(pattern: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut bytes = pattern.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match (b, bytes.peek()) {
+            (b'\\', Some(&next)) => {
+                out.push(next);
+                bytes.next();
+            }
+            _ => out.push(b),
+        }
+    }
+    out
 }
 
 /// An expansion went over a limit: the client is told `Out of memory during globbing`.
@@ -240,6 +275,20 @@ mod tests {
         assert!(glob_match(b"**a", b"bba"));
         assert!(glob_match(b"?*?", b"ab"));
         assert!(!glob_match(b"?*?", b"a"));
+        // Escapes: the next byte is itself.
+        assert!(glob_match(b"\\[1\\]*", b"[1].txt"));
+        assert!(!glob_match(b"\\[1\\]*", b"1.txt"));
+        assert!(glob_match(b"\\*star", b"*star"));
+        assert!(!glob_match(b"\\*star", b"a-star"));
+        assert!(glob_match(b"a\\?", b"a?"));
+        assert!(!glob_match(b"a\\?", b"ab"));
+        assert!(glob_match(b"\\.h*", b".hid"));
+        assert!(glob_match(b"a\\", b"a\\"));
+        assert!(!has_wildcards(b"\\[br\\]"));
+        assert!(!has_wildcards(b"\\*\\?"));
+        assert!(has_wildcards(b"\\\\*"));
+        assert_eq!(unescape(b"\\[br\\]"), b"[br]");
+        assert_eq!(unescape(b"a\\.txt\\"), b"a.txt\\");
     }
 
     /// The patterns that took seconds or never ended with the recursive matcher.
@@ -272,17 +321,18 @@ mod tests {
                 None => n.is_empty(),
                 Some((b'*', rest)) => (0..=n.len()).any(|i| reference(rest, &n[i..])),
                 Some((b'?', rest)) => !n.is_empty() && reference(rest, &n[1..]),
+                Some((b'\\', [c, rest @ ..])) => n.first() == Some(c) && reference(rest, &n[1..]),
                 Some((&c, rest)) => n.first() == Some(&c) && reference(rest, &n[1..]),
             }
         }
-        let alphabet = [b'a', b'b', b'*', b'?'];
+        let alphabet = [b'a', b'b', b'*', b'?', b'\\'];
         let mut seed = 12_345u32;
         let mut next = |m: u32| {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             (seed >> 16) % m
         };
         for _ in 0..20_000 {
-            let p: Vec<u8> = (0..next(7)).map(|_| alphabet[next(4) as usize]).collect();
+            let p: Vec<u8> = (0..next(7)).map(|_| alphabet[next(5) as usize]).collect();
             let n: Vec<u8> = (0..next(7)).map(|_| alphabet[next(2) as usize]).collect();
             assert_eq!(
                 matches(&tokens(&p), &n),
