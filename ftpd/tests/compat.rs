@@ -325,6 +325,42 @@ fn the_same_session_gives_the_same_replies() {
     );
 }
 
+/// `MLSD -a`: options are skipped and the current directory listed, as Debian's does in
+/// a fresh session. (Later in a session Debian's fails it once any command has failed,
+/// so the transcript above cannot hold it.)
+#[test]
+fn mlsd_skips_ls_options_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+        return;
+    }
+    let mut seen = Vec::new();
+    for binary in [Path::new(common::OURS), theirs.as_path()] {
+        let site = Site::new();
+        let server = site.start(binary, &[]);
+        let mut counts = Vec::new();
+        for command in ["MLSD -a", "MLSD"] {
+            let mut ftp = common::Ftp::login(server.port, common::USER, PASSWORD);
+            let (first, data, last) = ftp.download(command);
+            let entries = String::from_utf8_lossy(&data).lines().count();
+            let last = last.map_or(0, |reply| reply.code);
+            counts.push((command, first.code, last, entries));
+        }
+        seen.push(counts);
+    }
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    let listed = seen[0][1].3;
+    assert!(listed > 2, "{seen:?}");
+    assert!(
+        seen[0]
+            .iter()
+            .all(|&(_, first, last, entries)| (first, last, entries) == (150, 226, listed)),
+        "{seen:?}"
+    );
+}
+
 /// The lines of a longest-common-subsequence diff that differ, with context markers.
 fn diff(theirs: &[String], ours: &[String]) -> Vec<String> {
     let (n, m) = (theirs.len(), ours.len());

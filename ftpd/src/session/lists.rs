@@ -440,8 +440,22 @@ impl Session<'_> {
 
     pub(super) fn mlsd(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let shows_dots = self.sees_dots(logged);
-        let dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
-        let Ok((fd, names)) = logged.vfs.read_dir(&dir) else {
+        let mut dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
+        let mut opened = logged.vfs.read_dir(&dir);
+        // As Pure-FTPd: an argument that is not a directory but starts with `-` is taken
+        // for `ls` options (`MLSD -a`) and skipped; what follows it, if anything, is the
+        // directory. (Pure-FTPd drops that name's first byte; ours reads it whole.)
+        if opened.is_err() && arg.starts_with(b"-") {
+            let rest = arg
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .map_or(&[][..], |end| arg[end..].trim_ascii_start());
+            dir = logged
+                .vfs
+                .resolve(if rest.is_empty() { b"." } else { rest });
+            opened = logged.vfs.read_dir(&dir);
+        }
+        let Ok((fd, names)) = opened else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
         let mut bytes = Vec::new();
