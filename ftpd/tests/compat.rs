@@ -342,7 +342,7 @@ fn mlsd_skips_ls_options_as_debian() {
         let server = site.start(binary, &[]);
         let mut counts = Vec::new();
         for command in ["MLSD -a", "MLSD"] {
-            let mut ftp = common::Ftp::login(server.port, common::USER, PASSWORD);
+            let mut ftp = Ftp::login(server.port, common::USER, PASSWORD);
             let (first, data, last) = ftp.download(command);
             let entries = String::from_utf8_lossy(&data).lines().count();
             let last = last.map_or(0, |reply| reply.code);
