@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FTPS upload benchmark: 1 GiB STOR (AUTH TLS, PROT P, TLS 1.3 AES-256-GCM) alternating
+# FTPS transfer benchmark: 1 GiB STOR (AUTH TLS, PROT P, TLS 1.3 AES-256-GCM) alternating
 # between Debian's pure-ftpd and ours, so that both meet the same page-cache writeback;
 # prints each run, the medians, and the CPU time (user, system) each server spent on all
 # of its uploads. The home is on the disk, or on tmpfs with `--tmpfs` (no writeback: the

@@ -244,15 +244,13 @@ impl Session<'_> {
             self.rename_from = None;
             return Reply::new(550, msg::ANON_NO_RENAME).into();
         }
-        if self.rename_from.is_none() {
-            return Reply::new(503, msg::RNTO_NEEDS_RNFR).into();
-        }
-        if let Some(refusal) = self.check_dot_write(logged, name, false) {
-            return refusal;
-        }
         let Some(from) = self.rename_from.take() else {
             return Reply::new(503, msg::RNTO_NEEDS_RNFR).into();
         };
+        if let Some(refusal) = self.check_dot_write(logged, name, false) {
+            self.rename_from = Some(from);
+            return refusal;
+        }
         let to = logged.vfs.resolve(name);
         // A file replaced by the rename leaves the counters.
         let replaced = (from != to)

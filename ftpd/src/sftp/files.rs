@@ -8,9 +8,9 @@
 //! names, and `SETSTAT` cannot give a file away (changing its owner is refused). As
 //! pure-ftpd: symbolic links cannot be made, created files and directories get the `-U`
 //! umasks and never setuid, setgid or sticky bits, and `SETSTAT` leaves the owner
-//! `u+rwx` on the root and, under a quota, `u+rx` on directories (`owner_bits.rs`). Bounds: at most [`MAX_HANDLES`] open
-//! handles, reads of at most [`MAX_READ`] bytes, directory entries sent
-//! [`READDIR_BATCH`] at a time.
+//! `u+rwx` on the root and, under a quota, `u+rx` on directories (`owner_bits.rs`).
+//! Bounds: at most [`MAX_HANDLES`] open handles, reads of at most [`MAX_READ`] bytes,
+//! directory entries sent [`READDIR_BATCH`] at a time.
 //!
 //! Names travel as UTF-8 strings in russh-sftp; a name on disk that is not UTF-8 is
 //! listed with replacement characters, and a path with one is refused rather than
