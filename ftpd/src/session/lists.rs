@@ -46,7 +46,7 @@ impl Lister<'_> {
         };
         if self.options.by_time || self.options.by_size {
             let mut entries: Vec<Entry> = names.into_iter().filter_map(load).collect();
-            self.sort(&mut entries);
+            self.sort_by_time_or_size(&mut entries);
             return entries;
         }
         names.sort();
@@ -61,30 +61,25 @@ impl Lister<'_> {
         names.into_iter().filter_map(load).take(wanted).collect()
     }
 
-    fn sort(&self, entries: &mut [Entry]) {
-        if self.options.by_time {
-            entries.sort_by(|a, b| {
-                b.stat
-                    .st_mtime
-                    .cmp(&a.stat.st_mtime)
-                    .then_with(|| a.name.cmp(&b.name))
-            });
-        } else if self.options.by_size {
-            entries.sort_by(|a, b| {
-                b.stat
-                    .st_size
-                    .cmp(&a.stat.st_size)
-                    .then_with(|| a.name.cmp(&b.name))
-            });
-        } else {
-            entries.sort_by(|a, b| a.name.cmp(&b.name));
-        }
+    /// `-t` (newest first) or `-S` (largest first), `-r` reversing the comparison.
+    /// Entries that tie keep the directory's order, `-r` or not, as in Pure-FTPd (whose
+    /// `qsort` is glibc's merge sort, a stable one).
+    fn sort_by_time_or_size(&self, entries: &mut [Entry]) {
+        let key = |entry: &Entry| {
+            if self.options.by_time {
+                entry.stat.st_mtime
+            } else {
+                entry.stat.st_size
+            }
+        };
         if self.options.reverse {
-            entries.reverse();
+            entries.sort_by_key(key);
+        } else {
+            entries.sort_by_key(|entry| std::cmp::Reverse(key(entry)));
         }
     }
 
-    fn emit(&mut self, entries: &[Entry]) {
+    fn emit(&mut self, entries: &[Entry], named: Named) {
         if self.options.columns {
             self.emit_columns(entries);
             return;
@@ -96,9 +91,19 @@ impl Lister<'_> {
             if self.options.long {
                 let mut line = listing::long_line(entry, self.ctx);
                 if self.options.classify {
-                    let suffix = listing::classify_suffix(entry);
-                    let at = line.len() - 2 - entry.link.as_ref().map_or(0, |l| l.len() + 4);
-                    line.splice(at..at, suffix.bytes());
+                    // Before the line's CRLF: after the name, or for a symbolic link
+                    // after `-> target`, the suffix of what it leads to (`link -> sub/`),
+                    // nothing when it leads nowhere, as Pure-FTPd's long lines do.
+                    let suffix = if entry.is_link() {
+                        let path = named.path(self.vfs, &entry.name);
+                        self.vfs
+                            .stat(&path)
+                            .map_or("", |target| listing::classify_mode(target.st_mode))
+                    } else {
+                        listing::classify_suffix(entry)
+                    };
+                    let end = line.len() - 2;
+                    line.splice(end..end, suffix.bytes());
                 }
                 self.out.extend_from_slice(&line);
             } else {
@@ -126,7 +131,9 @@ impl Lister<'_> {
                 name
             })
             .collect();
-        let width = names.iter().map(Vec::len).max().unwrap_or(0).div_ceil(8) * 8 + 8;
+        // Pure-FTPd's column: the longest name rounded up past the next multiple of 8
+        // (7 -> 8, 8 -> 16, 9 -> 16).
+        let width = (names.iter().map(Vec::len).max().unwrap_or(0) | 7) + 1;
         let per_line = (75 / width).max(1);
         let rows = names.len().div_ceil(per_line);
         for row in 0..rows {
@@ -151,7 +158,7 @@ impl Lister<'_> {
     /// Lists a directory's contents, and with `-R` those of its subdirectories.
     fn directory(&mut self, dir: &[u8], shown_as: &[u8], depth: u32) {
         let entries = self.entries(dir);
-        self.emit(&entries);
+        self.emit(&entries, Named::In(dir));
         if !self.options.recursive || depth >= self.max_depth {
             return;
         }
@@ -174,37 +181,53 @@ impl Lister<'_> {
         }
     }
 
-    /// LIST's arguments: each a path or a glob pattern.
+    /// LIST's arguments, each a path or a glob pattern, one after the other as Pure-FTPd
+    /// takes them: an argument's files in the order matched, then its directories'
+    /// contents, then the next argument.
     fn patterns(&mut self, patterns: &[Vec<u8>]) {
-        let mut targets: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        // Directories get a heading once the listing holds more than one thing: as soon
+        // as there is a second argument, or an argument matched several names.
+        let mut several = patterns.len() > 1;
         for pattern in patterns {
-            if glob::has_wildcards(pattern) {
+            let targets = if glob::has_wildcards(pattern) {
                 match self.glob(pattern) {
-                    Ok(found) => targets.extend(found),
-                    Err(OverBudget) => self.notes.extend(msg::glob_no_memory(pattern)),
+                    Ok(found) => found,
+                    Err(OverBudget) => {
+                        self.notes.extend(msg::glob_no_memory(pattern));
+                        continue;
+                    }
                 }
             } else {
                 let literal = glob::unescape(pattern);
-                targets.push((self.vfs.resolve(&literal), literal));
+                vec![(self.vfs.resolve(&literal), literal)]
+            };
+            several |= targets.len() > 1;
+            self.argument(targets, several);
+            if self.full() {
+                return;
             }
         }
-        let several = targets.len() > 1;
+    }
+
+    /// What one argument named or matched.
+    fn argument(&mut self, targets: Vec<Found>, several: bool) {
         let mut files = Vec::new();
         let mut dirs = Vec::new();
         for (path, shown) in targets {
-            let Ok(stat) = self.vfs.lstat(&path).or_else(|_| self.vfs.stat(&path)) else {
+            // As Pure-FTPd's: a name is listed only if what it leads to exists inside
+            // the root (a dangling link, or one out of the root, is left out), and a
+            // link to a directory lists the directory.
+            let Ok(stat) = self.vfs.stat(&path) else {
                 continue;
             };
-            let is_dir = stat.st_mode & 0o170_000 == 0o040_000
-                || (stat.st_mode & 0o170_000 == 0o120_000 && self.vfs.open_dir(&path).is_ok());
+            let is_dir = stat.st_mode & 0o170_000 == 0o040_000;
             if is_dir && !self.options.directory {
                 dirs.push((path, shown));
             } else if let Ok(entry) = Entry::load(self.vfs, &path, shown) {
                 files.push(entry);
             }
         }
-        self.sort(&mut files);
-        self.emit(&files);
+        self.emit(&files, Named::ByClient);
         for (path, shown) in &dirs {
             if self.full() {
                 return;
@@ -275,6 +298,24 @@ impl Lister<'_> {
             }
         }
         Ok(existing)
+    }
+}
+
+/// How the names of the entries a listing shows lead back to their paths.
+#[derive(Clone, Copy)]
+enum Named<'d> {
+    /// Names of entries of this directory.
+    In(&'d [u8]),
+    /// Names as the client gave them, or as a pattern of the client's matched them.
+    ByClient,
+}
+
+impl Named<'_> {
+    fn path(self, vfs: &Vfs, name: &[u8]) -> Vec<u8> {
+        match self {
+            Self::In(dir) => join(dir, name),
+            Self::ByClient => vfs.resolve(name),
+        }
     }
 }
 
@@ -400,16 +441,10 @@ impl Session<'_> {
             .find(|w| !w.is_empty() && !w.starts_with(b"-"))
             .map(<[u8]>::to_vec);
         let dir = logged.vfs.resolve(target.as_deref().unwrap_or(b"."));
+        // Only a directory is listed: a file, a link to one, a pattern or a missing name
+        // gets Pure-FTPd's 550, so that a script that checks for a file with NLST finds
+        // what it found there.
         let Ok((_, names)) = logged.vfs.read_dir(&dir) else {
-            if let Some(target) = &target
-                && logged.vfs.lstat(&dir).is_ok()
-            {
-                let bytes = [target.as_slice(), b"\r\n"].concat();
-                return Outcome::Transfer(Box::new(Job::Listing {
-                    bytes,
-                    done: Reply::new(226, msg::matches_total(1)),
-                }));
-            }
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
         // One allocation for the whole reply: names are short, and a directory can hold

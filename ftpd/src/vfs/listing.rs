@@ -211,6 +211,12 @@ impl Entry {
     pub fn is_dir(&self) -> bool {
         kind(&self.stat) == SFlag::S_IFDIR
     }
+
+    /// Whether it is a symbolic link.
+    #[must_use]
+    pub fn is_link(&self) -> bool {
+        kind(&self.stat) == SFlag::S_IFLNK
+    }
 }
 
 fn kind(stat: &FileStat) -> SFlag {
@@ -306,13 +312,22 @@ pub fn long_line(entry: &Entry, ctx: &Context) -> Vec<u8> {
     line
 }
 
-/// `-F`'s suffix for an entry.
+/// `-F`'s suffix for an entry, from its own mode (a symbolic link gets `@`).
 #[must_use]
 pub fn classify_suffix(entry: &Entry) -> &'static str {
-    match kind(&entry.stat) {
+    classify_mode(entry.stat.st_mode)
+}
+
+/// `-F`'s suffix for a mode: `/` for a directory, `@` for a symbolic link, `*` for a
+/// file its owner or everyone may run. Pure-FTPd tests the mode against `010101`: the
+/// owner's and the others' execute bits, not the group's (a `0710` file gets `*`, a
+/// `0070` one nothing); the FIFO bit in that mask never applies, FIFOs are not listed.
+#[must_use]
+pub fn classify_mode(mode: u32) -> &'static str {
+    match SFlag::from_bits_truncate(mode & SFlag::S_IFMT.bits()) {
         SFlag::S_IFDIR => "/",
         SFlag::S_IFLNK => "@",
-        _ if entry.stat.st_mode & 0o111 != 0 => "*",
+        _ if mode & 0o101 != 0 => "*",
         _ => "",
     }
 }
