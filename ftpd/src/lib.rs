@@ -66,6 +66,7 @@
 mod account_rules;
 pub mod altlog;
 pub mod auth;
+mod c_scan;
 pub mod certd;
 pub mod config;
 pub mod listener;

@@ -153,7 +153,8 @@ impl LdapConfig {
         };
         let base = get("LDAPBaseDN").ok_or_else(|| format!("{shown}: no LDAPBaseDN given"))?;
         #[allow(clippy::cast_possible_truncation)] // uid_t, as Pure-FTPd's strtoul cast
-        let id = |key: &str| get(key).map_or(0, |v| super::sql::c_strtoul(&v) as u32);
+        let id =
+            |key: &str| get(key).map_or(0, |v| crate::c_scan::strtoul(v.as_bytes(), 10) as u32);
         Ok(Self {
             url,
             starttls: is_true("LDAPUseTLS"),
@@ -259,7 +260,7 @@ fn account_id(entry: &SearchEntry, own: &str, posix: &str, default: u32, forced:
     #[allow(clippy::cast_possible_truncation)] // uid_t, as Pure-FTPd's strtoul cast
     let read = |attribute: &str| {
         value(entry, attribute)
-            .map(|v| super::sql::c_strtoul(&v) as u32)
+            .map(|v| crate::c_scan::strtoul(v.as_bytes(), 10) as u32)
             .filter(|&n| n > 0)
     };
     read(own).or_else(|| read(posix)).unwrap_or(default)

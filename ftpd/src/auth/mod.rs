@@ -113,7 +113,11 @@ impl LoggedUser {
     /// Pure-FTPd does (`strtoul`, 0 for none, the quota in MB, bandwidths in KB/s);
     /// `field` is asked in Pure-FTPd's order.
     fn set_directory_limits(&mut self, mut field: impl FnMut(DirectoryField) -> Option<String>) {
-        let mut positive = |which| field(which).map(|v| sql::c_strtoul(&v)).filter(|&n| n > 0);
+        let mut positive = |which| {
+            field(which)
+                .map(|v| crate::c_scan::strtoul(v.as_bytes(), 10))
+                .filter(|&n| n > 0)
+        };
         #[allow(clippy::cast_possible_truncation)] // unsigned int, as Pure-FTPd's cast
         let ratio = |n: u64| Some(n as u32).filter(|&r| r > 0);
         self.quota_files = positive(DirectoryField::QuotaFiles);

@@ -383,32 +383,10 @@ impl Placeholders {
     }
 }
 
-/// A C `strtoul`/`strtoull` of `text`: leading blanks, a sign, digits; 0 when none.
-pub(super) fn c_strtoul(text: &str) -> u64 {
-    let text = text.trim_start();
-    let (negative, digits) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let end = digits
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let value = digits[..end]
-        .parse::<u64>()
-        .unwrap_or(if end > 0 { u64::MAX } else { 0 });
-    if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    }
-}
-
 /// A uid or gid column: a number, or (when it reads as 0) a name; never root.
 fn id(value: &str, by_name: impl Fn(&str) -> Option<u32>) -> Option<u32> {
     #[allow(clippy::cast_possible_truncation)] // uid_t, as Pure-FTPd's cast
-    let number = c_strtoul(value) as u32;
+    let number = crate::c_scan::strtoul(value.as_bytes(), 10) as u32;
     if number > 0 {
         return Some(number);
     }
@@ -582,7 +560,6 @@ mod tests {
         assert_eq!(id("0", names), None);
         assert_eq!(id("root", names), None);
         assert_eq!(id("4294967296", names), None);
-        assert_eq!(c_strtoul("-1"), u64::MAX);
     }
 
     #[test]

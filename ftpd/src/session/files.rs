@@ -329,24 +329,31 @@ impl Session<'_> {
     }
 
     pub(super) fn mfmt(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
-        let (stamp, name) = match arg.iter().position(|&b| b == b' ') {
-            Some(i) => (&arg[..i], &arg[i + 1..]),
-            None => return Reply::new(501, msg::MISSING_ARGUMENT).into(),
+        let Some(space) = arg.iter().position(|&b| b == b' ') else {
+            return Reply::new(501, msg::MISSING_ARGUMENT).into();
         };
-        self.set_time(logged, name, stamp)
+        // Pure-FTPd: the name starts after the spaces; the time is read from the start
+        // of the whole argument, as far as it goes.
+        let name = arg[space..].trim_ascii_start();
+        if name.is_empty() {
+            return Reply::new(501, msg::MISSING_ARGUMENT).into();
+        }
+        self.set_time(logged, name, arg)
     }
 
-    /// MFMT and SITE UTIME: sets atime and mtime from `YYYYMMDDhhmmss` (UTC).
+    /// MFMT and SITE UTIME: sets atime and mtime from `YYYYMMDDhhmmss` (UTC) at the start
+    /// of `stamp`, read as Pure-FTPd reads it ([`crate::c_scan::utc_stamp`]).
     pub(super) fn set_time(&mut self, logged: &mut LoggedIn, name: &[u8], stamp: &[u8]) -> Outcome {
         if logged.anonymous() {
             return Reply::new(550, msg::ANON_NO_CHMOD).into();
         }
-        let Some(when) = parse_stamp(stamp) else {
-            return Reply::new(501, msg::BAD_TIMESTAMP).into();
-        };
+        // Pure-FTPd's order: the name is judged before the time is read.
         if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
+        let Some(when) = crate::c_scan::utc_stamp(stamp) else {
+            return Reply::new(501, msg::BAD_TIMESTAMP).into();
+        };
         let path = logged.vfs.resolve(name);
         match logged.vfs.set_times(&path, when, when) {
             Ok(()) => Reply::new(213, msg::UTIME_OK).into(),
@@ -364,13 +371,10 @@ impl Session<'_> {
         if name.is_empty() {
             return Reply::new(550, msg::NO_FILE_NAME).into();
         }
-        // As strtoul(…, 8): leading octal digits, the rest ignored ("99999" is 0).
-        let mode = arg[..mode_len]
-            .iter()
-            .take_while(|b| (b'0'..=b'7').contains(b))
-            .fold(0u64, |m, &d| {
-                m.saturating_mul(8).saturating_add(u64::from(d - b'0'))
-            });
+        // As Pure-FTPd's `(mode_t) strtoul(…, 8)`: leading octal digits, the rest
+        // ignored ("99999" is 0), a minus sign or an overflow over 07777.
+        #[allow(clippy::cast_possible_truncation)] // mode_t is 32 bits, as the C cast
+        let mode = crate::c_scan::strtoul(arg, 8) as u32;
         if mode > 0o7777 {
             return Reply::new(501, msg::BAD_PERMISSIONS).into();
         }
@@ -385,7 +389,7 @@ impl Session<'_> {
             return refusal;
         }
         let path = logged.vfs.resolve(name);
-        let mut mode = u32::try_from(mode).unwrap_or(0);
+        let mut mode = mode;
         // Beyond Pure-FTPd: a virtual user (from a .pdb, extauth, ...) never sets the
         // setuid or setgid bit. Its files belong to a uid that may be shared with real
         // programs, and a setuid file made over FTP is a way to run as that uid.
@@ -414,25 +418,33 @@ impl Session<'_> {
         }
     }
 
-    /// SITE UTIME: `YYYYMMDDhhmmss path`, or `path atime mtime ctime UTC`.
+    /// SITE UTIME: `YYYYMMDDhhmmss path` (as MFMT), or `path atime mtime ctime UTC`,
+    /// whose words Pure-FTPd finds from the end, one space at a time, and whose atime is
+    /// the time set.
     pub(super) fn utime(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         if arg.is_empty() {
             return Reply::new(501, msg::NO_FILE_NAME).into();
         }
-        let words: Vec<&[u8]> = arg.split(|&b| b == b' ').collect();
-        if words.len() >= 5 && words[words.len() - 1].eq_ignore_ascii_case(b"UTC") {
-            let name_end = arg.len()
-                - words[words.len() - 4..]
-                    .iter()
-                    .map(|w| w.len() + 1)
-                    .sum::<usize>();
-            let stamp = words[words.len() - 4];
-            return self.set_time(logged, &arg[..name_end], stamp);
+        // The last space, if it is not the first byte.
+        let last_space = |text: &[u8]| text.iter().rposition(|&b| b == b' ').filter(|&i| i > 0);
+        let Some(utc) = last_space(arg) else {
+            return Reply::new(501, msg::MISSING_ARGUMENT).into();
+        };
+        if !arg[utc..].eq_ignore_ascii_case(b" UTC") {
+            return self.mfmt(logged, arg);
         }
-        match arg.iter().position(|&b| b == b' ') {
-            Some(i) => self.set_time(logged, &arg[i + 1..], &arg[..i]),
-            None => Reply::new(501, msg::MISSING_ARGUMENT).into(),
+        let (mut name, mut atime) = (&arg[..utc], &[][..]);
+        for _ctime_mtime_atime in 0..3 {
+            let Some(space) = last_space(name) else {
+                return Reply::new(501, msg::MISSING_ARGUMENT).into();
+            };
+            atime = &name[space + 1..];
+            name = &name[..space];
         }
+        if atime.is_empty() {
+            return Reply::new(501, msg::MISSING_ARGUMENT).into();
+        }
+        self.set_time(logged, name, atime)
     }
 }
 
@@ -444,39 +456,18 @@ fn utc_stamp(seconds: i64) -> String {
         .to_string()
 }
 
-/// `YYYYMMDDhhmmss` (UTC) to seconds since 1970.
-fn parse_stamp(stamp: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(stamp).ok()?;
-    if text.len() < 14 || !text[..14].bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let field = |range: std::ops::Range<usize>| text[range].parse::<i16>().ok();
-    let civil = jiff::civil::DateTime::new(
-        field(0..4)?,
-        i8::try_from(field(4..6)?).ok()?,
-        i8::try_from(field(6..8)?).ok()?,
-        i8::try_from(field(8..10)?).ok()?,
-        i8::try_from(field(10..12)?).ok()?,
-        i8::try_from(field(12..14)?).ok()?,
-        0,
-    )
-    .ok()?;
-    civil
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp().as_second())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn stamps_round_trip_in_utc() {
-        let t = parse_stamp(b"20261122064218").unwrap();
+        let t = crate::c_scan::utc_stamp(b"20261122064218").unwrap();
         assert_eq!(utc_stamp(t), "20261122064218");
-        assert_eq!(parse_stamp(b"2026112206421"), None);
-        assert_eq!(parse_stamp(b"20261322064218"), None);
+        assert_eq!(
+            utc_stamp(crate::c_scan::utc_stamp(b"19010101000000").unwrap()),
+            "19010101000000"
+        );
     }
 
     #[test]

@@ -42,15 +42,11 @@ impl Session<'_> {
         if arg.is_empty() {
             return Reply::new(501, msg::CANT_FIND_SIZE).into();
         }
-        let wanted: u64 = std::str::from_utf8(arg)
-            .ok()
-            .map(|a| {
-                a.chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-            })
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(0);
+        // Pure-FTPd's `strtoull` into an `off_t`: what does not fit (a minus sign, 2^63
+        // and up) is a negative size, refused; what is not a number is 0.
+        let Ok(wanted) = u64::try_from(crate::c_scan::strtoul(arg, 10) as i64) else {
+            return Reply::new(501, msg::CANT_FIND_SIZE).into();
+        };
         let free = nix::sys::statvfs::fstatvfs(logged.vfs.root_fd())
             .ok()
             .map_or(u64::MAX, |s| {
