@@ -30,13 +30,16 @@ fn auto_rename_keeps_every_version_as_debian_names_them() {
         assert_eq!(store(&mut ftp, "f.txt", b"new1"), 226);
         assert_eq!(store(&mut ftp, "f.txt", b"new2"), 226);
         assert_eq!(store(&mut ftp, "g.txt", b"fresh"), 226);
+        // A directory's name is taken too: the upload gets the next free one.
+        assert_eq!(store(&mut ftp, "sub", b"not a dir"), 226);
         seen.push(
-            ["f.txt", "f.txt.1", "f.txt.2", "g.txt", "g.txt.1"]
+            ["f.txt", "f.txt.1", "f.txt.2", "g.txt", "g.txt.1", "sub.1"]
                 .map(|name| String::from_utf8_lossy(&site.read(name)).into_owned()),
         );
+        assert!(site.home.join("sub").is_dir());
     }
     assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
-    assert_eq!(seen[0], ["old", "new1", "new2", "fresh", ""]);
+    assert_eq!(seen[0], ["old", "new1", "new2", "fresh", "", "not a dir"]);
 }
 
 #[test]
@@ -66,6 +69,11 @@ fn no_truncate_replaces_only_with_a_complete_upload() {
     // A complete one takes its place.
     assert_eq!(store(&mut ftp, "f.txt", b"new contents"), 226);
     assert_eq!(site.read("f.txt"), b"new contents");
+    // APPE still appends. (Debian's, under -0, or after any STOU in the session, puts
+    // the appended bytes in place of the file.)
+    let (first, last) = ftp.upload("APPE f.txt", b"+more");
+    assert_eq!((first.code, last.map(|r| r.code)), (150, Some(226)));
+    assert_eq!(site.read("f.txt"), b"new contents+more");
 }
 
 /// What `SITE CHMOD` does to a file, a directory and the session's root with `flags`:

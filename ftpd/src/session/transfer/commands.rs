@@ -203,7 +203,10 @@ impl Session<'_> {
         if logged.anonymous() && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
             return Err(Reply::new(550, msg::ANON_NO_OVERWRITE).into());
         }
-        if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) {
+        // -r: an upload never replaces what is there, a directory included; it takes
+        // the first free `name.N`, as Pure-FTPd's.
+        let auto_rename = self.config.auto_rename && !append && restart == 0 && existing.is_some();
+        if existing.is_some_and(|st| st.st_mode & 0o170_000 == 0o040_000) && !auto_rename {
             return Err(Reply::new(553, msg::cant_create("Is a directory")).into());
         }
         // A resume starts inside the file or at its end, never past it: writing there
@@ -216,8 +219,6 @@ impl Session<'_> {
                 .line(msg::RESTART_RESET)
                 .into());
         }
-        // -r: an upload never replaces a file; it takes the first free `name.N`.
-        let auto_rename = self.config.auto_rename && !append && restart == 0 && existing.is_some();
         if !auto_rename {
             return Ok(UploadTarget {
                 path,
