@@ -47,6 +47,80 @@ fn statsdecode_prints_what_debians_prints() {
     );
 }
 
+/// Lines made at random from pieces that bend a C reader: overflowing, signed, 41-digit
+/// and far-future times, no separator, control bytes, UTF-8, a missing last newline.
+/// Lines with nothing after their time are left out: there ours keeps the line, where
+/// Debian's joins it to the next (README).
+#[test]
+fn statsdecode_agrees_with_debian_on_random_lines() {
+    let Some(theirs) = oracle("pure-statsdecode") else {
+        return;
+    };
+    const PIECES: &[&str] = &[
+        "1795324366",
+        "0",
+        "-1",
+        "+5",
+        "12x",
+        "99999999999999999999",
+        "18446744073709551615",
+        "18446744073709551616",
+        "9223372036854775808",
+        "18445744073709551616",
+        "18446743073709551615",
+        "67767976233316800",
+        "67767976233532800",
+        "253402300800",
+        "111111111111111111111111111111111111111111111",
+        "6b0279cd.896",
+        "alice",
+        "127.0.0.1",
+        "U",
+        "/srv/x y",
+        "\r",
+        "\t",
+        "\x01",
+        "\x7f",
+        "\u{e9}",
+        "\u{20ac}",
+        "%s%n",
+        "",
+    ];
+    // xorshift64: the same lines on every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % bound as u64).unwrap()
+    };
+    for case in 0..20 {
+        let mut input = String::new();
+        for _ in 0..50 {
+            let mut line = if next(4) == 0 { " " } else { "" }.to_string();
+            let words = 1 + next(6);
+            line += &(0..words)
+                .map(|_| PIECES[next(PIECES.len())])
+                .collect::<Vec<_>>()
+                .join(" ");
+            if line.bytes().all(|b| b.is_ascii_digit()) {
+                line += " x";
+            }
+            input += &line;
+            input += "\n";
+        }
+        if case % 2 == 1 {
+            input.pop();
+        }
+        for tz in ["UTC", "Europe/Paris", "America/New_York"] {
+            let env = [("TZ", OsStr::new(tz))];
+            let ours = run(Path::new(STATSDECODE), ["-"], &env, &input);
+            let debian = run(&theirs, ["-"], &env, &input);
+            assert_eq!(ours, debian, "TZ={tz}, input:\n{input}");
+        }
+    }
+}
+
 #[test]
 fn mrtginfo_prints_what_debians_prints() {
     let Some(theirs) = oracle("pure-mrtginfo") else {
