@@ -22,30 +22,37 @@ fn is_c_space(byte: u8) -> bool {
 /// `strtoul(text, NULL, radix)` on a 64-bit system (`radix` up to 10).
 #[must_use]
 pub(crate) fn strtoul(text: &[u8], radix: u8) -> u64 {
-    let text = &text[text.iter().take_while(|&&b| is_c_space(b)).count()..];
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', digits)) => (true, digits),
-        Some((b'+', digits)) => (false, digits),
-        _ => (false, text),
-    };
-    let mut value = 0u64;
-    for digit in digits
+    strtoul_end(text, radix).0
+}
+
+/// `strtoul(text, &end, radix)`: the value and where `end` points (0, the start, when
+/// there is no digit).
+#[must_use]
+pub(crate) fn strtoul_end(text: &[u8], radix: u8) -> (u64, usize) {
+    let blanks = text.iter().take_while(|&&b| is_c_space(b)).count();
+    let signed = matches!(text.get(blanks), Some(b'-' | b'+'));
+    let negative = text.get(blanks) == Some(&b'-');
+    let start = blanks + usize::from(signed);
+    let digits = text[start..]
         .iter()
-        .map_while(|&b| b.checked_sub(b'0').filter(|&d| d < radix))
-    {
-        match value
-            .checked_mul(u64::from(radix))
-            .and_then(|v| v.checked_add(u64::from(digit)))
-        {
-            Some(next) => value = next,
-            None => return u64::MAX,
-        }
+        .take_while(|&&b| b.checked_sub(b'0').is_some_and(|d| d < radix))
+        .count();
+    if digits == 0 {
+        return (0, 0);
     }
-    if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    }
+    let value = text[start..start + digits]
+        .iter()
+        .try_fold(0u64, |value, &b| {
+            value
+                .checked_mul(u64::from(radix))
+                .and_then(|v| v.checked_add(u64::from(b - b'0')))
+        });
+    let value = match value {
+        None => u64::MAX,
+        Some(value) if negative => value.wrapping_neg(),
+        Some(value) => value,
+    };
+    (value, start + digits)
 }
 
 /// One `%<width>d` of `sscanf`: the value and what follows it, `None` when no digit
@@ -142,6 +149,12 @@ mod tests {
         assert_eq!(strtoul(b"abc", 10), 0);
         assert_eq!(strtoul(b"", 10), 0);
         assert_eq!(strtoul(b"- 1", 10), 0);
+        assert_eq!(strtoul(b"-99999999999999999999", 10), u64::MAX);
+        assert_eq!(strtoul_end(b" 100", 10), (100, 4));
+        assert_eq!(strtoul_end(b"5x", 10), (5, 1));
+        assert_eq!(strtoul_end(b"-5", 10), (u64::MAX - 4, 2));
+        assert_eq!(strtoul_end(b"x5", 10), (0, 0));
+        assert_eq!(strtoul_end(b" -", 10), (0, 0));
     }
 
     #[test]

@@ -161,14 +161,11 @@ impl Session<'_> {
         if arg.is_empty() {
             return Reply::new(501, msg::IDLE_MISSING).into();
         }
-        let digits = arg.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits < arg.len() {
-            return Reply::new(501, msg::garbage(&arg[digits..])).into();
+        // Pure-FTPd's strtoul: blanks and a sign before the digits, nothing after them.
+        let (seconds, end) = crate::c_scan::strtoul_end(arg, 10);
+        if end < arg.len() {
+            return Reply::new(501, msg::garbage(&arg[end..])).into();
         }
-        let seconds: u64 = std::str::from_utf8(arg)
-            .ok()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(u64::MAX);
         if seconds > MAX_SITE_IDLE {
             return Reply::new(501, msg::VALUE_TOO_LARGE).into();
         }
