@@ -66,7 +66,6 @@
 mod account_rules;
 pub mod altlog;
 pub mod auth;
-mod c_scan;
 pub mod certd;
 pub mod config;
 pub mod listener;

@@ -6,9 +6,12 @@
 //!   pure function, fuzzed on its own.
 //! * [`Reply`] holds an answer and encodes it with Pure-FTPd's multi-line framing.
 //! * [`addr`] reads and writes the host-port forms of PORT, EPRT, PASV and EPSV.
+//! * [`c_scan`] reads numbers and time stamps as Pure-FTPd's C does (`strtoul`, `atoi`,
+//!   `sscanf`), so that odd arguments get Pure-FTPd's replies.
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod c_scan;
 pub mod command;
 pub mod line;
 mod reply;

@@ -153,8 +153,11 @@ impl LdapConfig {
         };
         let base = get("LDAPBaseDN").ok_or_else(|| format!("{shown}: no LDAPBaseDN given"))?;
         #[allow(clippy::cast_possible_truncation)] // uid_t, as Pure-FTPd's strtoul cast
-        let id =
-            |key: &str| get(key).map_or(0, |v| crate::c_scan::strtoul(v.as_bytes(), 10) as u32);
+        let id = |key: &str| {
+            get(key).map_or(0, |v| {
+                pureftpd_proto::c_scan::strtoul(v.as_bytes(), 10) as u32
+            })
+        };
         Ok(Self {
             url,
             starttls: is_true("LDAPUseTLS"),
@@ -260,7 +263,7 @@ fn account_id(entry: &SearchEntry, own: &str, posix: &str, default: u32, forced:
     #[allow(clippy::cast_possible_truncation)] // uid_t, as Pure-FTPd's strtoul cast
     let read = |attribute: &str| {
         value(entry, attribute)
-            .map(|v| crate::c_scan::strtoul(v.as_bytes(), 10) as u32)
+            .map(|v| pureftpd_proto::c_scan::strtoul(v.as_bytes(), 10) as u32)
             .filter(|&n| n > 0)
     };
     read(own).or_else(|| read(posix)).unwrap_or(default)

@@ -115,7 +115,7 @@ impl LoggedUser {
     fn set_directory_limits(&mut self, mut field: impl FnMut(DirectoryField) -> Option<String>) {
         let mut positive = |which| {
             field(which)
-                .map(|v| crate::c_scan::strtoul(v.as_bytes(), 10))
+                .map(|v| pureftpd_proto::c_scan::strtoul(v.as_bytes(), 10))
                 .filter(|&n| n > 0)
         };
         #[allow(clippy::cast_possible_truncation)] // unsigned int, as Pure-FTPd's cast

@@ -386,7 +386,7 @@ impl Placeholders {
 /// A uid or gid column: a number, or (when it reads as 0) a name; never root.
 fn id(value: &str, by_name: impl Fn(&str) -> Option<u32>) -> Option<u32> {
     #[allow(clippy::cast_possible_truncation)] // uid_t, as Pure-FTPd's cast
-    let number = crate::c_scan::strtoul(value.as_bytes(), 10) as u32;
+    let number = pureftpd_proto::c_scan::strtoul(value.as_bytes(), 10) as u32;
     if number > 0 {
         return Some(number);
     }

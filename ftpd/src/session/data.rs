@@ -147,7 +147,10 @@ impl Session<'_> {
         // only where the server takes IPv6 clients.
         let target = match target {
             Ok(target) if target.is_ipv4() || self.ipv6_available => target,
-            Ok(_) | Err(AddrError::Protocol) => {
+            Err(AddrError::Ipv6Syntax) if self.ipv6_available => {
+                return Reply::new(501, msg::BAD_ADDRESS).into();
+            }
+            Ok(_) | Err(AddrError::Protocol | AddrError::Ipv6Syntax) => {
                 let text = if self.ipv6_available {
                     msg::EPRT_PROTOCOLS
                 } else {
@@ -161,9 +164,6 @@ impl Session<'_> {
             return Reply::new(501, msg::ACTIVE_DISABLED).into();
         }
         let ip = canonical(target.ip());
-        if ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast()) {
-            return Reply::new(501, msg::BAD_ADDRESS).into();
-        }
         if target.port() < 1024 {
             return Reply::new(501, msg::LOW_PORT).into();
         }
@@ -172,6 +172,12 @@ impl Session<'_> {
         if ip != peer {
             if !self.fxp_allowed(logged) {
                 return Reply::new(500, msg::no_fxp(ip, peer)).into();
+            }
+            // Beyond Pure-FTPd: FXP never reaches a group address, the broadcast one or
+            // `::` (which is this host).
+            let group = ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+            if group || ip.is_unspecified() {
+                return Reply::new(501, msg::BAD_ADDRESS).into();
             }
             reply.push(msg::fxp_transfer(peer, ip));
         }

@@ -342,7 +342,7 @@ impl Session<'_> {
     }
 
     /// MFMT and SITE UTIME: sets atime and mtime from `YYYYMMDDhhmmss` (UTC) at the start
-    /// of `stamp`, read as Pure-FTPd reads it ([`crate::c_scan::utc_stamp`]).
+    /// of `stamp`, read as Pure-FTPd reads it ([`pureftpd_proto::c_scan::utc_stamp`]).
     pub(super) fn set_time(&mut self, logged: &mut LoggedIn, name: &[u8], stamp: &[u8]) -> Outcome {
         if logged.anonymous() {
             return Reply::new(550, msg::ANON_NO_CHMOD).into();
@@ -351,7 +351,7 @@ impl Session<'_> {
         if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
-        let Some(when) = crate::c_scan::utc_stamp(stamp) else {
+        let Some(when) = pureftpd_proto::c_scan::utc_stamp(stamp) else {
             return Reply::new(501, msg::BAD_TIMESTAMP).into();
         };
         let path = logged.vfs.resolve(name);
@@ -374,7 +374,7 @@ impl Session<'_> {
         // As Pure-FTPd's `(mode_t) strtoul(…, 8)`: leading octal digits, the rest
         // ignored ("99999" is 0), a minus sign or an overflow over 07777.
         #[allow(clippy::cast_possible_truncation)] // mode_t is 32 bits, as the C cast
-        let mode = crate::c_scan::strtoul(arg, 8) as u32;
+        let mode = pureftpd_proto::c_scan::strtoul(arg, 8) as u32;
         if mode > 0o7777 {
             return Reply::new(501, msg::BAD_PERMISSIONS).into();
         }
@@ -462,10 +462,10 @@ mod tests {
 
     #[test]
     fn stamps_round_trip_in_utc() {
-        let t = crate::c_scan::utc_stamp(b"20261122064218").unwrap();
+        let t = pureftpd_proto::c_scan::utc_stamp(b"20261122064218").unwrap();
         assert_eq!(utc_stamp(t), "20261122064218");
         assert_eq!(
-            utc_stamp(crate::c_scan::utc_stamp(b"19010101000000").unwrap()),
+            utc_stamp(pureftpd_proto::c_scan::utc_stamp(b"19010101000000").unwrap()),
             "19010101000000"
         );
     }

@@ -162,7 +162,7 @@ impl Session<'_> {
             return Reply::new(501, msg::IDLE_MISSING).into();
         }
         // Pure-FTPd's strtoul: blanks and a sign before the digits, nothing after them.
-        let (seconds, end) = crate::c_scan::strtoul_end(arg, 10);
+        let (seconds, end) = pureftpd_proto::c_scan::strtoul_end(arg, 10);
         if end < arg.len() {
             return Reply::new(501, msg::garbage(&arg[end..])).into();
         }

@@ -44,7 +44,7 @@ impl Session<'_> {
         }
         // Pure-FTPd's `strtoull` into an `off_t`: what does not fit (a minus sign, 2^63
         // and up) is a negative size, refused; what is not a number is 0.
-        let Ok(wanted) = u64::try_from(crate::c_scan::strtoul(arg, 10) as i64) else {
+        let Ok(wanted) = u64::try_from(pureftpd_proto::c_scan::strtoul(arg, 10) as i64) else {
             return Reply::new(501, msg::CANT_FIND_SIZE).into();
         };
         let free = nix::sys::statvfs::fstatvfs(logged.vfs.root_fd())

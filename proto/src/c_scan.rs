@@ -1,7 +1,7 @@
 //! Numbers read the way Pure-FTPd's C reads them, so that odd input gets Pure-FTPd's
 //! reply and not one of our own: `strtoul`/`strtoull` (ALLO's size, SITE CHMOD's mode,
-//! ids and limits from SQL and LDAP) and `sscanf("%4d%2d%2d%2d%2d%2d")` followed by
-//! `timegm` (MFMT, SITE UTIME).
+//! SITE IDLE, ids and limits from SQL and LDAP), `sscanf`'s `%u` and `atoi` (PORT and
+//! EPRT) and `sscanf("%4d%2d%2d%2d%2d%2d")` followed by `timegm` (MFMT, SITE UTIME).
 //!
 //! What C does that a plain `parse` would not:
 //! * `strtoul` skips leading blanks, takes a sign, reads digits while they last and
@@ -21,14 +21,14 @@ fn is_c_space(byte: u8) -> bool {
 
 /// `strtoul(text, NULL, radix)` on a 64-bit system (`radix` up to 10).
 #[must_use]
-pub(crate) fn strtoul(text: &[u8], radix: u8) -> u64 {
+pub fn strtoul(text: &[u8], radix: u8) -> u64 {
     strtoul_end(text, radix).0
 }
 
 /// `strtoul(text, &end, radix)`: the value and where `end` points (0, the start, when
 /// there is no digit).
 #[must_use]
-pub(crate) fn strtoul_end(text: &[u8], radix: u8) -> (u64, usize) {
+pub fn strtoul_end(text: &[u8], radix: u8) -> (u64, usize) {
     let blanks = text.iter().take_while(|&&b| is_c_space(b)).count();
     let signed = matches!(text.get(blanks), Some(b'-' | b'+'));
     let negative = text.get(blanks) == Some(&b'-');
@@ -53,6 +53,40 @@ pub(crate) fn strtoul_end(text: &[u8], radix: u8) -> (u64, usize) {
         Some(value) => value,
     };
     (value, start + digits)
+}
+
+/// One `%u` of `sscanf`: blanks, then `strtoul`'s number stored in an `unsigned int`
+/// (the low 32 bits: `-1` is 4294967295, 4294967423 is 127); the value and what
+/// follows it, `None` when no digit comes.
+#[must_use]
+pub fn scan_unsigned(text: &[u8]) -> Option<(u32, &[u8])> {
+    let (value, end) = strtoul_end(text, 10);
+    #[allow(clippy::cast_possible_truncation)] // as C's store into an unsigned int
+    (end > 0).then(|| (value as u32, &text[end..]))
+}
+
+/// `atoi`: glibc's `(int) strtol(text, NULL, 10)`, an overflow being `LONG_MAX` or
+/// `LONG_MIN` before the cast.
+#[must_use]
+pub fn atoi(text: &[u8]) -> i32 {
+    let blanks = text.iter().take_while(|&&b| is_c_space(b)).count();
+    let negative = text.get(blanks) == Some(&b'-');
+    let start = blanks + usize::from(matches!(text.get(blanks), Some(b'-' | b'+')));
+    let magnitude = text[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .try_fold(0i64, |value, &b| {
+            value.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+        });
+    let long = match (magnitude, negative) {
+        (Some(value), false) => value,
+        (Some(value), true) => -value,
+        (None, false) => i64::MAX,
+        (None, true) => i64::MIN,
+    };
+    #[allow(clippy::cast_possible_truncation)] // as C's cast to int
+    let int = long as i32;
+    int
 }
 
 /// One `%<width>d` of `sscanf`: the value and what follows it, `None` when no digit
@@ -81,7 +115,7 @@ fn scan_int(text: &[u8], width: usize) -> Option<(i64, &[u8])> {
 /// whatever follows it, as `sscanf` sees them), in seconds since 1970 (UTC); `None`
 /// where Pure-FTPd answers "Can't get a time stamp".
 #[must_use]
-pub(crate) fn utc_stamp(text: &[u8]) -> Option<i64> {
+pub fn utc_stamp(text: &[u8]) -> Option<i64> {
     // year, month, day, hour, minute, second
     let mut fields = [0i64; 6];
     let mut rest = text;
@@ -155,6 +189,27 @@ mod tests {
         assert_eq!(strtoul_end(b"-5", 10), (u64::MAX - 4, 2));
         assert_eq!(strtoul_end(b"x5", 10), (0, 0));
         assert_eq!(strtoul_end(b" -", 10), (0, 0));
+    }
+
+    #[test]
+    fn scanf_unsigned_and_atoi_as_c() {
+        assert_eq!(scan_unsigned(b" 127,0"), Some((127, &b",0"[..])));
+        assert_eq!(scan_unsigned(b"+5"), Some((5, &b""[..])));
+        assert_eq!(scan_unsigned(b"-1,"), Some((u32::MAX, &b","[..])));
+        assert_eq!(scan_unsigned(b"4294967423"), Some((127, &b""[..])));
+        assert_eq!(
+            scan_unsigned(b"99999999999999999999"),
+            Some((u32::MAX, &b""[..]))
+        );
+        assert_eq!(scan_unsigned(b",1"), None);
+        assert_eq!(scan_unsigned(b""), None);
+        assert_eq!(atoi(b"5000|"), 5000);
+        assert_eq!(atoi(b" +7"), 7);
+        assert_eq!(atoi(b"-5"), -5);
+        assert_eq!(atoi(b"x"), 0);
+        assert_eq!(atoi(b"4294972296"), 5000);
+        assert_eq!(atoi(b"99999999999999999999"), -1);
+        assert_eq!(atoi(b"-99999999999999999999"), 0);
     }
 
     #[test]
