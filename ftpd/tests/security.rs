@@ -178,6 +178,34 @@ fn port_cannot_bounce() {
         fxp.cmd("PORT 10,0,0,1,200,10").text(),
         "200-FXP transfer: from 127.0.0.1 to 10.0.0.1\n200 PORT command successful"
     );
+    // Even with FXP allowed, never a broadcast or group address, nor `::` (this host).
+    for line in [
+        "PORT 255,255,255,255,200,10",
+        "PORT 224,0,0,1,200,10",
+        "EPRT |1|239.1.2.3|5000|",
+    ] {
+        assert_eq!(
+            fxp.cmd(line).text(),
+            "501 Syntax error in IP address",
+            "{line}"
+        );
+    }
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        let fxp6_server = site.start_on("::1", std::path::Path::new(common::OURS), &["-w"]);
+        let (mut fxp6, _) =
+            Ftp::connect_to((std::net::Ipv6Addr::LOCALHOST, fxp6_server.port).into());
+        fxp6.cmd(&format!("USER {USER}"));
+        assert_eq!(fxp6.cmd(&format!("PASS {PASSWORD}")).code, 230);
+        for line in ["EPRT |2|::|50000|", "EPRT |2|ff02::1|50000|"] {
+            assert_eq!(
+                fxp6.cmd(line).text(),
+                "501 Syntax error in IP address",
+                "{line}"
+            );
+        }
+    } else {
+        eprintln!("SKIP (IPv6 part): no IPv6 loopback");
+    }
 }
 
 #[test]
