@@ -131,7 +131,7 @@ pub fn utc_stamp(text: &[u8]) -> Option<i64> {
     let months = year * 12 + (month - 1);
     let days = days_from_civil(months.div_euclid(12), months.rem_euclid(12) + 1) + day - 1;
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    let carried_year = civil_year(seconds.div_euclid(86_400));
+    let (carried_year, _, _) = civil_from_days(seconds.div_euclid(86_400));
     (carried_year > 1900 && seconds != -1).then_some(seconds)
 }
 
@@ -147,8 +147,11 @@ fn days_from_civil(year: i64, month: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// The year of the day `days` after 1970-01-01.
-fn civil_year(days: i64) -> i64 {
+/// The proleptic Gregorian date (year, month, day) of the day `days` after 1970-01-01
+/// (Howard Hinnant's algorithm), for any day an `i64` of seconds can reach: C's
+/// calendar goes further than `jiff`'s, which stops at the year 9999.
+#[must_use]
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
@@ -156,12 +159,14 @@ fn civil_year(days: i64) -> i64 {
         (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
-    let year = year_of_era + era * 400;
-    if month_from_march >= 10 {
-        year + 1
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
     } else {
-        year
-    }
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -263,10 +268,18 @@ mod tests {
                 .timestamp()
                 .as_second();
                 assert_eq!(days * 86_400, expected, "{year}-{month}");
-                assert_eq!(civil_year(days), year);
+                assert_eq!(civil_from_days(days), (year, month, 1));
+                let last_day_before = civil_from_days(days - 1);
+                let expected = jiff::Timestamp::from_second(expected - 86_400)
+                    .unwrap()
+                    .to_zoned(jiff::tz::TimeZone::UTC);
                 assert_eq!(
-                    civil_year(days - 1),
-                    if month == 1 { year - 1 } else { year }
+                    last_day_before,
+                    (
+                        i64::from(expected.year()),
+                        i64::from(expected.month()),
+                        i64::from(expected.day())
+                    )
                 );
             }
         }
