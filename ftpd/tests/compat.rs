@@ -160,6 +160,9 @@ const LOGGED_IN: &[Step] = &[
     Cmd("MLST a.txt"),
     Cmd("MLST nope"),
     Cmd("MLST sub"),
+    Cmd("MLST .."),
+    Cmd("MLST /"),
+    Cmd("MLST ../.."),
     Cmd("STAT a.txt"),
     Cmd("STAT sub"),
     Cmd("STAT nope"),
@@ -294,8 +297,13 @@ fn normalize(line: &str) -> String {
     if line.starts_with("211 20") || line.starts_with("211 19") {
         return "211 <site time>".to_string();
     }
-    // The session itself changes its directories' times (MKD, RMD, STOR).
-    if (line.starts_with("DATA type=cdir;") || line.starts_with("DATA type=pdir;"))
+    // The session itself changes its directories' times (MKD, RMD, STOR), in MLSD's
+    // lines and in MLST's (` type=pdir;... /`).
+    let facts = line.strip_prefix("DATA ").unwrap_or(line.trim_start());
+    if (facts.starts_with("type=cdir;")
+        || facts.starts_with("type=pdir;")
+        || (facts.starts_with("type=dir;") && line.ends_with(".."))
+        || line.starts_with(" type=dir;"))
         && let Some(at) = line.find("modify=")
     {
         line.replace_range(at..at + "modify=".len() + 14, "modify=<time>");

@@ -91,6 +91,37 @@ fn paused_upload(port: u16, name: &str, bytes: usize) -> (Ftp, TcpStream) {
     (control, data)
 }
 
+/// Debian's pure-ftpwho reads the one scoreboard of the machine: a session of another
+/// Debian pure-ftpd (a person's, another program's) would show among the test's. Waits
+/// up to 10 s for such sessions to end, then says which.
+fn no_other_debian_session() {
+    let live = || -> Vec<String> {
+        std::fs::read_dir("/var/run/pure-ftpd")
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let pid: i32 = name.strip_prefix("client-")?.parse().ok()?;
+                        let alive =
+                            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+                        alive.then_some(name)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !live().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let others = live();
+    assert!(
+        others.is_empty(),
+        "sessions of another Debian pure-ftpd are live on this machine ({others:?} in \
+         /var/run/pure-ftpd); Debian's pure-ftpwho would list them with the test's"
+    );
+}
+
 /// Waits until `check` holds for the `-s` output (at most 10 s).
 fn until_shell(board: Option<&Path>, binary: &Path, check: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -430,6 +461,9 @@ fn the_same_sessions_read_by_debians_pure_ftpwho() {
         (PathBuf::from(OURS), ftpwho(), true),
         (their_server, their_who, false),
     ] {
+        if !ours {
+            no_other_debian_session();
+        }
         let site = Site::new();
         site.put("big.bin", &vec![1u8; 64 << 20]);
         let server = site.start(&server_binary, &[]);

@@ -134,6 +134,53 @@ fn control_bytes_and_invalid_utf8_names() {
     });
 }
 
+/// A symbolic link's target is any bytes whoever made the link chose (a shell user, a
+/// web application, an unpacked archive): a line break in it must not forge a listing
+/// line, a reply line (MLST and STAT are answered on the control connection) or, with a
+/// `;`, an MLSx fact.
+#[test]
+fn link_targets_cannot_forge_lines_replies_or_facts() {
+    both_modes(|site, server| {
+        std::os::unix::fs::symlink("x;size=999;\r\n250 forged", site.home.join("evil")).unwrap();
+        std::os::unix::fs::symlink("semi;colon", site.home.join("semi")).unwrap();
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        let mlst = ftp.cmd("MLST evil");
+        assert_eq!(mlst.code, 250, "{mlst:?}");
+        assert_eq!(mlst.lines.len(), 3, "{mlst:?}");
+        assert!(
+            mlst.lines[1].starts_with(" type=OS.unix=symlink;size=23;"),
+            "{mlst:?}"
+        );
+        assert!(ftp.cmd("MLST semi").lines[1].starts_with(" type=OS.unix=symlink;"));
+        // The connection is still in step: the next reply is the next command's.
+        assert_eq!(ftp.cmd("NOOP").text(), "200 Zzz...");
+        let stat = ftp.cmd("STAT -la");
+        assert!(
+            stat.lines.iter().all(|l| !l.starts_with("250")) && stat.code == 213,
+            "{stat:?}"
+        );
+        assert!(
+            stat.lines
+                .iter()
+                .any(|l| l.ends_with(" evil -> x;size=999;__250 forged")),
+            "{stat:?}"
+        );
+        assert_eq!(ftp.cmd("NOOP").text(), "200 Zzz...");
+        for listing in ["LIST -la", "MLSD"] {
+            let (_, data, _) = ftp.download(listing);
+            let text = String::from_utf8_lossy(&data);
+            assert!(
+                text.split("\r\n").all(|l| !l.starts_with("250 forged")),
+                "{listing}: {text}"
+            );
+            assert!(
+                !text.contains("slink:x;") && !text.contains("slink:semi;"),
+                "{listing}: {text}"
+            );
+        }
+    });
+}
+
 #[test]
 fn port_cannot_bounce() {
     let site = Site::new();

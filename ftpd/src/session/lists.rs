@@ -521,10 +521,12 @@ impl Session<'_> {
             return refusal;
         }
         let path = logged.vfs.resolve(name);
-        let role = if path == logged.vfs.cwd() && (name == b"." || name.is_empty()) {
-            Role::Current
-        } else {
-            Role::Plain
+        // As Pure-FTPd's: the type of a directory named `.` is cdir, of one named `..` or
+        // `/` pdir.
+        let role = match name {
+            b"." => Role::Current,
+            b".." | b"/" => Role::Parent,
+            _ => Role::Plain,
         };
         let entry = match role {
             Role::Plain => Entry::load(&logged.vfs, &path, name.to_vec()),

@@ -226,7 +226,12 @@ fn kind(stat: &FileStat) -> SFlag {
 /// Whether a name may appear in a listing: no control characters.
 #[must_use]
 pub fn printable_name(name: &[u8]) -> bool {
-    !name.iter().any(|&b| b < 0x20 || b == 0x7f)
+    !name.iter().any(|&b| is_control(b))
+}
+
+/// A control character: C0 or DEL.
+fn is_control(byte: u8) -> bool {
+    byte < 0x20 || byte == 0x7f
 }
 
 /// `drwxr-xr-x`.
@@ -306,7 +311,10 @@ pub fn long_line(entry: &Entry, ctx: &Context) -> Vec<u8> {
     line.extend_from_slice(&entry.name);
     if let Some(target) = &entry.link {
         line.extend_from_slice(b" -> ");
-        line.extend_from_slice(target);
+        // A link holds any bytes: its control characters are shown as `_`, so that a
+        // line break cannot forge listing lines, or reply lines under STAT. (Pure-FTPd
+        // writes them as they are.)
+        line.extend(target.iter().map(|&b| if is_control(b) { b'_' } else { b }));
     }
     line.extend_from_slice(b"\r\n");
     line
@@ -342,14 +350,17 @@ pub fn facts(entry: &Entry, ctx: &Context, role: Role) -> Vec<u8> {
         (Role::Parent, _) => "type=pdir;".to_string(),
         (Role::Plain, SFlag::S_IFDIR) => "type=dir;".to_string(),
         (Role::Plain, SFlag::S_IFREG) => "type=file;".to_string(),
-        (Role::Plain, SFlag::S_IFLNK) => format!(
-            "type=OS.unix=slink:{};",
-            entry
-                .link
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default()
-        ),
+        // As Pure-FTPd: the target is shown only if it cannot end the fact or the line
+        // (no `;`, and here no control character at all); else the type alone. Under
+        // MLST the line is a reply line.
+        (Role::Plain, SFlag::S_IFLNK) => match entry
+            .link
+            .as_deref()
+            .filter(|target| !target.iter().any(|&b| b == b';' || is_control(b)))
+        {
+            Some(target) => format!("type=OS.unix=slink:{};", String::from_utf8_lossy(target)),
+            None => "type=OS.unix=symlink;".to_string(),
+        },
         _ => "type=unknown;".to_string(),
     };
     let size_fact = if kind(st) == SFlag::S_IFDIR {
