@@ -457,11 +457,39 @@ fn add_links_and_modes(site: &Site) {
 /// files, then its directories), and NLST of anything but a directory refused.
 #[test]
 fn links_modes_and_arguments_list_as_debian() {
-    let Some(theirs) = oracle("pure-ftpd") else {
+    let Some(first) = listings_of_both(&[]) else {
         return;
     };
-    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+    // The listings are not empty on both sides for the same wrong reason.
+    for expected in [
+        "linkdir -> sub/",
+        "linkx -> ux*",
+        " ox*",
+        " gx\r\n",
+        "dangling -> nowhere\r\n",
+    ] {
+        assert!(first.contains(expected), "{expected:?} in {first}");
+    }
+}
+
+/// `-b`: a link that leads somewhere is listed as what it leads to, in LIST, STAT,
+/// MLSD and MLST; one that leads nowhere stays a link.
+#[test]
+fn links_list_as_their_targets_under_b_as_debian() {
+    let Some(first) = listings_of_both(&["-b"]) else {
         return;
+    };
+    assert!(first.contains(" linkx*\r\n"), "{first}");
+    assert!(first.contains(" linkdir/\r\n"), "{first}");
+    assert!(first.contains("dangling -> nowhere\r\n"), "{first}");
+}
+
+/// The listings of the links-and-modes tree from ours and Debian's under `flags`,
+/// compared; the first (`LIST -lF`) as ours gave it. `None` where Debian's cannot run.
+fn listings_of_both(flags: &[&str]) -> Option<String> {
+    let theirs = oracle("pure-ftpd")?;
+    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+        return None;
     }
     const LISTINGS: &[&str] = &[
         "LIST -lF",
@@ -490,6 +518,7 @@ fn links_modes_and_arguments_list_as_debian() {
         "NLST inside-link",
         "NLST dangling",
         "NLST linkdir",
+        "MLSD",
     ];
     let mut seen = Vec::new();
     for binary in [Path::new(common::OURS), theirs.as_path()] {
@@ -498,22 +527,40 @@ fn links_modes_and_arguments_list_as_debian() {
         std::fs::remove_file(site.home.join("new\nline.txt")).unwrap();
         add_links_and_modes(&site);
         freeze(&site.home);
-        let server = site.start(binary, &[]);
+        let server = site.start(binary, flags);
         let mut ftp = Ftp::login(server.port, common::USER, PASSWORD);
         let mut transcript = Vec::new();
         for command in LISTINGS {
             let (first, data, last) = ftp.download(command);
+            let mut lines: Vec<String> = String::from_utf8_lossy(&data)
+                .split("\r\n")
+                .map(normalize)
+                .collect();
+            if command.starts_with("MLSD") {
+                // Directory order is the file system's, not the server's.
+                lines.sort();
+            }
             transcript.push(format!(
                 "> {command}\n{}\n{}{}",
                 first.code,
-                String::from_utf8_lossy(&data),
+                lines.join("\r\n"),
                 last.map(|reply| reply.lines.join("\n")).unwrap_or_default()
             ));
         }
-        transcript.push(format!(
-            "> STAT -lF linkx\n{}",
-            ftp.cmd("STAT -lF linkx").text()
-        ));
+        for command in [
+            "STAT -lF linkx",
+            "MLST linkx",
+            "MLST linkdir",
+            "MLST dangling",
+        ] {
+            let lines: Vec<String> = ftp
+                .cmd(command)
+                .lines
+                .iter()
+                .map(|l| normalize(l))
+                .collect();
+            transcript.push(format!("> {command}\n{}", lines.join("\n")));
+        }
         seen.push(transcript);
     }
     let (ours, debians) = (&seen[0], &seen[1]);
@@ -524,17 +571,7 @@ fn links_modes_and_arguments_list_as_debian() {
         .map(|(ours, debians)| format!("ours:\n{ours}\nDebian's:\n{debians}"))
         .collect();
     assert!(differing.is_empty(), "{}", differing.join("\n\n"));
-    // The listings are not empty on both sides for the same wrong reason.
-    let first = &ours[0];
-    for expected in [
-        "linkdir -> sub/",
-        "linkx -> ux*",
-        " ox*",
-        " gx\r\n",
-        "dangling -> nowhere\r\n",
-    ] {
-        assert!(first.contains(expected), "{expected:?} in {first}");
-    }
+    Some(ours[0].clone())
 }
 
 /// The lines of a longest-common-subsequence diff that differ, with context markers.

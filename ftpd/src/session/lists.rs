@@ -17,6 +17,8 @@ struct Lister<'a> {
     show_dots: bool,
     max_entries: usize,
     max_depth: u32,
+    /// `-b`: links shown as what they lead to.
+    through_links: bool,
     count: usize,
     truncated: bool,
     out: Vec<u8>,
@@ -44,10 +46,20 @@ impl Lister<'_> {
                 .ok()
                 .filter(Entry::listable)
         };
+        // -b: links are shown as what they lead to, once sorted as the links they are
+        // (Pure-FTPd sorts on `lstat`).
+        let shown = |entry: Entry| {
+            if self.through_links {
+                let path = join(dir, &entry.name);
+                entry.through_link(self.vfs, &path)
+            } else {
+                entry
+            }
+        };
         if self.options.by_time || self.options.by_size {
             let mut entries: Vec<Entry> = names.into_iter().filter_map(load).collect();
             self.sort_by_time_or_size(&mut entries);
-            return entries;
+            return entries.into_iter().map(shown).collect();
         }
         names.sort();
         if self.options.reverse {
@@ -58,7 +70,12 @@ impl Lister<'_> {
             .max_entries
             .saturating_sub(self.count)
             .saturating_add(1);
-        names.into_iter().filter_map(load).take(wanted).collect()
+        names
+            .into_iter()
+            .filter_map(load)
+            .take(wanted)
+            .map(shown)
+            .collect()
     }
 
     /// `-t` (newest first) or `-S` (largest first), `-r` reversing the comparison.
@@ -224,7 +241,11 @@ impl Lister<'_> {
             if is_dir && !self.options.directory {
                 dirs.push((path, shown));
             } else if let Ok(entry) = Entry::load(self.vfs, &path, shown) {
-                files.push(entry);
+                files.push(if self.through_links {
+                    entry.through_link(self.vfs, &path)
+                } else {
+                    entry
+                });
             }
         }
         self.emit(&files, Named::ByClient);
@@ -356,6 +377,7 @@ impl Session<'_> {
             show_dots: self.sees_dots(logged),
             max_entries: usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX),
             max_depth: self.config.max_list_depth,
+            through_links: self.config.broken_clients,
             count: 0,
             truncated: false,
             out: Vec::new(),
@@ -502,9 +524,13 @@ impl Session<'_> {
             {
                 continue;
             }
-            let Ok(entry) = Entry::load_in(&logged.vfs, &fd, &dir, name) else {
+            let Ok(mut entry) = Entry::load_in(&logged.vfs, &fd, &dir, name) else {
                 continue;
             };
+            if self.config.broken_clients {
+                let path = join(&dir, &entry.name);
+                entry = entry.through_link(&logged.vfs, &path);
+            }
             bytes.extend_from_slice(&listing::facts(&entry, &logged.list, role));
             bytes.extend_from_slice(b"\r\n");
             count += 1;
@@ -528,8 +554,15 @@ impl Session<'_> {
             b".." | b"/" => Role::Parent,
             _ => Role::Plain,
         };
+        let broken_clients = self.config.broken_clients;
         let entry = match role {
-            Role::Plain => Entry::load(&logged.vfs, &path, name.to_vec()),
+            Role::Plain => Entry::load(&logged.vfs, &path, name.to_vec()).map(|entry| {
+                if broken_clients {
+                    entry.through_link(&logged.vfs, &path)
+                } else {
+                    entry
+                }
+            }),
             _ => logged.vfs.stat(&path).map(|stat| Entry {
                 name: name.to_vec(),
                 stat,

@@ -217,6 +217,24 @@ impl Entry {
     pub fn is_link(&self) -> bool {
         kind(&self.stat) == SFlag::S_IFLNK
     }
+
+    /// `-b` (Pure-FTPd's compatibility with broken clients): a link that leads to a file
+    /// or a directory inside the root is shown as what it leads to; one that leads
+    /// nowhere stays a link. `path` is the link's own.
+    #[must_use]
+    pub fn through_link(self, vfs: &Vfs, path: &[u8]) -> Self {
+        if !self.is_link() {
+            return self;
+        }
+        match vfs.stat(path) {
+            Ok(target) if kind(&target) != SFlag::S_IFLNK => Self {
+                stat: target,
+                link: None,
+                ..self
+            },
+            _ => self,
+        }
+    }
 }
 
 fn kind(stat: &FileStat) -> SFlag {
