@@ -93,18 +93,24 @@ fn paused_upload(port: u16, name: &str, bytes: usize) -> (Ftp, TcpStream) {
 
 /// Debian's pure-ftpwho reads the one scoreboard of the machine: a session of another
 /// Debian pure-ftpd (a person's, another program's) would show among the test's. Waits
-/// up to 10 s for such sessions to end, then says which.
-fn no_other_debian_session() {
+/// up to 10 s for such sessions to end, then says which. Records left by sessions that
+/// were killed are removed first, as Debian's pure-ftpwho removes them, and so are those
+/// whose pid now belongs to another program than `debians` (which Debian's would list).
+fn no_other_debian_session(debians: &Path) {
+    let board = Path::new("/var/run/pure-ftpd");
     let live = || -> Vec<String> {
-        std::fs::read_dir("/var/run/pure-ftpd")
+        std::fs::read_dir(board)
             .map(|dir| {
                 dir.flatten()
                     .filter_map(|e| {
                         let name = e.file_name().to_string_lossy().into_owned();
-                        let pid: i32 = name.strip_prefix("client-")?.parse().ok()?;
-                        let alive =
-                            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
-                        alive.then_some(name)
+                        let pid: u32 = name.strip_prefix("client-")?.parse().ok()?;
+                        let program = std::fs::read_link(format!("/proc/{pid}/exe"));
+                        if program.is_ok_and(|program| program == debians) {
+                            return Some(name);
+                        }
+                        let _ = std::fs::remove_file(e.path());
+                        None
                     })
                     .collect()
             })
@@ -462,7 +468,7 @@ fn the_same_sessions_read_by_debians_pure_ftpwho() {
         (their_server, their_who, false),
     ] {
         if !ours {
-            no_other_debian_session();
+            no_other_debian_session(&server_binary);
         }
         let site = Site::new();
         site.put("big.bin", &vec![1u8; 64 << 20]);
