@@ -24,14 +24,7 @@ pub enum AddrError {
 /// # Errors
 /// [`AddrError::Syntax`] for anything else, or a zero address or port.
 pub fn parse_port(arg: &[u8]) -> Result<SocketAddrV4, AddrError> {
-    let mut numbers = [0u32; 6];
-    let mut rest = arg;
-    for (index, number) in numbers.iter_mut().enumerate() {
-        if index > 0 {
-            rest = rest.strip_prefix(b",").ok_or(AddrError::Syntax)?;
-        }
-        (*number, rest) = c_scan::scan_unsigned(rest).ok_or(AddrError::Syntax)?;
-    }
+    let numbers: [u32; 6] = scan_numbers(arg, b',').ok_or(AddrError::Syntax)?;
     let bytes = numbers.map(|n| u8::try_from(n).map_err(|_| AddrError::Syntax));
     let [a, b, c, d, hi, lo] = [
         bytes[0]?, bytes[1]?, bytes[2]?, bytes[3]?, bytes[4]?, bytes[5]?,
@@ -83,8 +76,8 @@ pub fn parse_eprt(arg: &[u8]) -> Result<SocketAddr, AddrError> {
 
 /// EPRT's IPv4 address and port, after the protocol's delimiter.
 fn eprt_ipv4(text: &[u8], delimiter: u8) -> Result<SocketAddrV4, AddrError> {
-    let address = four_numbers(text, b',')
-        .or_else(|| four_numbers(text, b'.'))
+    let address: [u32; 4] = scan_numbers(text, b',')
+        .or_else(|| scan_numbers(text, b'.'))
         .ok_or(AddrError::Syntax)?;
     let ip = Ipv4Addr::from(address.map(|n| u8::try_from(n).unwrap_or(0)));
     if address.iter().any(|&n| n > 255) || ip.is_unspecified() {
@@ -109,9 +102,10 @@ fn eprt_ipv4(text: &[u8], delimiter: u8) -> Result<SocketAddrV4, AddrError> {
     Ok(SocketAddrV4::new(ip, port))
 }
 
-/// `sscanf(text, "%u<separator>%u<separator>%u<separator>%u") == 4`.
-fn four_numbers(text: &[u8], separator: u8) -> Option<[u32; 4]> {
-    let mut numbers = [0u32; 4];
+/// `sscanf(text, "%u<separator>%u...")` reading all `N` numbers (PORT's six, EPRT's
+/// four); what follows the last is not looked at.
+fn scan_numbers<const N: usize>(text: &[u8], separator: u8) -> Option<[u32; N]> {
+    let mut numbers = [0u32; N];
     let mut rest = text;
     for (index, number) in numbers.iter_mut().enumerate() {
         if index > 0 {

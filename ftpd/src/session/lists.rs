@@ -48,14 +48,8 @@ impl Lister<'_> {
         };
         // -b: links are shown as what they lead to, once sorted as the links they are
         // (Pure-FTPd sorts on `lstat`).
-        let shown = |entry: Entry| {
-            if self.through_links {
-                let path = join(dir, &entry.name);
-                entry.through_link(self.vfs, &path)
-            } else {
-                entry
-            }
-        };
+        let shown =
+            |entry: Entry| entry.through_link(self.through_links, self.vfs, |name| join(dir, name));
         if self.options.by_time || self.options.by_size {
             let mut entries: Vec<Entry> = names.into_iter().filter_map(load).collect();
             self.sort_by_time_or_size(&mut entries);
@@ -241,11 +235,7 @@ impl Lister<'_> {
             if is_dir && !self.options.directory {
                 dirs.push((path, shown));
             } else if let Ok(entry) = Entry::load(self.vfs, &path, shown) {
-                files.push(if self.through_links {
-                    entry.through_link(self.vfs, &path)
-                } else {
-                    entry
-                });
+                files.push(entry.through_link(self.through_links, self.vfs, |_| path.clone()));
             }
         }
         self.emit(&files, Named::ByClient);
@@ -524,13 +514,11 @@ impl Session<'_> {
             {
                 continue;
             }
-            let Ok(mut entry) = Entry::load_in(&logged.vfs, &fd, &dir, name) else {
+            let Ok(entry) = Entry::load_in(&logged.vfs, &fd, &dir, name) else {
                 continue;
             };
-            if self.config.broken_clients {
-                let path = join(&dir, &entry.name);
-                entry = entry.through_link(&logged.vfs, &path);
-            }
+            let follow = self.config.broken_clients;
+            let entry = entry.through_link(follow, &logged.vfs, |name| join(&dir, name));
             bytes.extend_from_slice(&listing::facts(&entry, &logged.list, role));
             bytes.extend_from_slice(b"\r\n");
             count += 1;
@@ -554,15 +542,10 @@ impl Session<'_> {
             b".." | b"/" => Role::Parent,
             _ => Role::Plain,
         };
-        let broken_clients = self.config.broken_clients;
+        let follow = self.config.broken_clients;
         let entry = match role {
-            Role::Plain => Entry::load(&logged.vfs, &path, name.to_vec()).map(|entry| {
-                if broken_clients {
-                    entry.through_link(&logged.vfs, &path)
-                } else {
-                    entry
-                }
-            }),
+            Role::Plain => Entry::load(&logged.vfs, &path, name.to_vec())
+                .map(|entry| entry.through_link(follow, &logged.vfs, |_| path.clone())),
             _ => logged.vfs.stat(&path).map(|stat| Entry {
                 name: name.to_vec(),
                 stat,

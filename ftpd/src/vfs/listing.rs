@@ -218,15 +218,21 @@ impl Entry {
         kind(&self.stat) == SFlag::S_IFLNK
     }
 
-    /// `-b` (Pure-FTPd's compatibility with broken clients): a link that leads to a file
-    /// or a directory inside the root is shown as what it leads to; one that leads
-    /// nowhere stays a link. `path` is the link's own.
+    /// `-b` (Pure-FTPd's compatibility with broken clients, `follow`): a link that
+    /// leads to a file or a directory inside the root is shown as what it leads to; one
+    /// that leads nowhere stays a link. `path` gives the link's own path from its name,
+    /// made only for a link that is followed (big listings have no path to spare).
     #[must_use]
-    pub fn through_link(self, vfs: &Vfs, path: &[u8]) -> Self {
-        if !self.is_link() {
+    pub fn through_link(
+        self,
+        follow: bool,
+        vfs: &Vfs,
+        path: impl FnOnce(&[u8]) -> Vec<u8>,
+    ) -> Self {
+        if !follow || !self.is_link() {
             return self;
         }
-        match vfs.stat(path) {
+        match vfs.stat(&path(&self.name)) {
             Ok(target) if kind(&target) != SFlag::S_IFLNK => Self {
                 stat: target,
                 link: None,
