@@ -32,16 +32,20 @@ bench_account() {
   printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$work/home" -m >/dev/null
 }
 
-# The bench account's hash replaced by a SHA-512-crypt one (a few ms a login, where
-# argon2id costs ~48 ms), so that what a login costs besides its hash shows.
-bench_cheap_hash() {
+# An account's hash (`bench` unless named) replaced by a SHA-512-crypt one (a few ms a
+# login, where argon2id costs ~48 ms), so that what a login costs besides its hash shows.
+bench_cheap_hash() { # [account]
   local hash; hash=$(openssl passwd -6 pw)
-  python3 - "$PURE_PASSWDFILE" "$hash" <<'PY'
+  python3 - "$PURE_PASSWDFILE" "$hash" "${1:-bench}" <<'PY'
 import sys
-path, hash = sys.argv[1], sys.argv[2]
-fields = open(path).read().rstrip("\n").split(":")
-fields[1] = hash
-open(path, "w").write(":".join(fields) + "\n")
+path, hash, account = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = open(path).read().splitlines()
+for i, line in enumerate(lines):
+    fields = line.split(":")
+    if fields[0] == account:
+        fields[1] = hash
+        lines[i] = ":".join(fields)
+open(path, "w").write("\n".join(lines) + "\n")
 PY
   target/release/pure-pw mkdb "$PURE_DBFILE" -f "$PURE_PASSWDFILE"
 }

@@ -174,8 +174,11 @@ fn wrong_passwords_are_refused_after_a_delay() {
     // Pure-FTPd's delay: 3 s per failure plus up to 3 s (not a timing assertion on us:
     // a floor that proves the delay exists).
     assert!(started.elapsed() >= Duration::from_secs(3));
+    // A login that does not exist waits as long: the second failure, 6 s at least.
     ftp.cmd("USER nosuchuser");
+    let started = Instant::now();
     assert_eq!(ftp.cmd("PASS x").text(), "530 Login authentication failed");
+    assert!(started.elapsed() >= Duration::from_secs(6));
     ftp.cmd(&format!("USER {USER}"));
     assert_eq!(
         ftp.cmd(&format!("PASS {PASSWORD}")).code,

@@ -24,6 +24,20 @@ const MAX_PASSWORD: usize = 511;
 /// Longest login kept (Debian's MAX_USER_LENGTH).
 const MAX_LOGIN: usize = 128;
 
+/// How long a refusal waits, `failures` counting this one where it counts: Pure-FTPd's
+/// random 0–3 s plus 3 s per failure, and its random 0–15 ms (`randomdelay()`).
+///
+/// Pure-FTPd sleeps those 0–15 ms before every password check, so that the time a reply
+/// takes says less about whether the login exists. Only a refusal can say that (whoever
+/// gets `230` knew the password), so ours sleeps them in refusals alone, after the
+/// check: a refusal waits as long as Pure-FTPd's, and a successful login does not pay
+/// them (7.5 ms on average, more than the rest of a login with a SHA-512-crypt hash).
+/// A missing login still costs a hash (`auth::authenticate`'s dummy check).
+pub(crate) fn refusal_delay(failures: u32) -> Duration {
+    let jitter = u64::from(random_u32() % 3000) + u64::from(random_u32() % 15);
+    Duration::from_millis(jitter + 3000 * u64::from(failures))
+}
+
 impl Session<'_> {
     pub(crate) fn user(&mut self, name: &[u8]) -> Outcome {
         if self.monitor.is_some() {
@@ -75,8 +89,6 @@ impl Session<'_> {
         if password.expose().len() > MAX_PASSWORD {
             return Reply::new(530, msg::LINE_TOO_LONG).into();
         }
-        // A little jitter, so that timing says nothing about the account.
-        std::thread::sleep(Duration::from_millis(u64::from(random_u32() % 15)));
         // In a monitor, the pre-login process holds the TLS session, if any.
         let (sni_name, encrypted) = match &self.tls_elsewhere {
             Some(name) => (name.clone(), true),
@@ -146,10 +158,7 @@ impl Session<'_> {
 
     /// Random 0–3 s, plus 3 s per failure so far (as Pure-FTPd, to slow guessing).
     fn failure_delay(&self) {
-        let jitter = u64::from(random_u32() % 3000);
-        std::thread::sleep(Duration::from_millis(
-            jitter + 3000 * u64::from(self.failures),
-        ));
+        std::thread::sleep(refusal_delay(self.failures));
     }
 
     fn anonymous_login(&mut self) -> Outcome {
@@ -318,4 +327,34 @@ pub(crate) fn random_u32() -> u32 {
     let mut bytes = [0u8; 4];
     let _ = getrandom::fill(&mut bytes);
     u32::from_le_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal_delay;
+    use std::time::Duration;
+
+    /// Pure-FTPd's refusal: 3 s per failure, plus 0–3 s, plus 0–15 ms; never less, never more.
+    #[test]
+    fn a_refusal_waits_as_long_as_pure_ftpds() {
+        for failures in 0..7 {
+            let floor = Duration::from_secs(3 * u64::from(failures));
+            let (mut shortest, mut longest) = (Duration::MAX, Duration::ZERO);
+            for _ in 0..2000 {
+                let delay = refusal_delay(failures);
+                shortest = shortest.min(delay);
+                longest = longest.max(delay);
+            }
+            assert!(shortest >= floor, "{failures}: {shortest:?}");
+            assert!(
+                longest <= floor + Duration::from_millis(3014),
+                "{failures}: {longest:?}"
+            );
+            // Random, and spread over the whole range (2000 draws of 0-3 s).
+            assert!(
+                longest - shortest > Duration::from_millis(2500),
+                "{shortest:?}..{longest:?}"
+            );
+        }
+    }
 }

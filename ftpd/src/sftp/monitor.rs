@@ -1,16 +1,15 @@
 //! The monitor: the connection's own process, root, until a login succeeds. It reads
 //! only the pre-login process's login messages (`protocol.rs`, decoded as hostile input)
 //! and keeps the rules itself (a key login needs the key listed in the admin's key
-//! directory, `user_keys.rs`, at the offer and again at the login), as pure-ftpd's monitor does: one login at a time (one
-//! question is answered before the next is read), Pure-FTPd's random delay before every
-//! check and its growing delay after each failure, at most six failures, the `-u`
-//! minimum uid and the `-y` per-user limit. The accounts are checked by the same `-l`
-//! chain, the same code, as pure-ftpd's. A malformed message, or the pre-login process
-//! gone, ends the connection.
+//! directory, `user_keys.rs`, at the offer and again at the login), as pure-ftpd's
+//! monitor does: one login at a time (one question is answered before the next is read),
+//! Pure-FTPd's random and growing delays after each failure (`refusal_delay`), at most
+//! six failures, the `-u` minimum uid and the `-y` per-user limit. The accounts are
+//! checked by the same `-l` chain, the same code, as pure-ftpd's. A malformed message,
+//! or the pre-login process gone, ends the connection.
 
 use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
 
 use pureftpd_account::Password;
 
@@ -146,10 +145,6 @@ impl Monitor<'_> {
     }
 
     fn check(&mut self, user: &[u8], proof: &Proof) -> Check {
-        // A little jitter, so that timing says nothing about the account.
-        std::thread::sleep(Duration::from_millis(u64::from(
-            crate::session::login::random_u32() % 15,
-        )));
         let at = Endpoints {
             peer: crate::session::canonical_ip(self.peer.ip()),
             local: self.local.ip(),
@@ -195,15 +190,12 @@ impl Monitor<'_> {
     }
 
     /// Counts a failure, waits Pure-FTPd's delay if `delayed` (random 0–3 s plus 3 s
-    /// per failure so far, to slow guessing), and answers: `Refused`, or `Closed` at the
+    /// per failure so far, to slow guessing, and its 0–15 ms jitter), and answers: `Refused`, or `Closed` at the
     /// sixth (then `false`: the connection ends).
     fn count_failure(&mut self, delayed: bool) -> bool {
         self.failures += 1;
         if delayed {
-            let jitter = u64::from(crate::session::login::random_u32() % 3000);
-            std::thread::sleep(Duration::from_millis(
-                jitter + 3000 * u64::from(self.failures),
-            ));
+            std::thread::sleep(crate::session::login::refusal_delay(self.failures));
         }
         if self.failures >= MAX_FAILURES {
             self.log
