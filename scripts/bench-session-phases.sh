@@ -88,33 +88,49 @@ work, _, times = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 names = {"21401": "Debian pure-ftpd 1.0.50", "21402": "pureftpd-rs"}
 phases = ["accept + fork (master)", "until the greeting", "USER", "PASS", "PWD", "QUIT and exit", "reaping (master)"]
 line_re = re.compile(r"^(\d+)\s+(?:<\.\.\. )?(\w+)")
-spawned_re = re.compile(r"^(\d+)\s+(?:clone3?|fork|vfork)\(.*\)\s+=\s+(\d+)")
+# A clone may be written in two lines (`<unfinished ...>`, then `<... clone resumed>`).
+spawned_re = re.compile(r"^(\d+)\s+(?:<\.\.\. )?(?:clone3?|fork|vfork)(?:\(| resumed>).*\)\s+=\s+(\d+)$")
 # The reply that ends each phase: after it, the session is in the next one.
 ends = [('"220', 2), ('"331', 3), ('"230', 4), ('"257', 5)]
 def count(port):
     master = open(f"{work}/pid-{port}").read().strip()
     per = collections.Counter()
-    stage = {}  # pid -> phase index; helpers inherit their parent's
+    # A session may be several processes (ours: the monitor, its pre-login process and
+    # the account's process); the phase is the session's, whichever of them writes the
+    # reply that ends it.
+    # A child's first calls may be written before its parent's clone returns, so the
+    # family comes from a first pass over the whole trace.
+    lines = open(f"{work}/trace-{port}").read().splitlines()
+    parent = {}
+    for line in lines:
+        spawned = spawned_re.match(line)
+        if spawned:
+            parent[spawned.group(2)] = spawned.group(1)
+    session = {}  # pid -> the session's first process (the master's child)
+    for pid in parent:
+        first = pid
+        while parent.get(first, master) != master:
+            first = parent[first]
+        session[pid] = first
+    stage = {}  # session -> phase index
     notable = collections.Counter()
-    for line in open(f"{work}/trace-{port}"):
+    for line in lines:
         m = line_re.match(line)
         if not m or " resumed>" in line:
             continue
         pid, call = m.groups()
-        spawned = spawned_re.match(line)
-        if spawned:
-            stage[spawned.group(2)] = 1 if pid == master else stage.get(pid, 1)
         if pid == master:
             per[6 if call in ("wait4", "waitid", "unlink", "unlinkat") else 0] += 1
             continue
-        i = stage.setdefault(pid, 1)
+        owner = session.setdefault(pid, pid)
+        i = stage.setdefault(owner, 1)
         per[i] += 1
         if i == 3:
             notable[call] += 1
         if call in ("write", "sendto", "sendmsg", "writev"):
             for marker, nxt in ends:
                 if f"({line.split('(', 1)[1]}".find(marker) >= 0 and nxt == i + 1:
-                    stage[pid] = nxt
+                    stage[owner] = nxt
     return {k: v / 20 for k, v in per.items()}, notable
 print("Time per phase seen by the client (median ms):")
 print()
