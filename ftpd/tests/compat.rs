@@ -628,3 +628,115 @@ fn debians_joke_is_taken_out_of_its_replies() {
         lines("150 Accepted data connection")
     );
 }
+
+/// Names as the kernel takes them where Pure-FTPd hands them to it: a trailing `/`
+/// wants a directory (`STOR new/` makes nothing, `DELE file/` deletes nothing, a link
+/// with `/` is what it leads to), a last `.` or `..` is not the directory it cleans to
+/// (`RMD d/.` removes nothing), the root cannot be made, removed or moved, a resume of a
+/// file whose directory is missing or is a file fails at the path, and names that
+/// create something are simplified as Pure-FTPd simplifies them (`MKD a/../b` says
+/// `"b"`). Both servers get the same tree and the same commands; replies and the trees
+/// after must be the same.
+#[test]
+fn trailing_slashes_dots_and_the_root_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+        return;
+    }
+    const BODY: &str = r#"
+for c in ["MKD d", "MKD f/", "MKD a/../b", "MKD q/..", "MKD /", "RMD /", "DELE /", "SIZE /",
+          "CWD d/", "PWD", "CWD /", "CWD x/", "CWD d/.", "PWD", "CWD /",
+          "SIZE x/", "SIZE x", "MDTM x/", "MLST lfile/", "STAT x/",
+          "SITE CHMOD 600 x/", "SITE CHMOD 700 d/",
+          "DELE lfile/", "DELE ldir/", "DELE ldead/", "RMD lfile/", "RMD ldir/",
+          "RMD .", "RMD ./", "RMD ..", "RMD d/.", "RMD d/..", "MKD e", "RMD e/./", "RMD e/..", "RMD e",
+          "DELE x/", "RMD x/"]:
+    t("sendcmd", c)
+for a, b in [("/", "x"), ("d", "/"), ("d", "d/"), ("x", "x/"), ("x", "d/"), ("ldir/", "z"),
+             ("lfile", "lf2/"), ("lfile/", "lf2"), ("x", "new/")]:
+    t("sendcmd", "RNFR " + a)
+    t("sendcmd", "RNTO " + b)
+for name in ["d/", "e/", "ldir/", "ldead/", "lfile/", "x/", "nodir/y", "x/y"]:
+    t("storbinary", "STOR " + name, io.BytesIO(b"data"))
+t("storbinary", "APPE x/", io.BytesIO(b"data"))
+for name in ["nodir/y", "x/y"]:
+    try:
+        conn = f.transfercmd("STOR " + name, 1)
+        conn.sendall(b"data")
+        conn.close()
+        r = f.voidresp()
+    except ftplib.all_errors as e:
+        r = "ERR " + str(e)
+    print("resume", name, r.replace("\n", "|"))
+t("retrlines", "NLST x/")
+t("retrlines", "NLST ldir/")
+"#;
+    let mut seen = Vec::new();
+    for binary in [Path::new(common::OURS), theirs.as_path()] {
+        let site = Site::new();
+        site.put("x", b"xx\n");
+        let home = &site.home;
+        std::fs::create_dir(home.join("inside")).unwrap();
+        site.put("inside/one", b"1\n");
+        for (target, name) in [("inside", "ldir"), ("x", "lfile"), ("nowhere", "ldead")] {
+            std::os::unix::fs::symlink(target, home.join(name)).unwrap();
+            nix::unistd::fchownat(
+                nix::fcntl::AT_FDCWD,
+                &home.join(name),
+                Some(nix::unistd::Uid::from_raw(site.uid)),
+                Some(nix::unistd::Gid::from_raw(site.gid)),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .unwrap();
+        }
+        let server = site.start(binary, &[]);
+        let replies = common::transcript::transcript(server.port, common::USER, PASSWORD, BODY);
+        // The inode-based `unique` fact and times differ between the two trees.
+        let replies: Vec<String> = replies
+            .iter()
+            .map(|line| {
+                line.split(';')
+                    .filter(|fact| !fact.starts_with("unique=") && !fact.starts_with("modify="))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .collect();
+        let mut tree: Vec<String> = walk(home);
+        tree.sort();
+        seen.push((replies, tree));
+    }
+    let (ours, debians) = (&seen[0], &seen[1]);
+    for (ours, debians) in ours.0.iter().zip(&debians.0) {
+        assert_eq!(ours, debians, "ours (left), Debian's (right)");
+    }
+    assert_eq!(ours.0.len(), debians.0.len());
+    assert_eq!(
+        ours.1, debians.1,
+        "the trees after: ours (left), Debian's (right)"
+    );
+}
+
+/// Every entry under `dir`, with its kind and, for a file, its size.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.path().symlink_metadata().unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if meta.is_dir() {
+            out.push(format!("{name}/"));
+            out.extend(
+                walk(&entry.path())
+                    .into_iter()
+                    .map(|inner| format!("{name}/{inner}")),
+            );
+        } else if meta.is_symlink() {
+            out.push(format!("{name} -> link"));
+        } else {
+            out.push(format!("{name} {}", meta.len()));
+        }
+    }
+    out
+}

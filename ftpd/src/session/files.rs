@@ -131,7 +131,15 @@ impl Session<'_> {
                 }
                 reply.into()
             }
-            Err(e) => Reply::new(550, msg::mkd_failed(crate::errno_text(&e))).into(),
+            Err(e) => {
+                // Pure-FTPd shows the counters after a failed MKD too (it counted the
+                // directory before trying, then took it back).
+                let mut reply = Reply::new(550, msg::mkd_failed(crate::errno_text(&e)));
+                for line in logged.quota_lines() {
+                    reply.push(line);
+                }
+                reply.into()
+            }
         }
     }
 
@@ -146,7 +154,7 @@ impl Session<'_> {
             return refusal;
         }
         let path = logged.vfs.resolve(name);
-        match logged.vfs.rmdir(&path) {
+        match crate::vfs::dot_last(name).map_or_else(|| logged.vfs.rmdir(&path), Err) {
             Ok(()) => {
                 let mut reply = Reply::empty(250);
                 for line in logged.count(-1, 0) {
@@ -252,6 +260,17 @@ impl Session<'_> {
             return refusal;
         }
         let to = logged.vfs.resolve(name);
+        // Under a quota Pure-FTPd looks at both names first, and a target it cannot
+        // look at ends there, without the system's reason.
+        if logged.quota.is_some() {
+            let target_unreachable = logged
+                .vfs
+                .lstat(&to)
+                .is_err_and(|e| e.kind() != std::io::ErrorKind::NotFound);
+            if logged.vfs.lstat(&from).is_err() || target_unreachable {
+                return Reply::new(550, msg::RENAME_FAILURE).into();
+            }
+        }
         // A file replaced by the rename leaves the counters.
         let replaced = (from != to)
             .then(|| logged.vfs.lstat(&to).ok())

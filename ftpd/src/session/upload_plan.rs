@@ -101,7 +101,18 @@ impl Session<'_> {
         let limit = match &logged.quota {
             Some(quota) => match quota.room_for_upload(creates, counted, replaces_whole) {
                 Some(limit) => limit,
-                None => return Err(self.quota_exceeded(logged, name, None, false).into()),
+                None => {
+                    // Pure-FTPd opens the file before it looks at the quota: a path that
+                    // leads nowhere is refused for that.
+                    if creates && let Err(e) = logged.vfs.can_create(path) {
+                        return Err(Reply::new(
+                            553,
+                            crate::messages::cant_create(crate::errno_text(&e)),
+                        )
+                        .into());
+                    }
+                    return Err(self.quota_exceeded(logged, name, None, false).into());
+                }
             },
             None if no_truncate && replaces_file => None,
             None => return Ok(None),

@@ -299,7 +299,12 @@ impl russh_sftp::server::Handler for Files {
     }
 
     async fn realpath(&mut self, id: u32, path: String) -> Reply<Name> {
-        let resolved = String::from_utf8_lossy(&self.path(&path)?).into_owned();
+        let mut resolved = self.path(&path)?;
+        // `dir/` is the same place; its canonical name has no `/` at the end.
+        if resolved.len() > 1 && resolved.ends_with(b"/") {
+            resolved.pop();
+        }
+        let resolved = String::from_utf8_lossy(&resolved).into_owned();
         Ok(Name {
             id,
             files: vec![Entry::dummy(resolved)],
@@ -523,9 +528,12 @@ impl russh_sftp::server::Handler for Files {
         Ok(ok(id))
     }
 
-    async fn rmdir(&mut self, id: u32, path: String) -> Reply<Status> {
-        let path = self.path(&path)?;
+    async fn rmdir(&mut self, id: u32, client: String) -> Reply<Status> {
+        let path = self.path(&client)?;
         self.rules.write(&path)?;
+        if let Some(refusal) = crate::vfs::dot_last(client.as_bytes()) {
+            return Err(failed(&refusal));
+        }
         self.vfs.rmdir(&path).map_err(|e| failed(&e))?;
         self.give_back(1, 0);
         Ok(ok(id))

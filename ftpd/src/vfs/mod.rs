@@ -4,7 +4,10 @@
 //! Every path a client sends is made absolute and cleaned lexically ([`normalize`]:
 //! `.`, `..`, `//`, `~`), then resolved by the kernel with `openat2(RESOLVE_IN_ROOT)`
 //! relative to the root's directory descriptor: `..` and symbolic links (absolute ones
-//! included) are resolved as if the root were `/`, race-free. The same code serves a
+//! included) are resolved as if the root were `/`, race-free. A name the client ends
+//! with `/` (or `/.`) keeps a trailing `/`: as for the kernel, it must then be a
+//! directory (`STOR new/` is `EISDIR`, `DELE file/` and `RNTO file/` are `ENOTDIR`), as
+//! Pure-FTPd, which hands the client's names to the kernel, answers. The same code serves a
 //! session in a real chroot (the root is then `/`) and the virtual chroot of a server
 //! not started as root. Operations on a name (create, delete, rename) resolve the parent
 //! that way and then act on the last component with the `*at` calls and `O_NOFOLLOW`.
@@ -49,6 +52,7 @@ impl Anchor {
         let rest = path.strip_prefix(self.path.as_slice())?;
         match rest {
             [] => Some(b"."),
+            [b'/'] => Some(b"./"),
             [b'/', tail @ ..] => Some(tail),
             _ => None,
         }
@@ -117,10 +121,15 @@ impl Vfs {
         &self.cwd
     }
 
-    /// The absolute path a client's argument names.
+    /// The absolute path a client's argument names, with a trailing `/` when the
+    /// client's own ends so (it must then be a directory).
     #[must_use]
     pub fn resolve(&self, client_path: &[u8]) -> Vec<u8> {
-        normalize(&self.cwd, &self.home, client_path)
+        let mut path = normalize(&self.cwd, &self.home, client_path);
+        if (client_path.ends_with(b"/") || client_path.ends_with(b"/.")) && path != b"/" {
+            path.push(b'/');
+        }
+        path
     }
 
     /// Changes directory; returns the new one.
@@ -133,7 +142,7 @@ impl Vfs {
         // Entering needs search permission, which opening with O_PATH does not check:
         // fchdir does.
         nix::unistd::fchdir(&dir).map_err(errno)?;
-        self.cwd = path;
+        self.cwd = without_slash(&path).to_vec();
         Ok(&self.cwd)
     }
 
@@ -192,6 +201,10 @@ impl Vfs {
     /// # Errors
     /// Missing or unreachable.
     pub fn lstat(&self, path: &[u8]) -> io::Result<FileStat> {
+        // `link/` is what the link leads to, as lstat(2) takes it.
+        if split_last(path).is_none() || names_a_directory(path) {
+            return self.stat(path);
+        }
         let (parent, name) = self.parent(path)?;
         stat::fstatat(&parent, name.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(errno)
     }
@@ -199,12 +212,52 @@ impl Vfs {
     /// The parent directory of `path` and its last component. The root has no parent.
     ///
     /// # Errors
-    /// `path` is the root, or its parent cannot be reached.
+    /// `path` is the root, or its parent cannot be reached, or it ends with `/` and
+    /// names something other than a directory (`ENOTDIR`; a missing one is left to the
+    /// operation).
     pub fn parent(&self, path: &[u8]) -> io::Result<(OwnedFd, Vec<u8>)> {
+        let (parent, name) = self.parent_of(path)?;
+        self.wants_a_directory(path, &parent, &name)?;
+        Ok((parent, name))
+    }
+
+    /// The parent directory of `path` and its last component, whatever that is.
+    fn parent_of(&self, path: &[u8]) -> io::Result<(OwnedFd, Vec<u8>)> {
         let (dir, name) =
             split_last(path).ok_or_else(|| io::Error::from_raw_os_error(libc_eperm()))?;
         let parent = self.open_in_root(dir, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
         Ok((parent, name.to_vec()))
+    }
+
+    /// `ENOTDIR` when `path` ends with `/` and its last component, `name` in `parent`,
+    /// is there and is not a directory nor a link to one.
+    fn wants_a_directory(&self, path: &[u8], parent: &OwnedFd, name: &[u8]) -> io::Result<()> {
+        if names_a_directory(path) {
+            match stat::fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Err(nix::errno::Errno::ENOENT) => {}
+                Err(e) => return Err(errno(e)),
+                Ok(st) if is_kind(&st, libc_kind::DIR) => {}
+                // A link counts as what it leads to, found inside the root.
+                Ok(st) if is_kind(&st, libc_kind::LINK) => {
+                    self.open_in_root(path, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())?;
+                }
+                Ok(_) => return Err(errno(nix::errno::Errno::ENOTDIR)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a file could be made at `path` (its directory is there, and the name does
+    /// not end with `/`), as open(2) with `O_CREAT` would find; nothing is made.
+    ///
+    /// # Errors
+    /// As open(2) would fail on the path.
+    pub fn can_create(&self, path: &[u8]) -> io::Result<()> {
+        self.parent_of(path)?;
+        if names_a_directory(path) {
+            return Err(errno(nix::errno::Errno::EISDIR));
+        }
+        Ok(())
     }
 
     /// Creates or opens a file for writing; never follows a symbolic link at the name.
@@ -221,7 +274,15 @@ impl Vfs {
     /// # Errors
     /// As open(2).
     pub fn open_name(&self, path: &[u8], flags: OFlag, mode: u32) -> io::Result<File> {
-        let (parent, name) = self.parent(path)?;
+        let (parent, name) = self.parent_of(path)?;
+        // No file is made at `name/` (open(2) says EISDIR to O_CREAT there), and
+        // what is there is a directory or is refused with ENOTDIR.
+        if names_a_directory(path) {
+            if !flags.contains(OFlag::O_CREAT) {
+                self.wants_a_directory(path, &parent, &name)?;
+            }
+            return Err(errno(nix::errno::Errno::EISDIR));
+        }
         let flags = flags | OFlag::O_NOFOLLOW | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
         openat(
             &parent,
@@ -238,7 +299,11 @@ impl Vfs {
     /// # Errors
     /// As mkdir(2).
     pub fn mkdir(&self, path: &[u8], mode: u32) -> io::Result<()> {
-        let (parent, name) = self.parent(path)?;
+        if split_last(path).is_none() {
+            return Err(errno(nix::errno::Errno::EEXIST));
+        }
+        // `new/` is how many clients name a directory to make.
+        let (parent, name) = self.parent(without_slash(path))?;
         stat::mkdirat(&parent, name.as_slice(), Mode::from_bits_truncate(mode)).map_err(errno)
     }
 
@@ -247,6 +312,9 @@ impl Vfs {
     /// # Errors
     /// As rmdir(2).
     pub fn rmdir(&self, path: &[u8]) -> io::Result<()> {
+        if split_last(path).is_none() {
+            return Err(errno(nix::errno::Errno::EBUSY));
+        }
         let (parent, name) = self.parent(path)?;
         unlinkat(&parent, name.as_slice(), UnlinkatFlags::RemoveDir).map_err(errno)
     }
@@ -257,6 +325,12 @@ impl Vfs {
     /// As unlink(2); a directory gives `EISDIR`.
     pub fn unlink(&self, path: &[u8]) -> io::Result<()> {
         let (parent, name) = self.parent(path)?;
+        // `name/` that is there is a directory (or a link to one): unlink(2) refuses it.
+        if names_a_directory(path)
+            && stat::fstatat(&parent, name.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
+        {
+            return Err(errno(nix::errno::Errno::EISDIR));
+        }
         unlinkat(&parent, name.as_slice(), UnlinkatFlags::NoRemoveDir).map_err(errno)
     }
 
@@ -265,8 +339,7 @@ impl Vfs {
     /// # Errors
     /// As rename(2).
     pub fn rename(&self, from: &[u8], to: &[u8]) -> io::Result<()> {
-        let (from_dir, from_name) = self.parent(from)?;
-        let (to_dir, to_name) = self.parent(to)?;
+        let (from_dir, from_name, to_dir, to_name) = self.rename_ends(from, to)?;
         nix::fcntl::renameat(&from_dir, from_name.as_slice(), &to_dir, to_name.as_slice())
             .map_err(errno)
     }
@@ -276,8 +349,7 @@ impl Vfs {
     /// # Errors
     /// As renameat2(2) with `RENAME_NOREPLACE`.
     pub fn rename_no_replace(&self, from: &[u8], to: &[u8]) -> io::Result<()> {
-        let (from_dir, from_name) = self.parent(from)?;
-        let (to_dir, to_name) = self.parent(to)?;
+        let (from_dir, from_name, to_dir, to_name) = self.rename_ends(from, to)?;
         nix::fcntl::renameat2(
             &from_dir,
             from_name.as_slice(),
@@ -286,6 +358,32 @@ impl Vfs {
             nix::fcntl::RenameFlags::RENAME_NOREPLACE,
         )
         .map_err(errno)
+    }
+
+    /// Both ends of a rename: the root is busy, as rename(2) says, and a `/` at the end
+    /// of either name wants a directory to move.
+    fn rename_ends(
+        &self,
+        from: &[u8],
+        to: &[u8],
+    ) -> io::Result<(OwnedFd, Vec<u8>, OwnedFd, Vec<u8>)> {
+        if split_last(from).is_none() || split_last(to).is_none() {
+            return Err(errno(nix::errno::Errno::EBUSY));
+        }
+        let (from_dir, from_name) = self.parent(from)?;
+        let (to_dir, to_name) = self.parent(to)?;
+        if names_a_directory(from) || names_a_directory(to) {
+            let st = stat::fstatat(
+                &from_dir,
+                from_name.as_slice(),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .map_err(errno)?;
+            if !is_kind(&st, libc_kind::DIR) {
+                return Err(errno(nix::errno::Errno::ENOTDIR));
+            }
+        }
+        Ok((from_dir, from_name, to_dir, to_name))
     }
 
     /// The target of a symbolic link.
@@ -390,8 +488,33 @@ fn libc_eperm() -> i32 {
     nix::errno::Errno::EPERM as i32
 }
 
-/// Splits `/a/b/c` into `/a/b` and `c`; `None` for `/`.
+/// Whether a resolved path ends with the `/` that asks for a directory.
+fn names_a_directory(path: &[u8]) -> bool {
+    path.len() > 1 && path.ends_with(b"/")
+}
+
+/// `path` without the `/` that asks for a directory.
+fn without_slash(path: &[u8]) -> &[u8] {
+    if names_a_directory(path) {
+        &path[..path.len() - 1]
+    } else {
+        path
+    }
+}
+
+/// File types, as `st_mode & S_IFMT`.
+mod libc_kind {
+    pub(super) const DIR: u32 = 0o040_000;
+    pub(super) const LINK: u32 = 0o120_000;
+}
+
+fn is_kind(st: &FileStat, kind: u32) -> bool {
+    st.st_mode & 0o170_000 == kind
+}
+
+/// Splits `/a/b/c` (or `/a/b/c/`) into `/a/b` and `c`; `None` for `/`.
 fn split_last(path: &[u8]) -> Option<(&[u8], &[u8])> {
+    let path = without_slash(path);
     let slash = path.iter().rposition(|&b| b == b'/')?;
     let name = &path[slash + 1..];
     if name.is_empty() || name == b"." || name == b".." {
@@ -437,9 +560,38 @@ pub fn normalize(cwd: &[u8], home: &[u8], arg: &[u8]) -> Vec<u8> {
     out
 }
 
+/// rmdir(2)'s answer to a name whose last component is `.` (`EINVAL`) or `..`
+/// (`ENOTEMPTY`): Pure-FTPd and OpenSSH's sftp-server hand the client's name to the kernel,
+/// where cleaning it first would remove the directory it names.
+pub fn dot_last(name: &[u8]) -> Option<io::Error> {
+    let trimmed = name
+        .iter()
+        .rposition(|&b| b != b'/')
+        .map_or(name, |end| &name[..=end]);
+    let last = trimmed.rsplit(|&b| b == b'/').next().unwrap_or(trimmed);
+    let errno = match last {
+        b"." => nix::errno::Errno::EINVAL,
+        b".." => nix::errno::Errno::ENOTEMPTY,
+        _ => return None,
+    };
+    Some(io::Error::from_raw_os_error(errno as i32))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_last_dot_is_refused_as_rmdir_refuses_it() {
+        let errno = |name: &[u8]| dot_last(name).and_then(|e| e.raw_os_error());
+        assert_eq!(errno(b"."), Some(nix::errno::Errno::EINVAL as i32));
+        assert_eq!(errno(b"d/./"), Some(nix::errno::Errno::EINVAL as i32));
+        assert_eq!(errno(b"d/.."), Some(nix::errno::Errno::ENOTEMPTY as i32));
+        assert_eq!(errno(b"../"), Some(nix::errno::Errno::ENOTEMPTY as i32));
+        assert_eq!(errno(b"d"), None);
+        assert_eq!(errno(b"d/.x"), None);
+        assert_eq!(errno(b"/"), None);
+    }
 
     #[test]
     fn normalize_never_climbs_above_the_root() {

@@ -198,7 +198,8 @@ impl Session<'_> {
         restart: u64,
     ) -> Result<UploadTarget, Outcome> {
         let path = logged.vfs.resolve(name);
-        let existing = logged.vfs.stat(&path).ok();
+        let found = logged.vfs.stat(&path);
+        let existing = found.as_ref().ok().copied();
         let cant_upload = self.config.anonymous_cant_upload;
         if logged.anonymous() && (cant_upload || existing.is_some_and(|st| st.st_size > 0)) {
             return Err(Reply::new(550, msg::ANON_NO_OVERWRITE).into());
@@ -215,6 +216,9 @@ impl Session<'_> {
         // to the end of the file; ours refuses it, with RETR's reply.
         let size = existing.map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
         if !append && restart > size {
+            if let Err(e) = &found {
+                resume_path_failure(logged, &path, e)?;
+            }
             return Err(Reply::new(554, msg::restart_too_large(restart, size))
                 .line(msg::RESTART_RESET)
                 .into());
@@ -313,7 +317,6 @@ impl Session<'_> {
     }
 }
 
-/// `-r`: the first `path.N` (N up to 9999) that does not exist.
 /// Where an upload goes ([`Session::upload_target`]).
 struct UploadTarget {
     path: Vec<u8>,
@@ -322,6 +325,22 @@ struct UploadTarget {
     auto_rename: bool,
 }
 
+/// A resume of a file that is not there fails as Pure-FTPd's does when the path itself
+/// leads nowhere: its resume first moves the file aside (`553 Rename/move failure` for
+/// any error but ENOENT), then creates it (`553 Can't open that file` when the
+/// directory is missing). Only a missing file in a directory that exists goes on to the
+/// `554` of a start past the end.
+fn resume_path_failure(logged: &LoggedIn, path: &[u8], error: &io::Error) -> Result<(), Outcome> {
+    if error.kind() != ErrorKind::NotFound {
+        return Err(Reply::new(553, msg::rename_failed(crate::errno_text(error))).into());
+    }
+    match logged.vfs.parent(path) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Reply::new(553, msg::cant_create(crate::errno_text(&e))).into()),
+    }
+}
+
+/// `-r`: the first `path.N` (N up to 9999) that does not exist.
 fn free_name(logged: &LoggedIn, path: &[u8]) -> Option<Vec<u8>> {
     (1..=9999)
         .map(|n| [path, format!(".{n}").as_bytes()].concat())

@@ -242,8 +242,12 @@ impl Session<'_> {
             Ended::Complete(_) => UploadEnd::Complete,
             _ => UploadEnd::Incomplete,
         };
+        // Pure-FTPd shows the counters after an upload that created a file or brought
+        // bytes; replacing a file with an empty one changes them silently.
+        let changed = plan.creates || ended.bytes().is_some_and(|bytes| bytes > 0);
         match self.settle_upload(logged, plan, end) {
-            Settled::Counted(lines) => Some((ended, lines)),
+            Settled::Counted(lines) if changed => Some((ended, lines)),
+            Settled::Counted(_) => Some((ended, Vec::new())),
             Settled::Refused => None,
         }
     }
