@@ -740,3 +740,39 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// A rename waiting for its RNTO stays waiting through a refused RNTO (`-x`: no dot
+/// names written) and an RNFR of a missing name, as Debian's: the next RNFR says it
+/// abandons it.
+#[test]
+fn a_pending_rename_survives_refusals_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+        return;
+    }
+    const BODY: &str = r#"
+for c in ["RNFR x", "RNTO .hidden", "RNFR missing", "RNFR x", "RNTO y", "RNFR y", "RNFR y",
+          "RNTO z"]:
+    t("sendcmd", c)
+"#;
+    let mut seen = Vec::new();
+    for binary in [Path::new(common::OURS), theirs.as_path()] {
+        let site = Site::new();
+        site.put("x", b"xx\n");
+        let server = site.start(binary, &["-x"]);
+        seen.push(common::transcript::transcript(
+            server.port,
+            common::USER,
+            PASSWORD,
+            BODY,
+        ));
+    }
+    assert_eq!(seen[0], seen[1], "ours (left), Debian's (right)");
+    assert!(
+        seen[0]
+            .iter()
+            .any(|l| l.contains("350-Aborting previous rename operation"))
+    );
+}

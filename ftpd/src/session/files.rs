@@ -228,14 +228,13 @@ impl Session<'_> {
         if let Some(refusal) = self.check_dot_write(logged, name, false) {
             return refusal;
         }
-        let previous = self.rename_from.take();
         let path = logged.vfs.resolve(name);
+        // A name that is not there leaves a pending RNFR pending, as in Pure-FTPd.
         if logged.vfs.lstat(&path).is_err() {
             return Reply::new(550, msg::RNFR_MISSING).into();
         }
-        self.rename_from = Some(path);
         let mut reply = Reply::empty(350);
-        if previous.is_some() {
+        if self.rename_from.replace(path).is_some() {
             reply.push(msg::RNFR_AGAIN);
         }
         reply.push(msg::RNFR_OK);

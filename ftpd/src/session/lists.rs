@@ -15,6 +15,9 @@ struct Lister<'a> {
     ctx: &'a Context,
     options: ListOptions,
     show_dots: bool,
+    /// `.` and `..` under `-a` when dot files are hidden: under `-X` an account still
+    /// sees them, as in Pure-FTPd (anonymous sessions without `-z` see none).
+    show_dot_dirs: bool,
     max_entries: usize,
     max_depth: u32,
     /// `-b`: links shown as what they lead to.
@@ -40,7 +43,10 @@ impl Lister<'_> {
         let Ok((fd, mut names)) = self.vfs.read_dir(dir) else {
             return Vec::new();
         };
-        names.retain(|name| !name.starts_with(b".") || (self.options.all && self.show_dots));
+        names.retain(|name| {
+            let dot_dir = self.show_dot_dirs && (name == b"." || name == b"..");
+            !name.starts_with(b".") || (self.options.all && (self.show_dots || dot_dir))
+        });
         let load = |name| {
             Entry::load_in(self.vfs, &fd, dir, name)
                 .ok()
@@ -365,6 +371,7 @@ impl Session<'_> {
             ctx: &logged.list,
             options,
             show_dots: self.sees_dots(logged),
+            show_dot_dirs: !logged.anonymous(),
             max_entries: usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX),
             max_depth: self.config.max_list_depth,
             through_links: self.config.broken_clients,
