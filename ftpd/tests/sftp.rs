@@ -904,3 +904,51 @@ fn pure_ftpwho_shows_sftp_sessions_and_their_transfers() {
     reader.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
     let _ = reader.wait();
 }
+
+/// Names as OpenSSH's sftp-server hands them to the kernel: a trailing `/` wants a
+/// directory, and a last `.` or `..` is not the directory it cleans to.
+const DIRECTORY_NAMES: &str = crate::paramiko_sftp!(
+    r#"
+def try_(what, call):
+    try:
+        call()
+        print(what, "done")
+    except IOError as e:
+        print(what, "refused")
+try_("remove a.txt/", lambda: sftp.remove("a.txt/"))
+try_("open new/", lambda: sftp.open("new/", "w").close())
+try_("rename a.txt b.txt/", lambda: sftp.rename("a.txt", "b.txt/"))
+try_("rmdir sub/.", lambda: sftp.rmdir("sub/."))
+try_("rmdir sub/..", lambda: sftp.rmdir("sub/.."))
+try_("mkdir made/", lambda: sftp.mkdir("made/"))
+print("realpath", sftp.normalize("sub/"))
+"#
+);
+
+#[test]
+fn trailing_slashes_and_last_dots_as_the_kernel_takes_them() {
+    if !require_root("switching to the account's ids") || !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    std::fs::remove_file(site.home.join("sub/inner.txt")).unwrap();
+    let server = start(&site, &[]);
+    let out = paramiko_script(60, DIRECTORY_NAMES, server.port);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    for line in [
+        "remove a.txt/ refused",
+        "open new/ refused",
+        "rename a.txt b.txt/ refused",
+        "rmdir sub/. refused",
+        "rmdir sub/.. refused",
+        "mkdir made/ done",
+        "realpath /sub",
+    ] {
+        assert!(said.lines().any(|l| l == line), "{line}: {said}");
+    }
+    assert!(site.home.join("a.txt").is_file());
+    assert!(site.home.join("sub").is_dir());
+    assert!(!site.home.join("new").exists() && !site.home.join("b.txt").exists());
+    assert!(site.home.join("made").is_dir());
+}
