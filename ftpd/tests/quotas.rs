@@ -409,24 +409,20 @@ fn random_operations_match_debians() {
         for binary in [Path::new(OURS), theirs.as_path()] {
             let site = empty_site();
             let server = site.start(binary, flags);
-            let out = std::process::Command::new("python3")
-                .args([
-                    "-c",
-                    RANDOM_OPERATIONS,
-                    &server.port.to_string(),
-                    USER,
-                    PASSWORD,
-                ])
-                .arg(&site.home)
-                .args([seed.to_string(), "60".to_string()])
-                .output()
-                .expect("python3 runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            let (port, home, seed) = (
+                server.port.to_string(),
+                site.home.to_string_lossy().into_owned(),
+                seed.to_string(),
             );
-            seen.push(String::from_utf8_lossy(&out.stdout).into_owned());
+            let args = [
+                port.as_str(),
+                USER,
+                PASSWORD,
+                home.as_str(),
+                seed.as_str(),
+                "60",
+            ];
+            seen.push(transcript::python(RANDOM_OPERATIONS, &args));
         }
         assert_eq!(seen[0].lines().count(), 60, "seed {seed}");
         for (ours, debians) in seen[0].lines().zip(seen[1].lines()) {

@@ -38,8 +38,20 @@ t("login", sys.argv[2], sys.argv[3])
 /// If Python fails.
 pub fn transcript(port: u16, user: &str, password: &str, body: &str) -> Vec<String> {
     let script = format!("{PREAMBLE}{body}\nf.quit()\n");
+    python(&script, &[&port.to_string(), user, password])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// What `python3 -c <script> <args>` prints.
+///
+/// # Panics
+/// If Python fails.
+pub fn python(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")
-        .args(["-c", &script, &port.to_string(), user, password])
+        .args(["-c", script])
+        .args(args)
         .output()
         .expect("python3 runs");
     assert!(
@@ -47,8 +59,5 @@ pub fn transcript(port: u16, user: &str, password: &str, body: &str) -> Vec<Stri
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
