@@ -1,6 +1,8 @@
 //! A thousand clients logged in at once on one server (`-c`/`-C` raised for it), as a
-//! busy site has: every one gets its 230 and then an answer to a command, the server
-//! still takes a new login meanwhile, and when they leave every session process is gone.
+//! busy site has: every one gets its 230 and then an answer to a command, no idle
+//! session keeps a process below it (its pre-login process is reaped, not left a
+//! zombie), the server still takes a new login meanwhile, and when they leave every
+//! session process is gone.
 //! The memory of the master and all sessions (PSS) is printed, not asserted (numbers
 //! beside Debian's: `scripts/bench-server.sh`).
 
@@ -233,6 +235,31 @@ fn a_thousand_sessions_logged_in_at_once() {
         SESSIONS + helper,
         "one process per session"
     );
+    // Nothing is left below the sessions once their pre-login processes have exited:
+    // not a thousand zombies waiting for each client's next command.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let tree = process_tree();
+        let below: Vec<u32> = tree
+            .get(&master)
+            .into_iter()
+            .flatten()
+            .filter_map(|session| tree.get(session))
+            .flatten()
+            .copied()
+            .collect();
+        if below.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} processes still below idle sessions (zombies of pre-login processes?), \
+             the first: {:?}",
+            below.len(),
+            std::fs::read_to_string(format!("/proc/{}/stat", below[0]))
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let pss = pss_of_tree(master, &process_tree());
     eprintln!(
         "{SESSIONS} sessions logged in with {THREADS} clients in {logged_in:.2?}; \

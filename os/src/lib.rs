@@ -88,6 +88,23 @@ pub fn reset_signals(signals: &[nix::sys::signal::Signal]) -> nix::Result<()> {
     Ok(())
 }
 
+/// Lets the kernel reap this process's children as they exit (SIGCHLD ignored), so
+/// that a child that ends while this process waits on something else (a client's next
+/// command, for hours) does not stay a zombie in `ps` until then. A zombie that exists
+/// already is not reaped by this: `waitpid` it once after the call. From then on
+/// `waitpid` reports no status: it returns while the child runs (`WNOHANG`), and fails
+/// with `ECHILD` once the child is gone.
+///
+/// # Errors
+/// The system refused the signal action (it does not for SIGCHLD).
+pub fn reap_children_automatically() -> nix::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: ignoring a signal runs no code of ours in signal context, so no
+    // async-signal-safety requirement can be broken.
+    unsafe { sigaction(Signal::SIGCHLD, &ignore) }.map(drop)
+}
+
 /// Gives the heap's free pages back to the system. A session calls it once logged in:
 /// the password check briefly needed megabytes, and a forked process would otherwise
 /// keep the pages malloc retained.

@@ -46,6 +46,11 @@ pub(crate) fn serve(session: &mut Session<'_>, ends: Ends, preauth: Pid) {
         .and_then(|ms| Instant::now().checked_sub(Duration::from_millis(u64::from(ms))));
     session.control.push_unparsed(&handover.pending);
     let server_name = session.tls_elsewhere.take().flatten();
+    // From here the account's process has nothing to learn from its children's exit
+    // statuses: the pre-login process (gone in clear, the relay under TLS until the
+    // end or `CCC`) and a port-20 helper are reaped by the kernel as they end, so that
+    // none waits in `ps` as a zombie while the session sits idle.
+    let reaped_by_kernel = pureftpd_os::reap_children_automatically().is_ok();
     if handover.encrypted {
         session.control.relay_through(Relayed {
             pipe: ends.pipe,
@@ -56,34 +61,20 @@ pub(crate) fn serve(session: &mut Session<'_>, ends: Ends, preauth: Pid) {
         // The socket is the account's alone from now on: the pre-login process closes
         // its end of the channel after the handover, then exits (this process, the
         // account now, may not signal it; should it linger, it dies with this process:
-        // see `split`). It is reaped between commands, without waiting for its exit.
+        // see `split`).
         let _ = ends.channel.receive(Some(EXIT_GRACE));
         drop(ends);
-        session.pre_login_process = Some(preauth);
     }
+    // It may have become a zombie before the kernel took over its reaping.
+    let _ = waitpid(preauth, Some(WaitPidFlag::WNOHANG));
     if session.send_reply(&handover.welcome).is_ok() {
         session.serve();
     }
     session.log_logout();
     // Ends the relay, if any: it sees the pipe close.
     session.control.end_relay();
-    if handover.encrypted || session.pre_login_process.take().is_some() {
+    if handover.encrypted || !reaped_by_kernel {
         reap(preauth, EXIT_GRACE);
-    }
-}
-
-impl Session<'_> {
-    /// Reaps the pre-login process once it has exited (between commands: one system
-    /// call each time until then, usually only the first).
-    pub(crate) fn reap_pre_login_process(&mut self) {
-        if let Some(pid) = self.pre_login_process
-            && !matches!(
-                waitpid(pid, Some(WaitPidFlag::WNOHANG)),
-                Ok(nix::sys::wait::WaitStatus::StillAlive)
-            )
-        {
-            self.pre_login_process = None;
-        }
     }
 }
 

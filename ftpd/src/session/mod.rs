@@ -193,8 +193,6 @@ pub(crate) struct Session<'c> {
     /// In a monitor before the handover: the pre-login process holds the control
     /// connection's TLS session (with the server name the client asked for).
     pub(crate) tls_elsewhere: Option<Option<String>>,
-    /// In an account's process: its pre-login process, gone or going, not reaped yet.
-    pub(crate) pre_login_process: Option<nix::unistd::Pid>,
 }
 
 /// The session's syslog (saying who connected) and its `-O` transfer log, opened now,
@@ -331,7 +329,6 @@ impl<'a> Session<'a> {
             port20: None,
             monitor: None,
             tls_elsewhere: None,
-            pre_login_process: None,
         }
     }
 }
@@ -352,11 +349,6 @@ impl Session<'_> {
                 }
                 Err(ReadError::Closed) => return,
             };
-            // After the command came, not after the last reply went: the pre-login
-            // process exits right after the handover, so by the first command it has
-            // usually gone and is reaped before that command is answered (when not,
-            // a later command reaps it).
-            self.reap_pre_login_process();
             if !self.config.proxy_from.is_empty() && crate::proxy_protocol::looks_like_header(&line)
             {
                 // Only the listed balancers' headers count, read before the greeting.
