@@ -6,6 +6,9 @@
 #   LIST of a directory of 50,000 names;
 #   FTPS (AUTH TLS, PROT P, TLS 1.3): RETR and STOR of 1 GiB, full handshakes per second
 #   with 4 clients, and handshakes that resume a session an earlier connection got.
+# Both servers run side by side for the whole run; every figure is measured [runs] times
+# alternating between them (Debian's first in odd rounds, ours first in even ones), and
+# the table shows each server's median and the ratio of the medians, ours / Debian's.
 # Needs root (both servers switch to the account's uid) and Debian's pure-ftpd package.
 #
 #   scripts/bench-server.sh [runs]
@@ -43,20 +46,6 @@ start() { # binary port
   pids+=($!)
   bench_wait_listening "$2"
 }
-best() { # highest of $runs runs of a command printing one number
-  local top=""
-  for _ in $(seq "$runs"); do
-    v=$("$@"); if [ -z "$top" ] || [ "$(echo "$v > $top" | bc -l)" = 1 ]; then top=$v; fi
-  done
-  echo "$top"
-}
-fastest() { # lowest first field of $runs runs
-  local low=""
-  for _ in $(seq "$runs"); do
-    v=$("$@" | cut -d' ' -f1); if [ -z "$low" ] || [ "$(echo "$v < $low" | bc -l)" = 1 ]; then low=$v; fi
-  done
-  echo "$low"
-}
 pss_per_session() { # master-pid port sessions: average PSS (KiB) of all session processes
   local master=$1 port=$2 n=$3
   coproc IDLE { "$bench" idle "$port" bench pw "$n"; }
@@ -73,49 +62,105 @@ stor_once() { # port: one STOR after the previous uploads reached the disk
   "$bench" stor "$1" bench pw "upload-$1.bin" 1024
 }
 
-measure() { # name binary port
-  local name=$1 port=$3
-  start "$2" "$port"
-  local master; master=$(cat "$work/pid-$port")
-  retr=$(best "$bench" retr "$port" bench pw big.bin)
-  stor=$(best stor_once "$port")
-  logins=$(best "$bench" logins "$port" bench pw 4 10)
-  cheap=$(best "$bench" logins "$port" cheap pw 4 10)
-  if [ "$name" = "pureftpd-rs" ]; then own=$logins; else own=$(best "$bench" logins "$port" legacy pw 4 10); fi
-  mem=$(pss_per_session "$master" "$port" 50)
-  list=$(fastest "$bench" list "$port" bench pw many)
-  plain_rows+=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$retr" "$stor" "$cheap" "$logins" "$own" "$mem" "$list")$'\n'
-  tls_retr=$(best "$bench" ftps-retr "$port" bench pw big.bin 2>/dev/null)
-  tls_stor=$(best ftps_stor_once "$port")
-  handshakes=$(best "$bench" handshakes "$port" 4 10)
-  # A server whose sessions cannot open each other's tickets never resumes a new
-  # control connection: the client says so and stops.
-  if "$bench" resumed-handshakes "$port" 1 1 >/dev/null 2>&1; then
-    resumed=$(best "$bench" resumed-handshakes "$port" 4 10)
-  else
-    resumed="no resumption"
-  fi
-  tls_rows+=$(printf '| %s | %s | %s | %s | %s |' "$name" "$tls_retr" "$tls_stor" "$handshakes" "$resumed")$'\n'
-}
 ftps_stor_once() { # port
   rm -f "$work"/home/upload-*.bin
   sync
   "$bench" ftps-stor "$1" bench pw "upload-$1.bin" 1024 2>/dev/null
 }
-plain_rows=""
-tls_rows=""
 
-baseline=$(best "$bench" sendfile "$work/home/big.bin")
-echo "bare sendfile over loopback, best of $runs: $baseline MB/s"
+# The figures, each a function of the server's port and its master's pid printing one
+# number (lower is better for the PSS and the LIST time, higher for the rest).
+retr() { "$bench" retr "$1" bench pw big.bin; }
+stor() { stor_once "$1"; }
+logins_cheap() { "$bench" logins "$1" cheap pw 4 10; }
+logins_argon() { "$bench" logins "$1" bench pw 4 10; }
+logins_own() { # ours: its own pure-pw's hash is the argon2id of `bench`
+  if [ "$1" = "$port_ours" ]; then "$bench" logins "$1" bench pw 4 10; else "$bench" logins "$1" legacy pw 4 10; fi
+}
+pss() { pss_per_session "$2" "$1" 50; }
+list() { "$bench" list "$1" bench pw many | cut -d' ' -f1; }
+tls_retr() { "$bench" ftps-retr "$1" bench pw big.bin 2>/dev/null; }
+tls_stor() { ftps_stor_once "$1"; }
+handshakes() { "$bench" handshakes "$1" 4 10; }
+resumed() { # a server whose sessions cannot open each other's tickets never resumes a
+  # new control connection: the client says so and stops.
+  if "$bench" resumed-handshakes "$1" 1 1 >/dev/null 2>&1; then
+    "$bench" resumed-handshakes "$1" 4 10
+  else
+    echo "-"
+  fi
+}
+
+median() { # numbers: their median ("-" if any is "-")
+  case " $* " in *" - "*) echo "-"; return ;; esac
+  printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; print m}'
+}
+ratio() { # ours theirs
+  if [ "$1" = "-" ] || [ "$2" = "-" ]; then echo "-"; else echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; fi
+}
+
+# figure: runs it $runs times on each server, alternating; sets $ours_median and
+# $theirs_median.
+alternate() {
+  local theirs_values=() ours_values=() round
+  for round in $(seq "$runs"); do
+    if [ $((round % 2)) = 1 ] && [ -n "$port_theirs" ]; then
+      theirs_values+=("$("$1" "$port_theirs" "$master_theirs")")
+      ours_values+=("$("$1" "$port_ours" "$master_ours")")
+    else
+      ours_values+=("$("$1" "$port_ours" "$master_ours")")
+      [ -z "$port_theirs" ] || theirs_values+=("$("$1" "$port_theirs" "$master_theirs")")
+    fi
+  done
+  ours_median=$(median "${ours_values[@]}")
+  theirs_median=$([ -n "$port_theirs" ] && median "${theirs_values[@]}" || echo "-")
+  echo "$1: ours ${ours_values[*]}; Debian's ${theirs_values[*]:-}" >&2
+}
+
+baseline_values=()
+for _ in $(seq "$runs"); do baseline_values+=("$("$bench" sendfile "$work/home/big.bin")"); done
+echo "bare sendfile over loopback, median of $runs: $(median "${baseline_values[@]}") MB/s"
 echo
-# Ports below the ephemeral range (32768-60999): the first server's run leaves
-# thousands of client sockets in TIME-WAIT there, and the second could not bind.
-if [ -x "$theirs" ]; then measure "Debian pure-ftpd 1.0.50" "$theirs" 21301; fi
-measure "pureftpd-rs" "$ours" 21302
+# Ports below the ephemeral range (32768-60999): thousands of client sockets are left in
+# TIME-WAIT by the login figures, and a server could not bind there.
+port_ours=21302 port_theirs="" master_theirs=""
+start "$ours" "$port_ours"
+master_ours=$(cat "$work/pid-$port_ours")
+if [ -x "$theirs" ]; then
+  port_theirs=21301
+  start "$theirs" "$port_theirs"
+  master_theirs=$(cat "$work/pid-$port_theirs")
+fi
+
+plain=(retr stor logins_cheap logins_argon logins_own pss list)
+tls=(tls_retr tls_stor handshakes resumed)
+declare -A theirs_of ours_of
+for figure in "${plain[@]}" "${tls[@]}"; do
+  alternate "$figure"
+  ours_of[$figure]=$ours_median theirs_of[$figure]=$theirs_median
+done
+
+row() { # name array-name figures...
+  local name=$1; local -n values=$2; shift 2
+  local line="| $name |" f
+  for f in "$@"; do line+=" ${values[$f]} |"; done
+  echo "$line"
+}
+ratios() { # figures...
+  local line="| ours / Debian |" f
+  for f in "$@"; do line+=" $(ratio "${ours_of[$f]}" "${theirs_of[$f]}") |"; done
+  echo "$line"
+}
+echo "Medians of $runs alternating runs each:"
+echo
 echo "| server | RETR 1 GiB (MB/s) | STOR 1 GiB (MB/s) | logins/s, same .pdb, SHA-512-crypt (4 clients) | logins/s, same .pdb, argon2id (4 clients) | logins/s, hash of its own pure-pw | PSS per idle session (KiB) | LIST of a 50,000-name directory (s) |"
 echo "|---|---|---|---|---|---|---|---|"
-printf '%s' "$plain_rows"
+row "Debian pure-ftpd 1.0.50" theirs_of "${plain[@]}"
+row "pureftpd-rs" ours_of "${plain[@]}"
+ratios "${plain[@]}"
 echo
 echo "| server | FTPS RETR 1 GiB (MB/s) | FTPS STOR 1 GiB (MB/s) | full TLS handshakes/s (AUTH TLS + QUIT, 4 clients) | resumed TLS 1.3 handshakes/s, new control connections |"
 echo "|---|---|---|---|---|"
-printf '%s' "$tls_rows"
+row "Debian pure-ftpd 1.0.50" theirs_of "${tls[@]}"
+row "pureftpd-rs" ours_of "${tls[@]}"
+ratios "${tls[@]}"
