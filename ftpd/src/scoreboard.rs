@@ -1,6 +1,13 @@
 //! The session's own scoreboard record (format and reading: `pureftpd_scoreboard`),
-//! kept current while it runs, for `pure-ftpwho` and the per-user session limits. The
-//! listener removes the file when the session's process ends.
+//! kept current while it runs, for `pure-ftpwho` and the per-user session limits.
+//!
+//! When the session's process ends, the listener keeps its file as a spare for the next
+//! session (`listener/spares.rs`), which writes its record into it and renames it to its
+//! own name. Pure-FTPd creates a file per session and removes it at the end; where the
+//! scoreboard is on a disk (a `/run` that is not tmpfs, as in some containers), that
+//! costs an inode allocation and a block per session, which ext4 makes slower the more
+//! files were removed in the last seconds: bursts of logins spent a third of their CPU
+//! there. A spare costs a rename.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -9,7 +16,9 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use pureftpd_scoreboard::{RECORD_LEN, Record, State, directory, escape, file_name};
+pub use pureftpd_scoreboard::{
+    RECORD_LEN, Record, State, directory, escape, file_name, spare_master, spare_name,
+};
 
 /// Shortest interval between two progress updates.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
@@ -42,11 +51,24 @@ pub fn prepare_directory(dir: &Path) -> io::Result<()> {
     pureftpd_scoreboard::check_directory(dir)
 }
 
-/// Removes the records whose process is gone.
+/// Removes the records whose process is gone, and the spares of masters that are
+/// gone (or of an earlier master whose pid this one now has).
 pub fn remove_stale(dir: &Path) {
     if let Ok(scan) = pureftpd_scoreboard::read_all(dir) {
         for path in scan.stale {
             let _ = std::fs::remove_file(path);
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(master) = name.to_str().and_then(spare_master) else {
+            continue;
+        };
+        if master == std::process::id() || !pureftpd_scoreboard::alive(master) {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -83,27 +105,41 @@ fn now() -> u64 {
 }
 
 impl Scoreboard {
-    /// Creates the record of the current process.
+    /// Creates the record of the current process, in the spare file `spare` when the
+    /// master gave one (and it is still a record-sized file of ours), else in a new file.
     ///
     /// # Errors
     /// The file cannot be created.
-    pub fn create(dir: &Path, peer: SocketAddr, local: SocketAddr) -> io::Result<Self> {
+    pub fn create(
+        dir: &Path,
+        peer: SocketAddr,
+        local: SocketAddr,
+        spare: Option<&str>,
+    ) -> io::Result<Self> {
         let pid = std::process::id();
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-            .open(dir.join(file_name(pid)))?;
-        let mut board = Self {
+        let record = Record::new(pid, peer, local, now());
+        let bytes = record.render();
+        let name = file_name(pid);
+        let file = match spare.and_then(|spare| take_spare(dir, spare, &name, &bytes).ok()) {
+            Some(file) => file,
+            None => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+                    .open(dir.join(&name))?;
+                write_locked(&file, &bytes);
+                file
+            }
+        };
+        Ok(Self {
             file,
-            record: Record::new(pid, peer, local, now()),
+            record,
             last_progress: Instant::now(),
             pending: false,
-        };
-        board.write();
-        Ok(board)
+        })
     }
 
     /// After login.
@@ -184,13 +220,43 @@ impl Scoreboard {
     }
 
     fn write(&mut self) {
-        let bytes = self.record.render();
-        // A scoreboard failure must never disturb the session: it is only monitoring.
-        if self.file.lock().is_ok() {
-            let _ = self.file.write_all_at(&bytes, 0);
-            let _ = self.file.unlock();
-        }
+        write_locked(&self.file, &self.record.render());
     }
+}
+
+/// Writes a whole record at the start of its file, under the lock readers take.
+fn write_locked(file: &File, bytes: &[u8]) {
+    // A scoreboard failure must never disturb the session: it is only monitoring.
+    if file.lock().is_ok() {
+        let _ = file.write_all_at(bytes, 0);
+        let _ = file.unlock();
+    }
+}
+
+/// The spare `spare` with this session's record written into it, renamed to `name`:
+/// written first, so that no reader ever finds the ended session's record under a live
+/// session's name. Only a regular file of this user's, of a record's size, is taken;
+/// any other is left to the master, which made it.
+fn take_spare(dir: &Path, spare: &str, name: &str, bytes: &[u8]) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    let path = dir.join(spare);
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(&path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file()
+        || meta.uid() != nix::unistd::geteuid().as_raw()
+        || meta.len() != RECORD_LEN as u64
+    {
+        return Err(io::Error::other("not a spare record file"));
+    }
+    file.lock()?;
+    let written = file.write_all_at(bytes, 0);
+    let _ = file.unlock();
+    written?;
+    std::fs::rename(&path, dir.join(name))?;
+    Ok(file)
 }
 
 /// How many other sessions (live processes) are logged in as `account`
@@ -227,7 +293,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let peer = "127.0.0.1:5000".parse().unwrap();
         let local = "127.0.0.1:21".parse().unwrap();
-        let mut board = Scoreboard::create(dir.path(), peer, local).unwrap();
+        let mut board = Scoreboard::create(dir.path(), peer, local, None).unwrap();
         board.set_account(b"alice");
         board.set_activity(Activity::Download {
             file: b"big file.bin",
@@ -242,5 +308,51 @@ mod tests {
         assert_eq!((record.restart, record.size, record.current), (10, 100, 10));
         assert_eq!(sessions_of(dir.path(), b"ALICE", 0), 1);
         assert_eq!(sessions_of(dir.path(), b"alice", std::process::id()), 0);
+    }
+
+    #[test]
+    fn a_spare_becomes_the_sessions_record_and_a_foreign_file_is_not_taken() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let peer = "127.0.0.1:5000".parse().unwrap();
+        let local = "127.0.0.1:21".parse().unwrap();
+        // An ended session's record, kept as a spare.
+        let spare = spare_name(1, 0);
+        let mut ended = Record::new(1, peer, local, 0);
+        ended.account = b"mallory".to_vec();
+        std::fs::write(dir.path().join(&spare), ended.render()).unwrap();
+        let inode = std::fs::metadata(dir.path().join(&spare)).unwrap().ino();
+        let board = Scoreboard::create(dir.path(), peer, local, Some(&spare)).unwrap();
+        let path = dir.path().join(file_name(std::process::id()));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().ino(),
+            inode,
+            "the same file"
+        );
+        assert!(!dir.path().join(&spare).exists());
+        let record = pureftpd_scoreboard::read(&path).unwrap();
+        assert_eq!(&record, board.record());
+        assert_ne!(
+            record.account, b"mallory",
+            "nothing of the ended session is left"
+        );
+        drop(board);
+        std::fs::remove_file(&path).unwrap();
+        // Not a record-sized regular file: a new record is made, the spare left alone.
+        let target = dir.path().join("target");
+        std::fs::write(&target, vec![b'x'; RECORD_LEN]).unwrap();
+        std::fs::write(dir.path().join("spare-1-1"), b"short").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("spare-1-2")).unwrap();
+        for name in ["spare-1-1", "spare-1-2"] {
+            let board = Scoreboard::create(dir.path(), peer, local, Some(name)).unwrap();
+            assert!(std::fs::symlink_metadata(dir.path().join(name)).is_ok());
+            assert_eq!(&pureftpd_scoreboard::read(&path).unwrap(), board.record());
+            std::fs::remove_file(&path).unwrap();
+        }
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            vec![b'x'; RECORD_LEN],
+            "not written through a link"
+        );
     }
 }

@@ -299,7 +299,12 @@ fn dead_and_corrupt_records_never_show() {
     let live = std::fs::read_dir(&board)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .next()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("session-")
+        })
         .unwrap();
     let text = std::fs::read_to_string(&live).unwrap();
     let pid_line = text.lines().nth(1).unwrap().to_string();

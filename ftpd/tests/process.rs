@@ -26,6 +26,10 @@ fn records(dir: &Path) -> Vec<(u32, String)> {
         .collect()
 }
 
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn wait_for(mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -184,6 +188,82 @@ fn wrong_passwords_are_refused_after_a_delay() {
         ftp.cmd(&format!("PASS {PASSWORD}")).code,
         230,
         "the session goes on"
+    );
+}
+
+/// The scoreboard's files by name, with their inode numbers.
+fn board_files(dir: &Path) -> Vec<(String, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir).map_or_else(
+        |_| Vec::new(),
+        |entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let ino = e.metadata().ok()?.ino();
+                    Some((e.file_name().to_string_lossy().into_owned(), ino))
+                })
+                .collect()
+        },
+    )
+}
+
+/// Sessions one after another reuse the ended ones' scoreboard files (no file made and
+/// removed per session, which costs an inode on a scoreboard on disk): each live
+/// record is right, never the previous session's, at most as many files as sessions
+/// ran at once are left between sessions, and the master removes them when it stops.
+#[test]
+fn scoreboard_files_are_reused_by_the_next_sessions_and_removed_at_stop() {
+    let site = Site::new();
+    site.write_accounts("/./", &[("bob", "bobpw")]);
+    let mut server = site.ours(&[]);
+    let board = site.scoreboard();
+    assert!(wait_for(|| records(&board).is_empty()));
+    let mut inodes = std::collections::BTreeSet::new();
+    for i in 0..30 {
+        let (user, password) = if i % 2 == 0 {
+            (USER, PASSWORD)
+        } else {
+            ("bob", "bobpw")
+        };
+        let mut ftp = Ftp::login(server.port, user, password);
+        let live = records(&board);
+        assert_eq!(live.len(), 1, "session {i}: {live:?}");
+        assert!(
+            live[0].1.contains(&format!("\naccount={user}\n")),
+            "session {i} as {user}: {}",
+            live[0].1
+        );
+        assert!(
+            pid_alive(live[0].0),
+            "session {i}: the record of a live process"
+        );
+        let name = format!("session-{}", live[0].0);
+        inodes.extend(
+            board_files(&board)
+                .into_iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, ino)| ino),
+        );
+        assert_eq!(ftp.cmd("QUIT").code, 221);
+        assert!(wait_for(|| records(&board).is_empty()), "session {i} ended");
+    }
+    // The fixture's probe connection and the sessions never overlapped more than two.
+    assert!(
+        inodes.len() <= 2,
+        "one file per session: {} inodes",
+        inodes.len()
+    );
+    let files = board_files(&board);
+    assert!(
+        !files.is_empty() && files.len() <= 2 && files.iter().all(|(n, _)| n.starts_with("spare-")),
+        "between sessions only spares are left: {files:?}"
+    );
+    assert_eq!(server.terminate(), Some(0));
+    assert_eq!(
+        board_files(&board),
+        [],
+        "the master removes its spares when it stops"
     );
 }
 

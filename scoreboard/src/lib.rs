@@ -2,7 +2,9 @@
 //! (`/var/run/pure-ftpd` as root, else `$XDG_RUNTIME_DIR/pure-ftpd` or
 //! `$HOME/.local/state/pure-ftpd`, never a name in a shared directory such as `/tmp`
 //! that another user could create first; `PURE_FTPD_SCOREBOARD` overrides it). The server writes its
-//! session's [`Record`]; `pure-ftpwho` reads them all ([`read_all`]).
+//! session's [`Record`]; `pure-ftpwho` reads them all ([`read_all`]). Files named
+//! `spare-*` ([`SPARE_PREFIX`]) are ended sessions' files a master keeps for the next
+//! sessions, and are not records.
 //!
 //! # Format (version 1)
 //!
@@ -51,6 +53,10 @@ pub const MAX_ACCOUNT: usize = 128;
 pub const MAX_FILE: usize = 900;
 /// Prefix of record file names.
 pub const FILE_PREFIX: &str = "session-";
+/// Prefix of spare record files: a master keeps the files of ended sessions as
+/// `spare-<master's pid>-<n>` and gives them to the next ones, which write their record
+/// into one and rename it to theirs. Readers skip them.
+pub const SPARE_PREFIX: &str = "spare-";
 
 /// The directory scoreboard files live in.
 #[must_use]
@@ -96,6 +102,22 @@ pub fn check_directory(dir: &Path) -> std::io::Result<()> {
 #[must_use]
 pub fn file_name(pid: u32) -> String {
     format!("{FILE_PREFIX}{pid}")
+}
+
+/// The file name of spare number `n` of the master `master`.
+#[must_use]
+pub fn spare_name(master: u32, n: u32) -> String {
+    format!("{SPARE_PREFIX}{master}-{n}")
+}
+
+/// The master's pid in a spare's file name.
+#[must_use]
+pub fn spare_master(name: &str) -> Option<u32> {
+    name.strip_prefix(SPARE_PREFIX)?
+        .split_once('-')?
+        .0
+        .parse()
+        .ok()
 }
 
 /// What a session is doing.

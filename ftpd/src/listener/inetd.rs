@@ -27,7 +27,7 @@ pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpS
     };
     if !nix::unistd::geteuid().is_root() {
         let board = boards
-            .then(|| Scoreboard::create(&dir, peer, local).ok())
+            .then(|| Scoreboard::create(&dir, peer, local, None).ok())
             .flatten();
         session::run(stream, peer, config, tls, origin, board);
         let _ = std::fs::remove_file(dir.join(scoreboard::file_name(std::process::id())));
@@ -36,7 +36,7 @@ pub fn serve_inetd(config: &Config, tls: Option<Arc<ServerConfig>>, stream: TcpS
     match pureftpd_os::fork() {
         Ok(ForkResult::Child) => {
             let board = boards
-                .then(|| Scoreboard::create(&dir, peer, local).ok())
+                .then(|| Scoreboard::create(&dir, peer, local, None).ok())
                 .flatten();
             session::run(stream, peer, config, tls, origin, board);
             std::process::exit(0);

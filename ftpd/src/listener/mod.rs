@@ -38,6 +38,7 @@ use crate::sftp::refusal::TOO_MANY_CONNECTIONS;
 
 mod inetd;
 mod setup;
+mod spares;
 mod turned_away;
 
 pub use inetd::serve_inetd;
@@ -60,6 +61,8 @@ struct Child {
     peer: IpAddr,
     /// Its slot in the metrics table (`--metrics`).
     slot: Option<usize>,
+    /// The spare scoreboard file it was given.
+    spare: Option<u32>,
 }
 
 /// What the sessions of a server speak.
@@ -182,6 +185,8 @@ struct Master<'c> {
     ssh: Option<Arc<crate::sftp::Server>>,
     /// SSH clients just refused.
     turned_away: turned_away::TurnedAway,
+    /// Ended sessions' scoreboard files, kept for the next ones.
+    spares: spares::Spares,
 }
 
 impl<'c> Master<'c> {
@@ -242,6 +247,7 @@ impl<'c> Master<'c> {
                 .then(crate::port20::service::Service::default),
             ssh: None,
             turned_away: turned_away::TurnedAway::default(),
+            spares: spares::Spares::new(),
         })
     }
 
@@ -400,6 +406,7 @@ impl<'c> Master<'c> {
             }
         }
         let slot = crate::metrics::claim_slot();
+        let spare = self.boards.then(|| self.spares.take()).flatten();
         let port20 = self.port20.as_ref().and_then(|service| {
             let local = stream.local_addr().ok()?;
             service.channel_for(session::canonical_ip(local.ip()))
@@ -424,7 +431,8 @@ impl<'c> Master<'c> {
                 };
                 let board = self.boards.then(|| {
                     let local = stream.local_addr().unwrap_or(peer);
-                    Scoreboard::create(&self.board_dir, peer, local).ok()
+                    let spare = spare.map(|n| self.spares.name(n));
+                    Scoreboard::create(&self.board_dir, peer, local, spare.as_deref()).ok()
                 });
                 if let Some(ssh) = &self.ssh {
                     crate::sftp::session::run(stream, peer, self.config, ssh, board.flatten());
@@ -448,12 +456,16 @@ impl<'c> Master<'c> {
                     Child {
                         peer: peer_ip,
                         slot,
+                        spare,
                     },
                 );
             }
             Err(_) => {
                 if let Some(slot) = slot {
                     crate::metrics::release_slot(slot);
+                }
+                if let Some(spare) = spare {
+                    self.spares.give_back(spare);
                 }
                 self.refuse(
                     stream,
@@ -542,18 +554,25 @@ impl<'c> Master<'c> {
         {
             return;
         }
-        if let Some(slot) = self.children.remove(&pid).and_then(|child| child.slot) {
+        let child = self.children.remove(&pid);
+        if let Some(slot) = child.as_ref().and_then(|child| child.slot) {
             crate::metrics::release_slot(slot);
         }
         if self.boards {
             let pid = u32::try_from(pid.as_raw()).unwrap_or(0);
-            let _ = std::fs::remove_file(self.board_dir.join(scoreboard::file_name(pid)));
+            let given = child.and_then(|child| child.spare);
+            self.spares.keep(&self.board_dir, pid, given);
         }
     }
 
     /// SIGTERM: stops listening; with `--stopsessions`, ends the sessions, waits for
     /// them a little and cleans up after them.
     fn stop(&mut self) {
+        self.stop_sessions_if_asked();
+        self.spares.remove_all(&self.board_dir);
+    }
+
+    fn stop_sessions_if_asked(&mut self) {
         self.listeners.clear();
         if let Some(metrics) = &mut self.metrics {
             metrics.process().stop();
