@@ -254,6 +254,32 @@ fn scoreboard_files_are_reused_by_the_next_sessions_and_removed_at_stop() {
         "one file per session: {} inodes",
         inodes.len()
     );
+    // A record still open for writing when its session ends (a process the session
+    // left behind) is never given to the next session.
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        let live = records(&board);
+        let held = std::fs::OpenOptions::new()
+            .write(true)
+            .open(board.join(format!("session-{}", live[0].0)))
+            .unwrap();
+        assert_eq!(ftp.cmd("QUIT").code, 221);
+        assert!(wait_for(|| records(&board).is_empty()));
+        let mut next = Ftp::login(server.port, "bob", "bobpw");
+        let live = records(&board);
+        let inode = std::fs::metadata(board.join(format!("session-{}", live[0].0)))
+            .unwrap()
+            .ino();
+        assert_ne!(
+            inode,
+            held.metadata().unwrap().ino(),
+            "the held file is not reused"
+        );
+        assert_eq!(held.metadata().unwrap().nlink(), 0, "it was removed");
+        assert_eq!(next.cmd("QUIT").code, 221);
+        assert!(wait_for(|| records(&board).is_empty()));
+    }
     let files = board_files(&board);
     assert!(
         !files.is_empty() && files.len() <= 2 && files.iter().all(|(n, _)| n.starts_with("spare-")),

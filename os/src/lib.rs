@@ -105,6 +105,23 @@ pub fn reap_children_automatically() -> nix::Result<()> {
     unsafe { sigaction(Signal::SIGCHLD, &ignore) }.map(drop)
 }
 
+/// Whether no other open file description writes to `file`: Linux grants a write
+/// lease only then (and this one is released at once). `false` too where leases cannot
+/// be taken (`fs.leases-enable` off, a file system without them, a file not ours).
+pub fn no_other_writer(file: &impl std::os::fd::AsFd) -> bool {
+    use nix::libc::{F_SETLEASE, F_UNLCK, F_WRLCK, fcntl};
+    use std::os::fd::AsRawFd;
+    let fd = file.as_fd().as_raw_fd();
+    // SAFETY: F_SETLEASE takes an integer argument and reads or writes no memory of
+    // ours; `fd` is a descriptor borrowed for the duration of the call.
+    let taken = unsafe { fcntl(fd, F_SETLEASE, F_WRLCK) } == 0;
+    if taken {
+        // SAFETY: as above.
+        unsafe { fcntl(fd, F_SETLEASE, F_UNLCK) };
+    }
+    taken
+}
+
 /// Gives the heap's free pages back to the system. A session calls it once logged in:
 /// the password check briefly needed megabytes, and a forked process would otherwise
 /// keep the pages malloc retained.

@@ -5,6 +5,11 @@
 //! more than the most sessions that ran at once, and the master removes its spares when
 //! it stops (a new master removes those of one that is gone).
 //!
+//! A file is given on only when no process holds it open for writing (a write lease can
+//! be taken): the ended session ran as the account and may have left a process behind
+//! with its record's descriptor, which must not reach the next session's record. Such a
+//! file, or one where leases are not available, is removed as Pure-FTPd removes them.
+//!
 //! Why: Pure-FTPd creates a scoreboard file per session and removes it at the end. On a
 //! scoreboard directory on disk (ext4), that is an inode and a block allocated and freed
 //! per session, and ext4 skips the inodes freed in the last seconds when it allocates,
@@ -48,18 +53,26 @@ impl Spares {
 
     /// Session `pid` has ended; `given` is the spare it was given at its fork. Its
     /// record becomes a spare; when it has none (it ended before it made one), the
-    /// spare it was given is still free.
+    /// spare it was given is still free. A file that another process still holds open
+    /// for writing is removed, never given on: a process the session left behind (it
+    /// ran as the account) could otherwise write into the next session's record.
     pub(super) fn keep(&mut self, dir: &Path, pid: u32, given: Option<u32>) {
-        let n = given.unwrap_or_else(|| {
-            self.next += 1;
-            self.next - 1
-        });
+        let record = dir.join(scoreboard::file_name(pid));
+        let n = given.unwrap_or(self.next);
         let spare = dir.join(self.name(n));
-        let kept = std::fs::rename(dir.join(scoreboard::file_name(pid)), &spare).is_ok()
-            || (given.is_some()
-                && std::fs::symlink_metadata(&spare).is_ok_and(|meta| meta.is_file()));
+        let kept = if only_ours(&record) {
+            std::fs::rename(&record, &spare).is_ok()
+        } else {
+            let _ = std::fs::remove_file(&record);
+            given.is_some() && only_ours(&spare)
+        };
         if kept {
+            if given.is_none() {
+                self.next += 1;
+            }
             self.free.push(n);
+        } else if given.is_some() {
+            let _ = std::fs::remove_file(&spare);
         }
     }
 
@@ -69,6 +82,18 @@ impl Spares {
             let _ = std::fs::remove_file(dir.join(self.name(n)));
         }
     }
+}
+
+/// Whether `path` is a regular file (not a link) that no process holds open for writing.
+fn only_ours(path: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .is_ok_and(|file| {
+            file.metadata().is_ok_and(|meta| meta.is_file()) && pureftpd_os::no_other_writer(&file)
+        })
 }
 
 #[cfg(test)]
@@ -95,5 +120,29 @@ mod tests {
         spares.give_back(n);
         spares.remove_all(dir.path());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_file_still_open_for_writing_elsewhere_is_removed_not_given_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spares = Spares::new();
+        let record = dir.path().join(scoreboard::file_name(7));
+        // What a process the session left behind would hold.
+        let left_behind = std::fs::File::create(&record).unwrap();
+        spares.keep(dir.path(), 7, None);
+        assert_eq!(spares.take(), None);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "removed");
+        // A spare given to a session that never made it its own, held open elsewhere.
+        std::fs::write(&record, b"x").unwrap();
+        spares.keep(dir.path(), 7, None);
+        let n = spares.take().unwrap();
+        let holder = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(spares.name(n)))
+            .unwrap();
+        spares.keep(dir.path(), 8, Some(n));
+        assert_eq!(spares.take(), None);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "removed");
+        drop((left_behind, holder));
     }
 }
