@@ -211,6 +211,14 @@ impl<'c> Master<'c> {
                 term_writer.try_clone()?,
             )?,
             signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, term_writer)?,
+            // SIGIO is what Linux sends a lease holder when the file is opened: the
+            // master holds a lease for an instant when it keeps a spare scoreboard file
+            // (`spares.rs`), and an admin reading the directory at that instant must
+            // not end it (SIGIO's default action) but only make it take the signal.
+            signal_hook::flag::register(
+                signal_hook::consts::SIGIO,
+                Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            )?,
         ];
         let max_clients = usize::try_from(config.max_sessions()).unwrap_or(usize::MAX);
         let tickets = match &tls {
@@ -519,6 +527,7 @@ impl<'c> Master<'c> {
             Signal::SIGCHLD,
             Signal::SIGTERM,
             Signal::SIGINT,
+            Signal::SIGIO,
         ]);
         self.pipes = None;
         self.listeners.clear();

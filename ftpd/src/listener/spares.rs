@@ -9,6 +9,8 @@
 //! be taken): the ended session ran as the account and may have left a process behind
 //! with its record's descriptor, which must not reach the next session's record. Such a
 //! file, or one where leases are not available, is removed as Pure-FTPd removes them.
+//! The lease is taken on the spare's name, which readers of the scoreboard never open
+//! (an open would break the lease with SIGIO, which the master catches anyway).
 //!
 //! Why: Pure-FTPd creates a scoreboard file per session and removes it at the end. On a
 //! scoreboard directory on disk (ext4), that is an inode and a block allocated and freed
@@ -60,18 +62,21 @@ impl Spares {
         let record = dir.join(scoreboard::file_name(pid));
         let n = given.unwrap_or(self.next);
         let spare = dir.join(self.name(n));
-        let kept = if only_ours(&record) {
-            std::fs::rename(&record, &spare).is_ok()
-        } else {
+        // Renamed before the check: readers (pure-ftpwho, the -y and -C counts) open
+        // only `session-*` names, and an open by anyone of a file under a lease would
+        // break the lease with a signal to the master. No one but this master and,
+        // once given, the next session opens a spare.
+        let renamed = std::fs::rename(&record, &spare).is_ok();
+        if !renamed {
             let _ = std::fs::remove_file(&record);
-            given.is_some() && only_ours(&spare)
-        };
-        if kept {
+        }
+        let exists = renamed || given.is_some();
+        if exists && only_ours(&spare) {
             if given.is_none() {
                 self.next += 1;
             }
             self.free.push(n);
-        } else if given.is_some() {
+        } else if exists {
             let _ = std::fs::remove_file(&spare);
         }
     }

@@ -150,6 +150,7 @@ fn serve(
         Signal::SIGCHLD,
         Signal::SIGTERM,
         Signal::SIGINT,
+        Signal::SIGIO,
     ]);
     let root = crate::privsep::preauth::take_root()?;
     pureftpd_os::close_descriptors_except_these(&[control.as_raw_fd(), root.as_raw_fd()]);
