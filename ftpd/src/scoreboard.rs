@@ -2,12 +2,8 @@
 //! kept current while it runs, for `pure-ftpwho` and the per-user session limits.
 //!
 //! When the session's process ends, the listener keeps its file as a spare for the next
-//! session (`listener/spares.rs`), which writes its record into it and renames it to its
-//! own name. Pure-FTPd creates a file per session and removes it at the end; where the
-//! scoreboard is on a disk (a `/run` that is not tmpfs, as in some containers), that
-//! costs an inode allocation and a block per session, which ext4 makes slower the more
-//! files were removed in the last seconds: bursts of logins spent a third of their CPU
-//! there. A spare costs a rename.
+//! session, which writes its record into it and renames it to its own name (where Pure-FTPd
+//! removes the file; why, and when a file is not kept: `listener/spares.rs`).
 
 use std::fs::{File, OpenOptions};
 use std::io;
