@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, if missing: Debian's pure-ftpd package (the oracle the
 # compatibility tests compare against), curl, lftp and bc, systemd's tools, strace, and
-# cargo-fuzz. Idempotent;
+# cargo-fuzz, e2fsprogs. Idempotent;
 # installing packages needs root (without it, it only says what is missing).
 set -euo pipefail
 
@@ -35,6 +35,9 @@ command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || missing+=(open
 command -v rclone >/dev/null || missing+=(rclone)
 # A zone file for the time-zone test (read_at_start.rs).
 [ -f /usr/share/zoneinfo/Asia/Karachi ] || missing+=(tzdata)
+# Uploads onto an ext4 of the test's own (ext4_uploads.rs): mkfs.ext4 and losetup.
+command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
+command -v losetup >/dev/null || missing+=(mount)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::tmpfs::Tmpfs;
+use common::mounts::TestMount;
 use common::{Ftp, PASSWORD, Site, USER, oracle, require_root};
 
 fn pure_pw() -> PathBuf {
@@ -210,7 +210,7 @@ fn a_full_disk_under_pure_pw() {
     let mut codes = Vec::new();
     for (i, tool) in tools.iter().enumerate() {
         let dir = work.path().join(format!("disk{i}"));
-        let Some(_disk) = Tmpfs::mount(&dir, "256k") else {
+        let Some(_disk) = TestMount::tmpfs(&dir, "256k") else {
             return;
         };
         let passwd = dir.join("pureftpd.passwd");

@@ -177,7 +177,7 @@ fn homes_behind_a_link_and_on_another_file_system() {
 
     // On a file system of its own (a tmpfs mounted for the test, unmounted after).
     let mount = work.path().join("other-fs");
-    let Some(_mounted) = common::tmpfs::Tmpfs::mount(&mount, "8m") else {
+    let Some(_mounted) = common::mounts::TestMount::tmpfs(&mount, "8m") else {
         return;
     };
     let home = mount.join("alice");

@@ -15,11 +15,11 @@ pub use pureftpd_tests::{is_root, oracle, require_root};
 pub mod anonymous;
 pub mod bridge;
 pub mod dbservers;
+pub mod mounts;
 pub mod relay;
 pub mod sftp;
 pub mod syslog;
 pub mod throughput;
-pub mod tmpfs;
 pub mod transcript;
 
 use pureftpd_account::password::{HashPolicy, create};

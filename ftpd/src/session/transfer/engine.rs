@@ -8,7 +8,8 @@
 //! the socket non-blocking so a client that stops reading leaves the session in `poll`,
 //! where ABOR and the idle time still reach it). ASCII mode converts line ends both
 //! ways (LF to CRLF down, CR dropped up); TLS goes through user space. Binary uploads
-//! in clear are spliced from the socket into the file (see `intake.rs`).
+//! in clear are spliced from the socket into the file (see `intake.rs`); long uploads
+//! on ext4 have their blocks reserved ahead (see `preallocation.rs`).
 
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
@@ -24,6 +25,7 @@ use super::super::control::Control;
 use super::super::data::DataStream;
 use super::super::throttle::Pacer;
 use super::intake::Intake;
+use super::preallocation::Preallocation;
 use crate::messages as msg;
 use crate::scoreboard::Scoreboard;
 
@@ -202,12 +204,26 @@ impl Engine<'_> {
     }
 
     /// Receives an upload; stops with [`Ended::OverQuota`] once more than `limit` bytes
-    /// came.
+    /// came. Blocks reserved ahead of it (see `preallocation.rs`) are given back past
+    /// the file's end however it ends.
     pub(crate) fn receive_file(
         &mut self,
         file: &mut File,
         stream: &mut DataStream,
         limit: Option<u64>,
+    ) -> Ended {
+        let mut preallocation = Preallocation::new();
+        let ended = self.receive_into(file, stream, limit, &mut preallocation);
+        preallocation.give_back(file);
+        ended
+    }
+
+    fn receive_into(
+        &mut self,
+        file: &mut File,
+        stream: &mut DataStream,
+        limit: Option<u64>,
+        preallocation: &mut Preallocation,
     ) -> Ended {
         let mut intake = Intake::for_upload(stream, self.binary);
         let mut received = 0u64;
@@ -249,6 +265,7 @@ impl Engine<'_> {
             }
             // As Pure-FTPd, a write error (a full disk included) is transient: 451, so
             // that clients retry later (a 552 would make them give up for good).
+            preallocation.before_write(file, received, n);
             if intake.put(file, n).is_err() {
                 return Ended::Failed {
                     bytes: received,

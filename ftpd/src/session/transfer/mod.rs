@@ -10,6 +10,7 @@
 mod commands;
 mod engine;
 mod intake;
+mod preallocation;
 mod report;
 
 use crate::metrics;
