@@ -320,6 +320,88 @@ fn scoreboard_files_are_reused_by_the_next_sessions_and_removed_at_stop() {
     );
 }
 
+/// Sessions ending and starting at the same moment, wave after wave: while the master
+/// turns ended records into spares, new sessions take spares and write their records.
+/// After every wave the live records are exactly the live sessions (their number, their
+/// accounts, distinct live pids), and no session's record is another's.
+#[test]
+fn scoreboard_records_stay_right_while_sessions_end_and_start_together() {
+    const PER_WAVE: usize = 12;
+    let site = Site::new();
+    site.write_accounts("/./", &[("bob", "bobpw")]);
+    let server = site.ours(&["-c", "100", "-C", "100"]);
+    let board = site.scoreboard();
+    assert!(wait_for(|| records(&board).is_empty()));
+    let login = move |i: usize| {
+        let (user, password) = if i % 2 == 0 {
+            (USER, PASSWORD)
+        } else {
+            ("bob", "bobpw")
+        };
+        Ftp::login(server.port, user, password)
+    };
+    let mut live: Vec<Ftp> = Vec::new();
+    for wave in 0..6 {
+        let starting: Vec<_> = (0..PER_WAVE)
+            .map(|i| std::thread::spawn(move || login(i)))
+            .collect();
+        // The previous wave leaves meanwhile: half with QUIT, half by closing.
+        let ending: Vec<_> = live
+            .drain(..)
+            .enumerate()
+            .map(|(i, mut ftp)| {
+                std::thread::spawn(move || {
+                    if i % 2 == 0 {
+                        assert_eq!(ftp.cmd("QUIT").code, 221);
+                    }
+                })
+            })
+            .collect();
+        for thread in ending {
+            thread.join().unwrap();
+        }
+        live = starting.into_iter().map(|t| t.join().unwrap()).collect();
+        for ftp in &mut live {
+            assert_eq!(ftp.cmd("NOOP").code, 200, "wave {wave}");
+        }
+        assert!(
+            wait_for(|| records(&board).len() == PER_WAVE),
+            "wave {wave}: {} records for {PER_WAVE} sessions",
+            records(&board).len()
+        );
+        let now = records(&board);
+        let accounts = |user: &str| {
+            now.iter()
+                .filter(|(_, text)| text.contains(&format!("\naccount={user}\n")))
+                .count()
+        };
+        assert_eq!(
+            (accounts(USER), accounts("bob")),
+            (PER_WAVE / 2, PER_WAVE / 2),
+            "wave {wave}: {now:?}"
+        );
+        for (pid, text) in &now {
+            assert!(
+                text.contains(&format!("\npid={pid}\n")),
+                "wave {wave}: session-{pid} holds another session's record: {text}"
+            );
+        }
+        let pids: std::collections::BTreeSet<u32> = now.iter().map(|(pid, _)| *pid).collect();
+        assert_eq!(pids.len(), PER_WAVE, "wave {wave}: distinct pids");
+        assert!(
+            pids.iter().all(|&pid| pid_alive(pid)),
+            "wave {wave}: {pids:?}"
+        );
+    }
+    drop(live);
+    assert!(wait_for(|| records(&board).is_empty()));
+    let files = board_files(&board);
+    assert!(
+        files.len() <= 2 * PER_WAVE + 1 && files.iter().all(|(n, _)| n.starts_with("spare-")),
+        "only spares, no more than sessions ran at once: {files:?}"
+    );
+}
+
 #[test]
 fn client_limits() {
     let site = Site::new();
