@@ -333,7 +333,7 @@ fn scoreboard_records_stay_right_while_sessions_end_and_start_together() {
     let board = site.scoreboard();
     assert!(wait_for(|| records(&board).is_empty()));
     let login = move |i: usize| {
-        let (user, password) = if i % 2 == 0 {
+        let (user, password) = if i.is_multiple_of(2) {
             (USER, PASSWORD)
         } else {
             ("bob", "bobpw")
