@@ -433,6 +433,16 @@ fn timed_logins(args: &[String], tls: bool) -> Result<(f64, Vec<Duration>)> {
     Ok((took.len() as f64 / started.elapsed().as_secs_f64(), took))
 }
 
+/// The reply that opens a transfer (150 or 125), or the error to stop with: without
+/// it the data connection would wait for a transfer that never comes (a missing file
+/// under TLS waits for a handshake).
+fn expect_opening(reply: (u16, String), command: &str) -> Result<()> {
+    match reply {
+        (150 | 125, _) => Ok(()),
+        (_, text) => Err(format!("{command} refused: {text}").into()),
+    }
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().ok_or("missing argument");
@@ -476,7 +486,7 @@ fn main() -> Result<()> {
             // The server sends 150 before its side of the data handshake.
             let tcp = TcpStream::connect(address)?;
             c.send(&format!("RETR {}", arg(4)?))?;
-            c.reply()?;
+            expect_opening(c.reply()?, "RETR")?;
             let data = match &c.tls {
                 Some(tls) => Stream::secure(tcp, tls)?,
                 None => Stream::Plain(tcp),
@@ -498,7 +508,7 @@ fn main() -> Result<()> {
             let started = Instant::now();
             let tcp = TcpStream::connect(address)?;
             c.send(&format!("STOR {}", arg(4)?))?;
-            c.reply()?;
+            expect_opening(c.reply()?, "STOR")?;
             let mut data = match &c.tls {
                 Some(tls) => Stream::secure(tcp, tls)?,
                 None => Stream::Plain(tcp),
