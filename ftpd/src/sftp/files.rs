@@ -500,6 +500,14 @@ impl russh_sftp::server::Handler for Files {
 
     async fn remove(&mut self, id: u32, filename: String) -> Reply<Status> {
         let path = self.path(&filename)?;
+        // The root is a directory like any other here: unlink(2) says EISDIR, which
+        // OpenSSH's sftp-server answers with a plain failure (the FTP side refuses it
+        // as Pure-FTPd does, with EPERM).
+        if path == b"/" {
+            return Err(failed(&io::Error::from_raw_os_error(
+                nix::errno::Errno::EISDIR as i32,
+            )));
+        }
         self.rules.delete(&path)?;
         quota::check_name(self.quota.as_ref(), &path)?;
         let size = self
