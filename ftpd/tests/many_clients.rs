@@ -4,7 +4,8 @@
 //! zombie), the server still takes a new login meanwhile, and when they leave every
 //! session process is gone.
 //! The memory of the master and all sessions (PSS) is printed, not asserted (numbers
-//! beside Debian's: `scripts/bench-server.sh`).
+//! beside Debian's: `scripts/bench-server.sh`); what an idle session keeps of the stack
+//! its login used is checked on one.
 
 mod common;
 
@@ -286,4 +287,51 @@ fn a_thousand_sessions_logged_in_at_once() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Private memory (KiB) of one mapping of a process, from its smaps.
+fn private_dirty_kib(pid: u32, mapping: &str) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let mut lines = smaps.lines();
+    while let Some(line) = lines.next() {
+        if line.ends_with(mapping) {
+            for field in lines.by_ref() {
+                if let Some(rest) = field.strip_prefix("Private_Dirty:") {
+                    return rest.trim().trim_end_matches("kB").trim().parse().unwrap();
+                }
+            }
+        }
+    }
+    panic!("no {mapping} in the smaps of {pid}");
+}
+
+/// What idle sessions are made of, a thousand times over: a logged-in session gives back
+/// the stack its login went deep into (the password check, entering the account), so an
+/// idle one keeps a few pages of stack of its own, not the login's depth.
+#[test]
+fn an_idle_session_keeps_no_more_stack_than_its_commands_use() {
+    if !common::require_root("reading a session's memory map (it runs as the account)") {
+        return;
+    }
+    let site = Site::new();
+    cheap_account(&site);
+    let server = site.ours(&[]);
+    let master = server.pid();
+    let before = children(master);
+    let mut client = Client::login(server.port).unwrap();
+    assert!(client.cmd("PWD").unwrap().starts_with("257"));
+    assert!(client.cmd("NOOP").unwrap().starts_with("200"));
+    let session: Vec<u32> = children(master)
+        .into_iter()
+        .filter(|pid| !before.contains(pid))
+        .collect();
+    assert_eq!(session.len(), 1, "one new session process: {session:?}");
+    // 7 pages without the release in a debug build (the tests'), 3 with it; 6 and 3
+    // in a release build.
+    let stack = private_dirty_kib(session[0], "[stack]");
+    assert!(
+        stack <= 20,
+        "an idle session holds {stack} KiB of stack of its own"
+    );
+    assert!(client.cmd("QUIT").unwrap().starts_with("221"));
 }

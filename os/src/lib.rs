@@ -122,14 +122,63 @@ pub fn no_other_writer(file: &impl std::os::fd::AsFd) -> bool {
     taken
 }
 
-/// Gives the heap's free pages back to the system. A session calls it once logged in:
-/// the password check briefly needed megabytes, and a forked process would otherwise
-/// keep the pages malloc retained.
-pub fn release_free_memory() {
+/// Gives back to the system what a process touched once and no longer uses: the heap's
+/// free pages (`malloc_trim`), and the stack pages below the caller's frame that deeper
+/// calls touched. A session calls it once logged in: the login's password check and
+/// account set-up went deeper into the stack and through more of the heap than an idle
+/// session needs, and a forked process keeps every page it touched, as its own copy,
+/// until it ends. Pages given back are zero-filled again if ever used.
+///
+/// Only the main thread's stack is released (in any other thread this releases the heap
+/// alone): below the main stack the kernel keeps room free of other mappings, where a
+/// thread's stack may have a neighbour.
+pub fn release_unused_memory() {
     // SAFETY: malloc_trim only walks glibc's own allocator state under its own lock and
-    // takes no pointer from us; it is safe to call at any time from a single thread.
+    // takes no pointer from us.
     unsafe {
         nix::libc::malloc_trim(0);
+    }
+    if nix::unistd::gettid() == nix::unistd::getpid() {
+        release_stack_below_caller();
+    }
+}
+
+/// The main thread's stack below the caller's frame, past a margin for the calls still
+/// to come (this one's own frames, a signal handler's), over the depth a login reaches.
+#[inline(never)]
+fn release_stack_below_caller() {
+    const MARGIN: usize = 4 * 1024;
+    const DEPTH: usize = 256 * 1024;
+    let here = 0u8;
+    let frame = std::ptr::addr_of!(here) as usize;
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|size| usize::try_from(size).ok())
+        .unwrap_or(4096);
+    let Some(top) = frame
+        .checked_sub(MARGIN)
+        .map(|address| address & !(page - 1))
+    else {
+        return;
+    };
+    let Some(bottom) = top.checked_sub(DEPTH) else {
+        return;
+    };
+    // SAFETY: [bottom, top) lies below the live part of the main thread's stack (the
+    // stack grows down, and `top` is MARGIN under this very frame, whose only callee
+    // now is the system call's stub), and within the space the kernel leaves for the
+    // main stack to grow into (mmap places nothing within 128 MiB of the stack's top;
+    // this code maps nothing at fixed addresses): the stack's own pages, which hold
+    // nothing live, and unmapped space, for which madvise says ENOMEM (ignored).
+    // MADV_DONTNEED on private anonymous memory only makes those pages read as zeros
+    // when next touched.
+    unsafe {
+        nix::libc::madvise(
+            bottom as *mut nix::libc::c_void,
+            DEPTH,
+            nix::libc::MADV_DONTNEED,
+        );
     }
 }
 

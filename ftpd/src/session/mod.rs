@@ -335,7 +335,17 @@ impl<'a> Session<'a> {
 
 impl Session<'_> {
     pub(crate) fn serve(&mut self) {
+        let mut released = false;
         loop {
+            // Once logged in (here, or in the monitor before this process got the
+            // session), the pages the login touched and no longer needs are given back,
+            // from this shallow frame: the password check and entering the account went
+            // deeper into the stack and through more of the heap than an idle session
+            // needs, and this process would keep them as its own copies until it ends.
+            if !released && matches!(self.state, State::LoggedIn(_)) {
+                pureftpd_os::release_unused_memory();
+                released = true;
+            }
             let line = match self.control.read_line(self.idle) {
                 Ok(line) => line,
                 Err(ReadError::Timeout) => {
