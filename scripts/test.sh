@@ -14,9 +14,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 # happens while other tests already run).
 cargo build --workspace --bins -q
 cargo test --workspace
-# The tests mount small file systems of their own (ftpd/tests/common/tmpfs.rs) and must
-# leave none behind.
-if left=$(grep '^pureftpd-test ' /proc/mounts); then
+# The tests mount small file systems of their own (ftpd/tests/common/mounts.rs: tmpfs, and
+# ext4 images on loop devices) and must leave none behind.
+left=$( { grep '^pureftpd-test ' /proc/mounts; losetup -ln -O BACK-FILE 2>/dev/null | grep 'pureftpd-test'; } || true)
+if [ -n "$left" ]; then
   echo "tests left file systems mounted: $left" >&2
   exit 1
 fi

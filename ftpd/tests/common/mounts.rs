@@ -106,7 +106,9 @@ impl super::Site {
     /// The same with an ext4 of `mib` MiB (its image beside the site's files).
     pub fn home_on_ext4(&self, mib: u64) -> Option<TestMount> {
         let disk_dir = self.dir.path().join("disk");
-        let disk = TestMount::ext4(&disk_dir, &self.dir.path().join("disk.img"), mib)?;
+        // The image's name is what scripts/test.sh looks for in the loop devices left.
+        let image = self.dir.path().join("pureftpd-test-disk.img");
+        let disk = TestMount::ext4(&disk_dir, &image, mib)?;
         // mkfs leaves lost+found in it; the home is a directory of its own.
         self.home_moved_to(&disk_dir);
         Some(disk)
