@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::mounts::TestMount;
 use common::{Ftp, PASSWORD, Site, USER, have, require_root};
+use pureftpd_tests::procfs;
 
 /// What the file system may hold for a file beyond its size rounded to blocks: an
 /// extent tree block or two.
@@ -55,6 +56,18 @@ fn no_blocks_past_the_end(path: &Path, server: &Path) -> u64 {
     meta.len()
 }
 
+/// Once the server has closed it, the file at `path` holds `body` and no blocks past it.
+fn holds_exactly(path: &Path, body: &[u8], server: &Path) {
+    closed_by_the_server(path);
+    assert!(
+        std::fs::read(path).unwrap() == body,
+        "{}: the bytes of {} differ",
+        server.display(),
+        path.display()
+    );
+    no_blocks_past_the_end(path, server);
+}
+
 /// Free blocks of the file system at `path`, after the journal has committed what was
 /// freed (ext4 returns removed blocks to the free count at the commit).
 fn free_blocks(path: &Path) -> u64 {
@@ -79,14 +92,11 @@ fn closed_by_the_server(path: &Path) {
 }
 
 fn open_anywhere(path: &Path) -> bool {
-    let target = std::fs::canonicalize(path).unwrap();
+    let target = std::fs::canonicalize(path).unwrap().display().to_string();
     std::fs::read_dir("/proc")
         .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|p| std::fs::read_dir(p.path().join("fd")).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == target))
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| procfs::descriptors(pid).contains(&target))
 }
 
 #[test]
@@ -110,14 +120,7 @@ fn a_long_upload_from_curl_and_a_resumed_one_keep_their_bytes_and_no_spare_block
             .output()
             .unwrap();
         assert!(put.status.success(), "{}: {put:?}", binary.display());
-        let stored = site.home.join("long.bin");
-        closed_by_the_server(&stored);
-        assert!(
-            std::fs::read(&stored).unwrap() == body,
-            "{}: bytes differ",
-            binary.display()
-        );
-        no_blocks_past_the_end(&stored, &binary);
+        holds_exactly(&site.home.join("long.bin"), &body, &binary);
 
         // The first 3 MiB, then the rest after REST: one file, in order.
         let mut ftp = Ftp::login(server.port, USER, PASSWORD);
@@ -128,14 +131,7 @@ fn a_long_upload_from_curl_and_a_resumed_one_keep_their_bytes_and_no_spare_block
         assert_eq!(ftp.cmd(&format!("REST {split}")).code, 350);
         let (opened, done) = ftp.upload("STOR resumed.bin", &body[split..]);
         assert_eq!((opened.code, done.unwrap().code), (150, 226));
-        let resumed = site.home.join("resumed.bin");
-        closed_by_the_server(&resumed);
-        assert!(
-            std::fs::read(&resumed).unwrap() == body,
-            "{}: resumed bytes differ",
-            binary.display()
-        );
-        no_blocks_past_the_end(&resumed, &binary);
+        holds_exactly(&site.home.join("resumed.bin"), &body, &binary);
     }
 }
 

@@ -289,22 +289,6 @@ fn a_thousand_sessions_logged_in_at_once() {
     }
 }
 
-/// Private memory (KiB) of one mapping of a process, from its smaps.
-fn private_dirty_kib(pid: u32, mapping: &str) -> u64 {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-    let mut lines = smaps.lines();
-    while let Some(line) = lines.next() {
-        if line.ends_with(mapping) {
-            for field in lines.by_ref() {
-                if let Some(rest) = field.strip_prefix("Private_Dirty:") {
-                    return rest.trim().trim_end_matches("kB").trim().parse().unwrap();
-                }
-            }
-        }
-    }
-    panic!("no {mapping} in the smaps of {pid}");
-}
-
 /// What idle sessions are made of, a thousand times over: a logged-in session gives back
 /// the stack its login went deep into (the password check, entering the account), so an
 /// idle one keeps a few pages of stack of its own, not the login's depth.
@@ -328,7 +312,8 @@ fn an_idle_session_keeps_no_more_stack_than_its_commands_use() {
     assert_eq!(session.len(), 1, "one new session process: {session:?}");
     // 7 pages without the release in a debug build (the tests'), 3 with it; 6 and 3
     // in a release build.
-    let stack = private_dirty_kib(session[0], "[stack]");
+    let stack = pureftpd_tests::procfs::smaps_kib(session[0], "[stack]", "Private_Dirty")
+        .expect("the session's stack in its smaps");
     assert!(
         stack <= 20,
         "an idle session holds {stack} KiB of stack of its own"

@@ -5,20 +5,10 @@
 
 use std::hint::black_box;
 
-/// Resident KiB of the main stack, from /proc/self/smaps.
+/// Resident KiB of the main stack.
 fn stack_resident_kib() -> u64 {
-    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-    let mut lines = smaps.lines();
-    while let Some(line) = lines.next() {
-        if line.ends_with("[stack]") {
-            for field in lines.by_ref() {
-                if let Some(rest) = field.strip_prefix("Rss:") {
-                    return rest.trim().trim_end_matches("kB").trim().parse().unwrap();
-                }
-            }
-        }
-    }
-    panic!("no [stack] in /proc/self/smaps");
+    pureftpd_tests::procfs::smaps_kib(std::process::id(), "[stack]", "Rss")
+        .expect("[stack] in /proc/self/smaps")
 }
 
 /// Goes `depth` KiB deeper into the stack, writing every byte on the way.

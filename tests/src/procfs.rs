@@ -60,6 +60,24 @@ pub fn descriptors(pid: u32) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A field (`Rss`, `Private_Dirty`, ...) of one mapping (`[stack]`, `[heap]`) in
+/// `/proc/<pid>/smaps`, in KiB; `None` if the process, the mapping or the field is not
+/// there.
+#[must_use]
+pub fn smaps_kib(pid: u32, mapping: &str, field: &str) -> Option<u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let mut lines = smaps.lines().skip_while(|line| !line.ends_with(mapping));
+    lines.next()?;
+    // Every mapping lists every field, so the first one found is the mapping's own.
+    lines
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Whether `pid` has ended: gone, or a zombie its parent has not reaped yet.
 #[must_use]
 pub fn has_exited(pid: u32) -> bool {

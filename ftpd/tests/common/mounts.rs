@@ -109,7 +109,7 @@ impl super::Site {
         // The image's name is what scripts/test.sh looks for in the loop devices left.
         let image = self.dir.path().join("pureftpd-test-disk.img");
         let disk = TestMount::ext4(&disk_dir, &image, mib)?;
-        // mkfs leaves lost+found in it; the home is a directory of its own.
+        // The home is the file system's root (mkfs's lost+found in it, as on a real disk).
         self.home_moved_to(&disk_dir);
         Some(disk)
     }

@@ -94,7 +94,8 @@ impl Preallocation {
     fn reserve(&mut self, file: &File, received: u64, len: u64) {
         // The position, not `received`: a resumed upload starts past 0, and ASCII
         // uploads write fewer bytes than came.
-        let Ok(position) = (&mut &*file).stream_position() else {
+        let mut handle = file;
+        let Ok(position) = handle.stream_position() else {
             self.state = State::Off;
             return;
         };
@@ -116,7 +117,7 @@ impl Preallocation {
 
     /// At the upload's end, however it ended: frees what was reserved past the file's
     /// end (a truncate to the file's own size, which is all that does it on ext4).
-    pub(super) fn give_back(&mut self, file: &File) {
+    pub(super) fn give_back(self, file: &File) {
         if self.reserved_to == 0 {
             return;
         }
@@ -125,8 +126,6 @@ impl Preallocation {
         {
             let _ = file.set_len(size);
         }
-        self.reserved_to = 0;
-        self.room = 0;
     }
 }
 
