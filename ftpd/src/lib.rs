@@ -141,8 +141,11 @@ pub fn main() -> i32 {
         );
         return 1;
     }
-    // Read once here, so that every session forked later inherits them.
+    // Read once here, so that every session forked later inherits them (and writes
+    // none of the statics that keep them: a write copies a page into each session).
     let _ = time_zone::local();
+    let _ = session::aliases::file();
+    pureftpd_account::password::detect_cpu_features();
     if privsep::wanted() {
         let _ = privsep::prepare();
     }

@@ -320,3 +320,44 @@ fn an_idle_session_keeps_no_more_stack_than_its_commands_use() {
     );
     assert!(client.cmd("QUIT").unwrap().starts_with("221"));
 }
+
+/// The same thousand times over for the program's static data: a session forked from the
+/// master shares its pages until one is written, and a write copies the whole 4 KiB page,
+/// whatever other statics it holds, for the rest of the session. Only the few statics a
+/// session must change (the descriptors the master handed it, which it gives up as it
+/// splits and logs in) may be written; lazily filled ones are filled by the master before
+/// it forks (the hashes' CPU features, the directory aliases file's name, which reading
+/// the environment takes a lock for) and the SIGTERM farewell is only stored when there
+/// is one.
+#[test]
+fn an_idle_session_writes_only_its_own_statics() {
+    if !common::require_root("reading a session's memory map (it runs as the account)") {
+        return;
+    }
+    let site = Site::new();
+    cheap_account(&site);
+    // With a certificate, as most servers run: the hint channel is handed over too.
+    let Some(pem) = common::certificate(site.dir.path(), "server") else {
+        return;
+    };
+    let server = site.ours(&["-Y", "1", "-2", &pem.to_string_lossy()]);
+    let master = server.pid();
+    let before = children(master);
+    let mut client = Client::login(server.port).unwrap();
+    assert!(client.cmd("PWD").unwrap().starts_with("257"));
+    let session: Vec<u32> = children(master)
+        .into_iter()
+        .filter(|pid| !before.contains(pid))
+        .collect();
+    assert_eq!(session.len(), 1, "one new session process: {session:?}");
+    // 4 pages before (the environment's lock, the hashes' CPU features and the farewell
+    // on std's two pages, the taken descriptors on ours), 1 after; 2 allowed, since
+    // where the linker puts the few statics a session writes can straddle two pages.
+    let written = pureftpd_tests::procfs::program_data_private_kib(session[0])
+        .expect("the session's memory map");
+    assert!(
+        written <= 8,
+        "an idle session copied {written} KiB of the program's static data"
+    );
+    assert!(client.cmd("QUIT").unwrap().starts_with("221"));
+}

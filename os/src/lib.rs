@@ -391,6 +391,13 @@ pub fn exit_on_sigterm_saying(farewell: &'static [u8]) -> nix::Result<()> {
 
 /// Where the SIGTERM farewell goes: the control connection while it is in clear text,
 /// `None` while TLS protects it (clear text there would only be garbage to the client).
+/// Ignored until [`exit_on_sigterm_saying`] has installed a farewell.
 pub fn farewell_to(fd: Option<std::os::fd::RawFd>) {
-    FAREWELL_FD.store(fd.unwrap_or(-1), std::sync::atomic::Ordering::SeqCst);
+    use std::sync::atomic::Ordering;
+    // Without a farewell there is nothing to remember: a session that stored anyway
+    // would copy this static's page of the parent's memory for good (4 KiB each).
+    if FAREWELL_TEXT.load(Ordering::SeqCst).is_null() {
+        return;
+    }
+    FAREWELL_FD.store(fd.unwrap_or(-1), Ordering::SeqCst);
 }

@@ -78,6 +78,39 @@ pub fn smaps_kib(pid: u32, mapping: &str, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// `Private_Dirty` of the program's own static data in KiB: its writable mappings of the
+/// executable (`.data`, `.got`) and the anonymous one that follows them (the rest of
+/// `.bss`); `None` if the process is gone. A page of it counts once written by this
+/// process after its fork (or by the parent, which leaves the old page to the child).
+#[must_use]
+pub fn program_data_private_kib(pid: u32) -> Option<u64> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let exe = exe.to_str()?;
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let (mut total, mut counting, mut after_program_data) = (0, false, false);
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // A mapping's header: `start-end perms offset dev inode [path]`.
+        if fields.len() >= 5 && fields[0].contains('-') && !fields[0].ends_with(':') {
+            let path = fields
+                .get(5..)
+                .map(|rest| rest.join(" "))
+                .unwrap_or_default();
+            let writable = fields[1].contains('w');
+            counting = writable && (path == exe || (path.is_empty() && after_program_data));
+            after_program_data = writable && path == exe;
+        } else if counting && let Some(kib) = line.strip_prefix("Private_Dirty:") {
+            total += kib
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()?;
+        }
+    }
+    Some(total)
+}
+
 /// Whether `pid` has ended: gone, or a zombie its parent has not reaped yet.
 #[must_use]
 pub fn has_exited(pid: u32) -> bool {

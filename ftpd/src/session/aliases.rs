@@ -4,7 +4,8 @@
 //! directory when no directory of that name exists. The directories are paths in the
 //! session's own file system (inside its chroot).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use pureftpd_proto::Reply;
 
@@ -16,14 +17,24 @@ const DEFAULT_FILE: &str = "/etc/pure-ftpd/pureftpd-dir-aliases";
 const MAX_ALIASES: usize = 1000;
 const MAX_FILE: u64 = 1 << 20;
 
+static FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Where the aliases are. The master asks first, before it forks any session: reading
+/// the environment takes std's lock on it, a write that would copy the lock's page of
+/// static data into every session for good.
+pub(crate) fn file() -> &'static Path {
+    FILE.get_or_init(|| {
+        std::env::var_os("PURE_FTPD_DIR_ALIASES")
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| PathBuf::from(DEFAULT_FILE), PathBuf::from)
+    })
+}
+
 /// The aliases, read at login (before any chroot hides the file);
 /// `None` when there is no file.
 #[must_use]
 pub(crate) fn load() -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    let path = std::env::var_os("PURE_FTPD_DIR_ALIASES")
-        .filter(|p| !p.is_empty())
-        .map_or_else(|| PathBuf::from(DEFAULT_FILE), PathBuf::from);
-    super::magic::read_at_most(&path, MAX_FILE).map(|text| parse(&text))
+    super::magic::read_at_most(file(), MAX_FILE).map(|text| parse(&text))
 }
 
 /// The alias/directory pairs of the file's text.

@@ -7,7 +7,7 @@
 //! ([`Command::allowed_before_login`]); the handlers of the others receive the login
 //! itself (`dispatch.rs`).
 
-mod aliases;
+pub(crate) mod aliases;
 mod control;
 mod data;
 mod dispatch;

@@ -166,6 +166,7 @@ pub fn main() -> i32 {
     });
     // Read once here, so that every connection forked later inherits them.
     let _ = crate::time_zone::local();
+    pureftpd_account::password::detect_cpu_features();
     if crate::privsep::wanted()
         && let Err(e) = crate::privsep::prepare()
     {
