@@ -110,6 +110,10 @@ pub fn main() -> i32 {
     if let Some(code) = metrics::endpoint::run_if_asked() {
         return code;
     }
+    // A standalone server forks its sessions; under inetd each process is alone.
+    if inetd_socket().is_none() {
+        pureftpd_os::malloc_cache::run_again_without_it();
+    }
     let mut args = std::env::args_os();
     let program = args.next().map_or_else(
         || "pure-ftpd".to_string(),

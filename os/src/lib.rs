@@ -8,6 +8,7 @@
 //! The workspace denies `unsafe_code`; this crate alone allows it.
 #![allow(unsafe_code)]
 
+pub mod malloc_cache;
 pub mod pam;
 pub mod shared;
 
