@@ -1,7 +1,7 @@
 //! Uploads onto ext4, where ours reserves the blocks of a long upload ahead of its
 //! writes (ftpd/src/session/transfer/preallocation.rs). However an upload ends
 //! (complete from curl, resumed with REST, stopped by ABOR, its client gone, the disk
-//! full), the file holds exactly the bytes that came, the file system holds no more
+//! full, over the quota, idle past `-I`), the file holds exactly the bytes that came, the file system holds no more
 //! blocks for it than its size needs, and removing it gives all the space back. Debian's
 //! pure-ftpd, which reserves nothing, is held to the same and must give the same
 //! replies. The account's home is an ext4 image the test makes and mounts (root and a
@@ -261,4 +261,95 @@ fn a_disk_that_fills_under_a_long_upload_gives_all_its_space_back() {
     if let Some(theirs) = seen.get(1) {
         assert_eq!(seen[0], *theirs, "ours, Debian's");
     }
+}
+
+/// The other ends the server gives an upload itself: over the quota (`-n`), the file is
+/// refused; left idle (`-I 1`, the client sending nothing more and closing nothing), the
+/// session ends. Either way the file system gets back every block but those of what is
+/// kept, and both servers answer alike.
+#[test]
+fn an_upload_over_the_quota_or_left_idle_keeps_no_spare_blocks() {
+    let binaries = common::ours_and_debians();
+    // The idle ones first, each in a thread of its own: a minute of waiting, once.
+    let idle: Vec<_> = binaries
+        .iter()
+        .cloned()
+        .map(|binary| std::thread::spawn(move || idle_upload(&binary)))
+        .collect();
+    let mut over_quota = Vec::new();
+    for binary in &binaries {
+        let Some((site, _disk)) = site_on_ext4(96) else {
+            return;
+        };
+        let server = site.start(binary, &["-n", "1000:8"]);
+        let free_before = free_blocks(&site.home);
+        let body = pattern(24 << 20);
+        let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+        ftp.cmd("TYPE I");
+        let (opened, done) = ftp.upload("STOR over.bin", &body);
+        let done = done.map(|reply| reply.code);
+        let path = site.home.join("over.bin");
+        if path.exists() {
+            closed_by_the_server(&path);
+            let size = no_blocks_past_the_end(&path, binary);
+            assert!(
+                std::fs::read(&path).unwrap() == body[..size as usize],
+                "{}: the bytes kept differ",
+                binary.display()
+            );
+            assert_eq!(ftp.cmd("DELE over.bin").code, 250, "{}", binary.display());
+        }
+        assert_eq!(ftp.cmd("NOOP").code, 200, "{}", binary.display());
+        std::fs::remove_file(site.home.join(".ftpquota")).unwrap_or_default();
+        let free_after = free_blocks(&site.home);
+        assert!(
+            free_after + 4 >= free_before,
+            "{}: {} blocks not given back",
+            binary.display(),
+            free_before.saturating_sub(free_after)
+        );
+        over_quota.push((opened.code, done, path.exists()));
+    }
+    let idle: Vec<Option<String>> = idle.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(over_quota[0].0, 150, "{over_quota:?}");
+    assert!(idle[0].is_some(), "{idle:?}");
+    if binaries.len() == 2 {
+        assert_eq!(over_quota[0], over_quota[1], "ours, then Debian's");
+        assert_eq!(idle[0], idle[1], "ours, then Debian's");
+    }
+}
+
+/// A STOR whose client sends 6 MiB, then nothing, holding both connections open, on a
+/// server with `-I 1`: once the session has ended, the file holds what came and no
+/// blocks past it. The last reply's code (`None`: none came before the end).
+fn idle_upload(binary: &Path) -> Option<String> {
+    let (site, _disk) = site_on_ext4(96)?;
+    let server = site.start(binary, &["-I", "1"]);
+    let sent = pattern(6 << 20);
+    let mut ftp = Ftp::login(server.port, USER, PASSWORD);
+    ftp.cmd("TYPE I");
+    let address = ftp.pasv();
+    let mut data = TcpStream::connect(address).unwrap();
+    ftp.send(b"STOR idle.bin");
+    assert_eq!(ftp.reply().code, 150, "{}", binary.display());
+    data.write_all(&sent).unwrap();
+    ftp.set_timeout(Duration::from_secs(150));
+    let mut last = None;
+    loop {
+        let reply = ftp.reply();
+        if reply.code == 0 {
+            break;
+        }
+        last = Some(reply.code.to_string());
+    }
+    let path = site.home.join("idle.bin");
+    closed_by_the_server(&path);
+    assert!(
+        std::fs::read(&path).unwrap() == sent,
+        "{}: the file is not what was sent",
+        binary.display()
+    );
+    no_blocks_past_the_end(&path, binary);
+    drop(data);
+    last
 }

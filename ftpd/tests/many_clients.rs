@@ -291,6 +291,20 @@ fn a_thousand_sessions_logged_in_at_once() {
     }
 }
 
+/// A client logged in on `server` that has said `PWD`, and its session's process (the one
+/// new child of the master).
+fn idle_session(server: &common::Server) -> (Client, u32) {
+    let before = children(server.pid());
+    let mut client = Client::login(server.port).unwrap();
+    assert!(client.cmd("PWD").unwrap().starts_with("257"));
+    let session: Vec<u32> = children(server.pid())
+        .into_iter()
+        .filter(|pid| !before.contains(pid))
+        .collect();
+    assert_eq!(session.len(), 1, "one new session process: {session:?}");
+    (client, session[0])
+}
+
 /// What idle sessions are made of, a thousand times over: a logged-in session gives back
 /// the stack its login went deep into (the password check, entering the account), so an
 /// idle one keeps a few pages of stack of its own, not the login's depth.
@@ -302,19 +316,11 @@ fn an_idle_session_keeps_no_more_stack_than_its_commands_use() {
     let site = Site::new();
     cheap_account(&site);
     let server = site.ours(&[]);
-    let master = server.pid();
-    let before = children(master);
-    let mut client = Client::login(server.port).unwrap();
-    assert!(client.cmd("PWD").unwrap().starts_with("257"));
+    let (mut client, session) = idle_session(&server);
     assert!(client.cmd("NOOP").unwrap().starts_with("200"));
-    let session: Vec<u32> = children(master)
-        .into_iter()
-        .filter(|pid| !before.contains(pid))
-        .collect();
-    assert_eq!(session.len(), 1, "one new session process: {session:?}");
     // 7 pages without the release in a debug build (the tests'), 3 with it; 6 and 3
     // in a release build.
-    let stack = pureftpd_tests::procfs::smaps_kib(session[0], "[stack]", "Private_Dirty")
+    let stack = pureftpd_tests::procfs::smaps_kib(session, "[stack]", "Private_Dirty")
         .expect("the session's stack in its smaps");
     assert!(
         stack <= 20,
@@ -343,19 +349,11 @@ fn an_idle_session_writes_only_its_own_statics() {
         return;
     };
     let server = site.ours(&["-Y", "1", "-2", &pem.to_string_lossy()]);
-    let master = server.pid();
-    let before = children(master);
-    let mut client = Client::login(server.port).unwrap();
-    assert!(client.cmd("PWD").unwrap().starts_with("257"));
-    let session: Vec<u32> = children(master)
-        .into_iter()
-        .filter(|pid| !before.contains(pid))
-        .collect();
-    assert_eq!(session.len(), 1, "one new session process: {session:?}");
+    let (mut client, session) = idle_session(&server);
     // 4 pages before (the environment's lock, the hashes' CPU features and the farewell
     // on std's two pages, the taken descriptors on ours), 1 after; 2 allowed, since
     // where the linker puts the few statics a session writes can straddle two pages.
-    let written = pureftpd_tests::procfs::program_data_private_kib(session[0])
+    let written = pureftpd_tests::procfs::program_data_private_kib(session)
         .expect("the session's memory map");
     assert!(
         written <= 8,
@@ -421,15 +419,8 @@ fn an_idle_session_keeps_little_heap_of_its_own() {
             &["-l", &login, "-H", "-4"],
             &[("GLIBC_TUNABLES", std::path::Path::new(tunables))],
         );
-        let before = children(server.pid());
-        let mut client = Client::login(server.port).unwrap();
-        assert!(client.cmd("PWD").unwrap().starts_with("257"));
-        let session: Vec<u32> = children(server.pid())
-            .into_iter()
-            .filter(|pid| !before.contains(pid))
-            .collect();
-        assert_eq!(session.len(), 1, "one new session process: {session:?}");
-        let heap = pureftpd_tests::procfs::smaps_kib(session[0], "[heap]", "Private_Dirty")
+        let (mut client, session) = idle_session(&server);
+        let heap = pureftpd_tests::procfs::smaps_kib(session, "[heap]", "Private_Dirty")
             .expect("the session's heap in its smaps");
         assert!(client.cmd("QUIT").unwrap().starts_with("221"));
         heap
