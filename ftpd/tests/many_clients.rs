@@ -363,27 +363,36 @@ fn an_idle_session_writes_only_its_own_statics() {
 }
 
 /// The master runs itself again, in place, with glibc's per-thread malloc cache turned
-/// off (see os/src/malloc_cache.rs), keeping the tunables the admin set, and leaves the
-/// cache alone when the admin sized it.
+/// off (see os/src/malloc_cache.rs), keeping the tunables the admin set and its process
+/// name (`pidof pure-ftpd`), and leaves the cache alone when the admin sized it, or when
+/// it was started through a link of another name, which running its file again would
+/// rename.
 #[test]
 fn the_master_runs_without_mallocs_thread_cache_keeping_the_admins_tunables() {
     let site = Site::new();
     cheap_account(&site);
     let login = format!("puredb:{}", site.pdb.display());
     let args = ["-l", &login, "-H", "-4"];
-    let environment_block = |tunables: &str| {
+    let started_as = |binary: &std::path::Path, tunables: &str| {
         let server = common::Server::start_on(
             "127.0.0.1",
-            std::path::Path::new(common::OURS),
+            binary,
             &args,
             &[("GLIBC_TUNABLES", std::path::Path::new(tunables))],
         );
         // The process started is the one serving: execve keeps its id.
         let environ = std::fs::read(format!("/proc/{}/environ", server.pid())).unwrap();
+        let name = std::fs::read_to_string(format!("/proc/{}/comm", server.pid())).unwrap();
         let mut client = Client::login(server.port).unwrap();
         assert!(client.cmd("PWD").unwrap().starts_with("257"));
         assert!(client.cmd("QUIT").unwrap().starts_with("221"));
-        String::from_utf8_lossy(&environ).into_owned()
+        (String::from_utf8_lossy(&environ).into_owned(), name)
+    };
+    let ours = std::path::Path::new(common::OURS);
+    let environment_block = |tunables: &str| {
+        let (environ, name) = started_as(ours, tunables);
+        assert_eq!(name, "pure-ftpd\n");
+        environ
     };
     // glibc cuts GLIBC_TUNABLES into its tunables in place (a NUL for each ':'), and
     // /proc shows that memory: the tunables are looked for one by one.
@@ -399,6 +408,11 @@ fn the_master_runs_without_mallocs_thread_cache_keeping_the_admins_tunables() {
             && !sized.contains("tcache_count=0"),
         "{sized:?}"
     );
+    let link = site.dir.path().join("ftp-server");
+    std::os::unix::fs::symlink(ours, &link).unwrap();
+    let (through_link, name) = started_as(&link, "glibc.malloc.arena_max=2");
+    assert_eq!(name, "ftp-server\n");
+    assert!(!through_link.contains("tcache_count=0"), "{through_link:?}");
 }
 
 /// What an idle session keeps of the heap its login used: without malloc's per-thread

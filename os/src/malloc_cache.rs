@@ -10,23 +10,25 @@
 //!
 //! The cache's size is a glibc tunable, read once as the program starts, from
 //! `GLIBC_TUNABLES` (no call changes it later): the master runs itself again, at once,
-//! with `glibc.malloc.tcache_count=0` added. Pure-FTPd does not do this (its sessions
+//! with `glibc.malloc.tcache_count=0` added, by the path of its file (not
+//! `/proc/self/exe`, which would rename the process `exe` for `pidof` and `pkill`). Pure-FTPd does not do this (its sessions
 //! allocate little); the admin's own `GLIBC_TUNABLES` is kept, and one that sets the
 //! cache's size wins.
 
 use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// The tunable, as `GLIBC_TUNABLES` lists it.
 pub const TUNABLE: &str = "glibc.malloc.tcache_count=0";
 
-/// Runs this program again with the cache turned off, keeping its arguments and the
-/// rest of its environment (the process id, descriptors and ids do not change across
-/// `execve`). Returns without doing anything when the environment already sets the
-/// cache's size (the admin's choice, or this program's own second start) or in secure
+/// Runs this program again with the cache turned off, keeping its arguments, the rest of
+/// its environment and its name (the process id, descriptors and ids do not change
+/// across `execve`). Returns without doing anything when the environment already sets
+/// the cache's size (the admin's choice, or this program's own second start), in secure
 /// mode (setuid or file capabilities: glibc would ignore the tunable, and the program
-/// could never tell that it had already run itself again); returns too when `execve`
-/// fails, the program then going on with the cache.
+/// could never tell that it had already run itself again), or when its file cannot be
+/// run again under the name the process has; returns too when `execve` fails, the
+/// program then going on with the cache.
 pub fn run_again_without_it() {
     let current = std::env::var_os("GLIBC_TUNABLES").unwrap_or_default();
     let Some(tunables) = with_cache_off(&current) else {
@@ -35,6 +37,9 @@ pub fn run_again_without_it() {
     if secure_mode() || sized_at_start() {
         return;
     }
+    let Some(program) = same_file_same_name() else {
+        return;
+    };
     let to_c = |s: OsString| CString::new(s.into_vec()).ok();
     let Some(args) = std::env::args_os().map(to_c).collect::<Option<Vec<_>>>() else {
         return;
@@ -53,7 +58,29 @@ pub fn run_again_without_it() {
     };
     environment.push(tunables);
     // Only returns on failure (no /proc, too many arguments): then with the cache.
-    let _ = nix::unistd::execve(c"/proc/self/exe", &args, &environment);
+    let _ = nix::unistd::execve(&program, &args, &environment);
+}
+
+/// The path of this program's file, when running it again keeps the process's name
+/// (`comm`, what `pidof`, `pkill` and `ps -C` match): the kernel names a process after
+/// the last part of the path it ran, so `/proc/self/exe` would make it `exe`. `None`
+/// when the path no longer leads to the running file (replaced, removed) or names it
+/// otherwise than the process is named (started through a link of another name).
+fn same_file_same_name() -> Option<CString> {
+    use std::os::unix::fs::MetadataExt;
+    let path = std::fs::read_link("/proc/self/exe").ok()?;
+    let (running, named) = (
+        std::fs::metadata("/proc/self/exe").ok()?,
+        std::fs::metadata(&path).ok()?,
+    );
+    if (running.dev(), running.ino()) != (named.dev(), named.ino()) {
+        return None;
+    }
+    let comm = std::fs::read("/proc/self/comm").ok()?;
+    let name = path.file_name()?.as_bytes();
+    // The kernel keeps the first 15 bytes of a name.
+    (comm.strip_suffix(b"\n")? == &name[..name.len().min(15)])
+        .then(|| CString::new(path.into_os_string().into_vec()).ok())?
 }
 
 /// The `GLIBC_TUNABLES` value that turns the cache off, keeping the other tunables;
