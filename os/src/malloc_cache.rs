@@ -11,15 +11,15 @@
 //! The cache's size is a glibc tunable, read once as the program starts, from
 //! `GLIBC_TUNABLES` (no call changes it later): the master runs itself again, at once,
 //! with `glibc.malloc.tcache_count=0` added, by the path of its file (not
-//! `/proc/self/exe`, which would rename the process `exe` for `pidof` and `pkill`). Pure-FTPd does not do this (its sessions
-//! allocate little); the admin's own `GLIBC_TUNABLES` is kept, and one that sets the
-//! cache's size wins.
+//! `/proc/self/exe`, which would rename the process `exe` for `pidof` and `pkill`).
+//! Pure-FTPd does not do this (its sessions allocate little); the admin's own
+//! `GLIBC_TUNABLES` is kept, and one that sets the cache's size wins.
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// The tunable, as `GLIBC_TUNABLES` lists it.
-pub const TUNABLE: &str = "glibc.malloc.tcache_count=0";
+const TUNABLE: &str = "glibc.malloc.tcache_count=0";
 
 /// Runs this program again with the cache turned off, keeping its arguments, the rest of
 /// its environment and its name (the process id, descriptors and ids do not change
@@ -103,7 +103,8 @@ fn with_cache_off(current: &std::ffi::OsStr) -> Option<String> {
 /// Whether the environment the kernel gave this program sizes the cache, as glibc left
 /// it: glibc cuts `GLIBC_TUNABLES` into its tunables in that memory (a NUL for each
 /// `:`), so a program that read only the variable's first piece there would run itself
-/// again forever. Both views are checked; no `/proc`, no `execve` of `/proc/self/exe`.
+/// again forever. Both views are checked. Without `/proc` (which running the program
+/// again needs anyway) the answer is yes.
 fn sized_at_start() -> bool {
     const SIZE: &[u8] = b"glibc.malloc.tcache_count=";
     std::fs::read("/proc/self/environ")
