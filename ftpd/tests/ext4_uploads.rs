@@ -276,10 +276,34 @@ fn an_upload_over_the_quota_or_left_idle_keeps_no_spare_blocks() {
         .cloned()
         .map(|binary| std::thread::spawn(move || idle_upload(&binary)))
         .collect();
+    // Every thread is joined before any failure is reported: a test that ended with one
+    // still running would leave its ext4 mounted.
+    let over_quota = std::panic::catch_unwind(|| over_quota_uploads(&binaries));
+    let idle: Vec<_> = idle.into_iter().map(|thread| thread.join()).collect();
+    let over_quota = over_quota.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let idle: Vec<Option<Option<String>>> = idle
+        .into_iter()
+        .map(|ended| ended.unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        .collect();
+    if over_quota.len() < binaries.len() || idle.contains(&None) {
+        return; // No ext4 of the test's own here: said why.
+    }
+    assert_eq!(over_quota[0].0, 150, "{over_quota:?}");
+    assert!(idle[0].as_ref().is_some_and(Option::is_some), "{idle:?}");
+    if binaries.len() == 2 {
+        assert_eq!(over_quota[0], over_quota[1], "ours, then Debian's");
+        assert_eq!(idle[0], idle[1], "ours, then Debian's");
+    }
+}
+
+/// A 24 MiB STOR on a server with `-n 1000:8`, by each binary: the replies (`150`, the
+/// last one, whether the file stayed), after checking that what stayed is what came with
+/// no blocks past it, and that removing it gives all the space back.
+fn over_quota_uploads(binaries: &[PathBuf]) -> Vec<(u16, Option<u16>, bool)> {
     let mut over_quota = Vec::new();
-    for binary in &binaries {
+    for binary in binaries {
         let Some((site, _disk)) = site_on_ext4(96) else {
-            return;
+            return over_quota;
         };
         let server = site.start(binary, &["-n", "1000:8"]);
         let free_before = free_blocks(&site.home);
@@ -310,19 +334,14 @@ fn an_upload_over_the_quota_or_left_idle_keeps_no_spare_blocks() {
         );
         over_quota.push((opened.code, done, path.exists()));
     }
-    let idle: Vec<Option<String>> = idle.into_iter().map(|t| t.join().unwrap()).collect();
-    assert_eq!(over_quota[0].0, 150, "{over_quota:?}");
-    assert!(idle[0].is_some(), "{idle:?}");
-    if binaries.len() == 2 {
-        assert_eq!(over_quota[0], over_quota[1], "ours, then Debian's");
-        assert_eq!(idle[0], idle[1], "ours, then Debian's");
-    }
+    over_quota
 }
 
 /// A STOR whose client sends 6 MiB, then nothing, holding both connections open, on a
 /// server with `-I 1`: once the session has ended, the file holds what came and no
-/// blocks past it. The last reply's code (`None`: none came before the end).
-fn idle_upload(binary: &Path) -> Option<String> {
+/// blocks past it. The last reply's code (`None` inside: none came before the end);
+/// `None` without an ext4 of the test's own.
+fn idle_upload(binary: &Path) -> Option<Option<String>> {
     let (site, _disk) = site_on_ext4(96)?;
     let server = site.start(binary, &["-I", "1"]);
     let sent = pattern(6 << 20);
@@ -351,5 +370,5 @@ fn idle_upload(binary: &Path) -> Option<String> {
     );
     no_blocks_past_the_end(&path, binary);
     drop(data);
-    last
+    Some(last)
 }
