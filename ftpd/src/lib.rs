@@ -111,7 +111,8 @@ pub fn main() -> i32 {
         return code;
     }
     // A standalone server forks its sessions; under inetd each process is alone.
-    if inetd_socket().is_none() {
+    let inetd = inetd_socket();
+    if inetd.is_none() {
         pureftpd_os::malloc_cache::run_again_without_it();
     }
     let mut args = std::env::args_os();
@@ -149,13 +150,15 @@ pub fn main() -> i32 {
     // none of the statics that keep them: a write copies a page into each session).
     let _ = time_zone::local();
     let _ = session::aliases::file();
-    pureftpd_account::password::detect_cpu_features();
+    if inetd.is_none() {
+        pureftpd_account::password::detect_cpu_features();
+    }
     if privsep::wanted() {
         let _ = privsep::prepare();
     }
     // Modes of created files are exactly those asked for (-U applies on top).
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    match inetd_socket() {
+    match inetd {
         Some(_) if config.metrics.is_some() => configuration_error(&args::ConfigError::new(
             "--metrics needs the standalone server: under inetd each connection is a server of its own, with no master to count for all",
         ))

@@ -291,6 +291,28 @@ fn a_thousand_sessions_logged_in_at_once() {
     }
 }
 
+/// A site with one cheap account, where a session's memory map can be read (as root: the
+/// session runs as the account); `None` after saying why.
+fn site_for_memory_maps() -> Option<Site> {
+    if !common::require_root("reading a session's memory map (it runs as the account)") {
+        return None;
+    }
+    let site = Site::new();
+    cheap_account(&site);
+    Some(site)
+}
+
+/// `binary` (ours, or a link to it) on the site, with `GLIBC_TUNABLES` set to `tunables`.
+fn started_with_tunables(site: &Site, binary: &std::path::Path, tunables: &str) -> common::Server {
+    let login = format!("puredb:{}", site.pdb.display());
+    common::Server::start_on(
+        "127.0.0.1",
+        binary,
+        &["-l", &login, "-H", "-4"],
+        &[("GLIBC_TUNABLES", std::path::Path::new(tunables))],
+    )
+}
+
 /// A client logged in on `server` that has said `PWD`, and its session's process (the one
 /// new child of the master).
 fn idle_session(server: &common::Server) -> (Client, u32) {
@@ -310,11 +332,9 @@ fn idle_session(server: &common::Server) -> (Client, u32) {
 /// idle one keeps a few pages of stack of its own, not the login's depth.
 #[test]
 fn an_idle_session_keeps_no_more_stack_than_its_commands_use() {
-    if !common::require_root("reading a session's memory map (it runs as the account)") {
+    let Some(site) = site_for_memory_maps() else {
         return;
-    }
-    let site = Site::new();
-    cheap_account(&site);
+    };
     let server = site.ours(&[]);
     let (mut client, session) = idle_session(&server);
     assert!(client.cmd("NOOP").unwrap().starts_with("200"));
@@ -339,11 +359,9 @@ fn an_idle_session_keeps_no_more_stack_than_its_commands_use() {
 /// is one.
 #[test]
 fn an_idle_session_writes_only_its_own_statics() {
-    if !common::require_root("reading a session's memory map (it runs as the account)") {
+    let Some(site) = site_for_memory_maps() else {
         return;
-    }
-    let site = Site::new();
-    cheap_account(&site);
+    };
     // With a certificate, as most servers run: the hint channel is handed over too.
     let Some(pem) = common::certificate(site.dir.path(), "server") else {
         return;
@@ -371,15 +389,8 @@ fn an_idle_session_writes_only_its_own_statics() {
 fn the_master_runs_without_mallocs_thread_cache_keeping_the_admins_tunables() {
     let site = Site::new();
     cheap_account(&site);
-    let login = format!("puredb:{}", site.pdb.display());
-    let args = ["-l", &login, "-H", "-4"];
     let started_as = |binary: &std::path::Path, tunables: &str| {
-        let server = common::Server::start_on(
-            "127.0.0.1",
-            binary,
-            &args,
-            &[("GLIBC_TUNABLES", std::path::Path::new(tunables))],
-        );
+        let server = started_with_tunables(&site, binary, tunables);
         // The process started is the one serving: execve keeps its id.
         let environ = std::fs::read(format!("/proc/{}/environ", server.pid())).unwrap();
         let name = std::fs::read_to_string(format!("/proc/{}/comm", server.pid())).unwrap();
@@ -420,19 +431,11 @@ fn the_master_runs_without_mallocs_thread_cache_keeping_the_admins_tunables() {
 /// gives their pages back (the cache would keep them, scattered, for good).
 #[test]
 fn an_idle_session_keeps_little_heap_of_its_own() {
-    if !common::require_root("reading a session's memory map (it runs as the account)") {
+    let Some(site) = site_for_memory_maps() else {
         return;
-    }
-    let site = Site::new();
-    cheap_account(&site);
+    };
     let heap_with = |tunables: &str| {
-        let login = format!("puredb:{}", site.pdb.display());
-        let server = common::Server::start_on(
-            "127.0.0.1",
-            std::path::Path::new(common::OURS),
-            &["-l", &login, "-H", "-4"],
-            &[("GLIBC_TUNABLES", std::path::Path::new(tunables))],
-        );
+        let server = started_with_tunables(&site, std::path::Path::new(common::OURS), tunables);
         let (mut client, session) = idle_session(&server);
         let heap = pureftpd_tests::procfs::smaps_kib(session, "[heap]", "Private_Dirty")
             .expect("the session's heap in its smaps");

@@ -84,7 +84,8 @@ fn same_file_same_name() -> Option<CString> {
 }
 
 /// The `GLIBC_TUNABLES` value that turns the cache off, keeping the other tunables;
-/// `None` when `current` already sets the cache's size.
+/// `None` when `current` already sets the cache's size, or is not text (left as the
+/// admin wrote it).
 fn with_cache_off(current: &std::ffi::OsStr) -> Option<String> {
     let current = current.to_str()?;
     if current

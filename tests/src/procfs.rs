@@ -69,13 +69,12 @@ pub fn smaps_kib(pid: u32, mapping: &str, field: &str) -> Option<u64> {
     let mut lines = smaps.lines().skip_while(|line| !line.ends_with(mapping));
     lines.next()?;
     // Every mapping lists every field, so the first one found is the mapping's own.
-    lines
-        .find_map(|line| line.strip_prefix(&format!("{field}:")))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
+    kib(lines.find_map(|line| line.strip_prefix(&format!("{field}:")))?)
+}
+
+/// The number of a smaps value, `   12 kB`.
+fn kib(value: &str) -> Option<u64> {
+    value.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// `Private_Dirty` of the program's own static data in KiB: its writable mappings of the
@@ -99,13 +98,8 @@ pub fn program_data_private_kib(pid: u32) -> Option<u64> {
             let writable = fields[1].contains('w');
             counting = writable && (path == exe || (path.is_empty() && after_program_data));
             after_program_data = writable && path == exe;
-        } else if counting && let Some(kib) = line.strip_prefix("Private_Dirty:") {
-            total += kib
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()?;
+        } else if counting && let Some(value) = line.strip_prefix("Private_Dirty:") {
+            total += kib(value)?;
         }
     }
     Some(total)
