@@ -8,9 +8,14 @@
 //! The workspace denies `unsafe_code`; this crate alone allows it.
 #![allow(unsafe_code)]
 
+mod descriptors;
 pub mod malloc_cache;
 pub mod pam;
 pub mod shared;
+
+pub use descriptors::{
+    close_descriptors_except, close_descriptors_except_these, close_on_exec_above_stderr,
+};
 
 use std::path::Path;
 
@@ -37,6 +42,22 @@ pub fn fork() -> nix::Result<ForkResult> {
     // no other thread can hold a lock or be half-way through an allocation at the time
     // of the fork; the child inherits a consistent state.
     unsafe { nix::unistd::fork() }
+}
+
+/// Ends a forked child (a session, its pre-login process) at once, with `status`.
+///
+/// `std::process::exit` would run the C library's exit handlers: the destructors of
+/// every shared library (libm, libgcc_s, libpam and its own) and of the dynamic
+/// linker, whose code and data a forked child has never touched, so each exit paged
+/// them in only to tear them down: about 20 page faults per process, two processes a
+/// login. A child has nothing for them to do: it writes its logs and replies with
+/// plain system calls as it goes, and only Rust's buffered stdout could hold bytes,
+/// which are flushed first.
+pub fn end_child(status: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    // SAFETY: _exit(2) ends the process; nothing of this process runs after it.
+    unsafe { nix::libc::_exit(status) }
 }
 
 /// `-B` of every daemon: forks; the parent gets `Ok(false)` (and should exit), the child
@@ -180,64 +201,6 @@ fn release_stack_below_caller() {
             DEPTH,
             nix::libc::MADV_DONTNEED,
         );
-    }
-}
-
-/// Marks every open descriptor above stderr close-on-exec, so that the programs this
-/// process starts (pure-authd's scripts, say) inherit only stdin, stdout and stderr,
-/// not whatever the process itself inherited from whoever started it.
-pub fn close_on_exec_above_stderr() {
-    use std::os::fd::BorrowedFd;
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let numbers: Vec<i32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd > 2)
-        .collect();
-    for fd in numbers {
-        // SAFETY: the descriptor is only borrowed for this one fcntl call, during which
-        // nothing in this process closes it (callers run this at start-up, before any
-        // thread exists); if it was the directory listing's own, now closed, fcntl fails
-        // with EBADF and nothing happens.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        let _ = nix::fcntl::fcntl(
-            borrowed,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        );
-    }
-}
-
-/// Closes every descriptor above stderr except `keep`.
-///
-/// Only for a freshly forked child that will never again run the code owning those
-/// descriptors: it must end with `std::process::exit` (not by returning or unwinding),
-/// so no `File` or socket object ever closes or uses a number that is gone or reused.
-pub fn close_descriptors_except(keep: std::os::fd::RawFd) {
-    close_descriptors_except_these(&[keep]);
-}
-
-/// Closes every descriptor above stderr except those in `keep`.
-///
-/// Only for a process that owns no object for any other descriptor (it has dropped
-/// them, or never uses them again and ends with `std::process::exit`): what is left
-/// are descriptors inherited from whoever started the server, which nothing in the
-/// process uses.
-pub fn close_descriptors_except_these(keep: &[std::os::fd::RawFd]) {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let numbers: Vec<i32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd > 2 && !keep.contains(fd))
-        .collect();
-    for fd in numbers {
-        // SAFETY: per this function's contract, the objects owning these descriptors are
-        // never used again in this process; the directory listing's own descriptor is
-        // already closed and gives EBADF, which is ignored.
-        unsafe {
-            nix::libc::close(fd);
-        }
     }
 }
 

@@ -432,7 +432,7 @@ impl<'c> Master<'c> {
                 let peer = if proxied {
                     match self.proxied_client(&mut stream, peer) {
                         Some(client) => client,
-                        None => std::process::exit(0),
+                        None => pureftpd_os::end_child(0),
                     }
                 } else {
                     peer
@@ -444,7 +444,7 @@ impl<'c> Master<'c> {
                 });
                 if let Some(ssh) = &self.ssh {
                     crate::sftp::session::run(stream, peer, self.config, ssh, board.flatten());
-                    std::process::exit(0);
+                    pureftpd_os::end_child(0);
                 }
                 session::run(
                     stream,
@@ -454,7 +454,7 @@ impl<'c> Master<'c> {
                     origin,
                     board.flatten(),
                 );
-                std::process::exit(0);
+                pureftpd_os::end_child(0);
             }
             Ok(ForkResult::Parent { child }) => {
                 drop(port20);

@@ -83,7 +83,7 @@ pub fn run(
                 preauth_channel,
                 preauth_pipe,
             );
-            std::process::exit(code);
+            pureftpd_os::end_child(code);
         }
         Ok(ForkResult::Parent { child }) => {
             drop((stream, preauth_channel, preauth_pipe, confinement));
