@@ -2,7 +2,8 @@
 # Many clients on one server, ours and Debian's pure-ftpd with the same flags, the same
 # .pdb (a SHA-512-crypt hash) and the same client (ftpd/examples/ftpbench.rs), one server
 # at a time:
-#   the time for 300 logins started at the same moment (median of 3);
+#   the time for 300 logins started at the same moment (median of 3, each burst once
+#   the sessions of the one before have ended: not timing their exits too);
 #   the memory (PSS) of the master and all its sessions with 1,000 and with 10,000
 #   logged-in idle sessions held (10,000 only where the machine has the processes and
 #   descriptors for it).
@@ -46,8 +47,20 @@ hold() { # port sessions: "total PSS in MiB (KiB per session)", or why not
   sleep 3  # the sessions end
   echo "$result"
 }
-median3() { # command printing one number
-  for _ in 1 2 3; do "$@"; done | sort -n | sed -n 2p
+children() { # pid: how many processes it has
+  pgrep -c -P "$1" || true
+}
+settle() { # waits (at most 20 s) until the server has no more processes than at start
+  for _ in $(seq 200); do
+    [ "$(children "$server")" -le "$idle_children" ] && break
+    sleep 0.1
+  done
+  sleep 1
+}
+median3() { # command printing one number: "median (lowest-highest)" of 3 runs, each
+  # once the last one's sessions ended
+  for _ in 1 2 3; do "$@"; settle; done | sort -n | paste -sd' ' |
+    awk '{printf "%s s (%s-%s s)\n", $2, $1, $3}'
 }
 
 room=$(( $(cat /proc/sys/kernel/pid_max) - $(ls /proc | grep -c '^[0-9]') ))
@@ -55,6 +68,7 @@ rows=""
 for server_name in "Debian pure-ftpd 1.0.50:$theirs:21701" "pureftpd-rs:$ours:21702"; do
   IFS=: read -r name binary port <<<"$server_name"
   start "$binary" "$port"
+  idle_children=$(children "$server")
   burst=$(median3 "$bench" burst "$port" bench pw 300)
   thousand=$(hold "$port" 1000)
   if [ "$room" -gt 25000 ]; then
@@ -63,7 +77,7 @@ for server_name in "Debian pure-ftpd 1.0.50:$theirs:21701" "pureftpd-rs:$ours:21
     tenthousand="not measured: room for $room processes"
   fi
   stop
-  rows+="| $name | ${burst} s | $thousand | $tenthousand |"$'\n'
+  rows+="| $name | $burst | $thousand | $tenthousand |"$'\n'
 done
 echo "| server | 300 logins at once | 1,000 idle sessions, PSS | 10,000 idle sessions, PSS |"
 echo "|---|---|---|---|"

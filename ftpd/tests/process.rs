@@ -695,18 +695,29 @@ fn inetd_mode_serves_the_connection_on_standard_input() {
     let port = listener.local_addr().unwrap().port();
     let login = format!("puredb:{}", site.pdb.display());
     let board = site.scoreboard();
+    let (started, pid) = std::sync::mpsc::channel();
     let server = std::thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
         let fd = std::os::fd::OwnedFd::from(stream);
-        std::process::Command::new(common::OURS)
+        let mut child = std::process::Command::new(common::OURS)
             .args(["-l", &login, "-H", "-4"])
             .env("PURE_FTPD_SCOREBOARD", board)
+            .env_remove("GLIBC_TUNABLES")
             .stdin(std::process::Stdio::from(fd))
-            .status()
-            .unwrap()
+            .spawn()
+            .unwrap();
+        started.send(child.id()).unwrap();
+        child.wait().unwrap()
     });
     let mut ftp = Ftp::login(port, USER, PASSWORD);
     assert_eq!(ftp.cmd("PWD").text(), "257 \"/\" is your current location");
+    // Alone in its process, a session does not run itself again without malloc's
+    // cache (a standalone master does, for the sessions it forks): the process started
+    // serves with the environment it was given.
+    let pid = pid.recv().unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(!environ.contains("GLIBC_TUNABLES"), "{environ:?}");
     ftp.cmd("QUIT");
     assert!(server.join().unwrap().success());
 }
