@@ -13,7 +13,18 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 # build (tests/src/lib.rs builds a missing one on first use, which on a fresh machine
 # happens while other tests already run).
 cargo build --workspace --bins -q
+# Temporary directories (tempfile's /tmp/.tmp*) the tests leave behind are listed and
+# fail the run: they held scoreboards, home trees and private host keys.
+temporaries() { find "${TMPDIR:-/tmp}" -maxdepth 1 -name '.tmp*' 2>/dev/null | sort; }
+before=$(temporaries)
 cargo test --workspace
+left=$(comm -13 <(echo "$before") <(temporaries))
+if [ -n "$left" ]; then
+  for dir in $left; do
+    echo "tests left $dir behind: $(ls -A "$dir" 2>/dev/null | head -5 | paste -sd' ')" >&2
+  done
+  exit 1
+fi
 # The tests mount small file systems of their own (ftpd/tests/common/mounts.rs: tmpfs, and
 # ext4 images on loop devices) and must leave none behind.
 left=$( { grep '^pureftpd-test ' /proc/mounts; losetup -ln -O BACK-FILE 2>/dev/null | grep 'pureftpd-test'; } || true)

@@ -10,13 +10,30 @@ use common::{Ftp, Server};
 const TESTER: &str = "pureftpd-tester";
 const TESTER_PASSWORD: &str = "Tester pw 1";
 
-fn start(extra: &[&str]) -> Server {
-    let board = tempfile::tempdir().unwrap().keep();
-    Server::start_with_env(
+/// A server and its scoreboard directory, removed once the server has stopped.
+struct Started {
+    server: Server,
+    _board: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Started {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+fn start(extra: &[&str]) -> Started {
+    let board = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
         std::path::Path::new(common::OURS),
         &[&["-H", "-4"][..], extra].concat(),
-        &[("PURE_FTPD_SCOREBOARD", &board)],
-    )
+        &[("PURE_FTPD_SCOREBOARD", board.path())],
+    );
+    Started {
+        server,
+        _board: board,
+    }
 }
 
 #[test]

@@ -9,26 +9,38 @@ use super::{PASSWORD, Server, Site, USER};
 
 pub const SFTPD: &str = env!("CARGO_BIN_EXE_pure-sftpd");
 
-/// Host keys made once by ssh-keygen for all tests (the server's own key making is
-/// tested in `host_keys.rs`; RSA keys take a while in a debug build).
+/// Host keys made by ssh-keygen for all tests (the server's own key making is tested in
+/// `host_keys.rs`; RSA keys take a while in a debug build). They live in Cargo's
+/// scratch directory for tests (`target/tmp`), made once and kept for the next runs: a
+/// temporary directory held by a static is never removed, and left private keys in
+/// /tmp after every run.
 pub fn host_key_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let dir = scratch.join("sftp-host-keys");
+        if dir.join("ssh_host_rsa_key.pub").exists() {
+            return dir;
+        }
+        // Made aside and renamed into place: test programs may run at the same time.
+        let making = tempfile::tempdir_in(scratch).unwrap();
         for (kind, name) in [
             ("ed25519", "ssh_host_ed25519_key"),
             ("rsa", "ssh_host_rsa_key"),
         ] {
             let made = Command::new("ssh-keygen")
                 .args(["-q", "-t", kind, "-N", "", "-f"])
-                .arg(dir.path().join(name))
+                .arg(making.path().join(name))
                 .status()
                 .expect("ssh-keygen runs (apt-get install openssh-client)");
             assert!(made.success());
         }
+        if std::fs::rename(making.path(), &dir).is_err() {
+            // Another program's keys got there first: those are used, these removed.
+            assert!(dir.join("ssh_host_rsa_key.pub").exists(), "{dir:?}");
+        }
         dir
     })
-    .path()
 }
 
 /// pure-sftpd on the site, with `-l puredb:<pdb> -H` and `extra`.
