@@ -5,19 +5,22 @@
 # of its uploads. The home is on the disk, or on tmpfs with `--tmpfs` (no writeback: the
 # CPU cost shows alone). With `--clear`, the same for plain STOR (no TLS). With `--retr`,
 # downloads of one 1 GiB file instead (read from the page cache, so the disk plays no
-# part: what is measured is the server's sending and the client's receiving).
+# part: what is measured is the server's sending and the client's receiving). With
+# `--curl`, uploads are sent by curl from a 1 GiB file in the page cache (the client the
+# performance issue names) instead of ftpbench's memory.
 # Needs root (the servers switch to the account's uid) and Debian's pure-ftpd package.
 #
-#   scripts/bench-ftps-stor.sh [runs] [--tmpfs] [--clear] [--retr]
+#   scripts/bench-ftps-stor.sh [runs] [--tmpfs] [--clear] [--retr] [--curl]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-6}
-root=/tmp clear=no direction=stor
+root=/tmp clear=no direction=stor client=ftpbench
 for option in "${@:2}"; do
   case $option in
     --tmpfs) root=/dev/shm ;;
     --clear) clear=yes ;;
     --retr) direction=retr ;;
+    --curl) client=curl ;;
     *) echo "unknown option $option" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +34,13 @@ mode=$direction tls=()
 if [ "$direction" = retr ]; then
   dd if=/dev/zero of="$work/home/down.bin" bs=1M count=1024 status=none
   chown 4242:4242 "$work/home/down.bin"
+fi
+curl_tls=()
+[ "$clear" = no ] && curl_tls=(--ssl-reqd --insecure)
+if [ "$client" = curl ]; then
+  [ "$direction" = stor ] || { echo "--curl is for uploads" >&2; exit 2; }
+  dd if=/dev/zero of="$work/source.bin" bs=1M count=1024 status=none
+  cat "$work/source.bin" >/dev/null
 fi
 # The servers run under /usr/bin/time: stop them, not only their timer, on any exit.
 trap 'for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done; bench_cleanup' EXIT
@@ -51,7 +61,13 @@ for i in $(seq "$runs"); do
     else
       rm -f "$work"/home/up-*.bin
       sync
-      rate=$("$bench" "$mode" "${port[$name]}" bench pw "up-$name.bin" 1024 2>/dev/null)
+      if [ "$client" = curl ]; then
+        rate=$(curl -s -o /dev/null -w '%{speed_upload}' ${curl_tls[@]+"${curl_tls[@]}"} \
+          -T "$work/source.bin" "ftp://bench:pw@127.0.0.1:${port[$name]}/up-$name.bin" |
+          awk '{printf "%.0f", $1 / 1048576}')
+      else
+        rate=$("$bench" "$mode" "${port[$name]}" bench pw "up-$name.bin" 1024 2>/dev/null)
+      fi
     fi
     rates[$name]+="$rate "
     echo "run $i $name: $rate MB/s"
