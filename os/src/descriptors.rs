@@ -16,14 +16,7 @@ use std::os::fd::RawFd;
 /// not whatever the process itself inherited from whoever started it.
 pub fn close_on_exec_above_stderr() {
     use std::os::fd::BorrowedFd;
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let numbers: Vec<i32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd > 2)
-        .collect();
-    for fd in numbers {
+    for fd in listed_above_stderr() {
         // SAFETY: the descriptor is only borrowed for this one fcntl call, during which
         // nothing in this process closes it (callers run this at start-up, before any
         // thread exists); if it was the directory listing's own, now closed, fcntl fails
@@ -64,14 +57,10 @@ pub fn close_descriptors_except_these(keep: &[RawFd]) {
 
 /// Closes every descriptor above stderr listed in /proc/self/fd but those in `keep`.
 fn close_listed_except(keep: &[RawFd]) {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let numbers: Vec<i32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd > 2 && !keep.contains(fd))
-        .collect();
-    for fd in numbers {
+    for fd in listed_above_stderr()
+        .into_iter()
+        .filter(|fd| !keep.contains(fd))
+    {
         // SAFETY: per this function's contract, the objects owning these descriptors are
         // never used again in this process; the directory listing's own descriptor is
         // already closed and gives EBADF, which is ignored.
@@ -79,6 +68,18 @@ fn close_listed_except(keep: &[RawFd]) {
             nix::libc::close(fd);
         }
     }
+}
+
+/// The descriptors above stderr that /proc/self/fd lists (the listing's own among
+/// them, closed by the time the caller acts on it); none without /proc.
+fn listed_above_stderr() -> Vec<RawFd> {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect()
 }
 
 /// Closes every descriptor above stderr outside `keep` with close_range(2); false if
