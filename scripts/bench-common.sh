@@ -2,9 +2,12 @@
 # bench-ftps-stor.sh): the set-up they share. After `bench_setup <name> [tmp root]`:
 #   $bench  the client (ftpd/examples/ftpbench.rs), $ours and $theirs the two servers,
 #   $work   a fresh directory (mode 0755) with home/ owned by 4242, removed at exit,
+#   $boards a fresh directory on a tmpfs for our servers' scoreboards, removed at exit,
 #   pids    the array whose processes are killed at exit.
+# bench_theirs_on_tmpfs runs Debian's server with its scoreboard on a tmpfs too.
 # bench_account adds the account `bench` (password `pw`, uid 4242) with our pure-pw and
-# exports PURE_PASSWDFILE/PURE_DBFILE; bench_cheap_hash gives it a SHA-512-crypt hash;
+# exports PURE_PASSWDFILE/PURE_DBFILE; bench_cheap_hash gives it a SHA-512-crypt hash
+# (or an MD5-crypt one); bench_another_account adds one more with the same uid and home;
 # bench_certificate writes $work/tls.pem.
 
 bench_setup() { # name [directory to work in]
@@ -15,6 +18,7 @@ bench_setup() { # name [directory to work in]
   ours=$PWD/target/release/pure-ftpd
   theirs=/usr/sbin/pure-ftpd
   work=$(mktemp -d "${2:-/tmp}/pureftpd-$1.XXXXXX")
+  boards=$(mktemp -d "/dev/shm/pureftpd-$1-boards.XXXXXX")
   pids=()
   trap bench_cleanup EXIT
   chmod 755 "$work"
@@ -24,7 +28,19 @@ bench_setup() { # name [directory to work in]
 
 bench_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  rm -rf "$work" "$boards"
+}
+
+# Scoreboards on a tmpfs, as on a Debian system, where /run is one: on this VM /run is on
+# ext4, where Debian's server, which creates and removes a file per session, slows down
+# burst after burst (ext4 skips the inodes freed in the last seconds). Debian's server gets
+# a tmpfs on /run/pure-ftpd in a mount namespace of its own: nothing outside it sees the
+# mount, and the mount goes with the server. It execs: call it as the last command of a
+# background subshell (`bench_theirs_on_tmpfs -S ... &`), and $! is the server.
+bench_theirs_on_tmpfs() { # the server's arguments
+  exec unshare -m sh -c \
+    'mkdir -p /run/pure-ftpd && mount -t tmpfs -o mode=0700 tmpfs /run/pure-ftpd && exec "$0" "$@"' \
+    "$theirs" "$@"
 }
 
 bench_account() {
@@ -32,10 +48,15 @@ bench_account() {
   printf 'pw\npw\n' | target/release/pure-pw useradd bench -u 4242 -g 4242 -d "$work/home" -m >/dev/null
 }
 
+bench_another_account() { # name: password `pw`, uid 4242, the same home
+  printf 'pw\npw\n' | target/release/pure-pw useradd "$1" -u 4242 -g 4242 -d "$work/home" -m >/dev/null
+}
+
 # An account's hash (`bench` unless named) replaced by a SHA-512-crypt one (a few ms a
-# login, where argon2id costs ~48 ms), so that what a login costs besides its hash shows.
-bench_cheap_hash() { # [account]
-  local hash; hash=$(openssl passwd -6 pw)
+# login, where argon2id costs ~48 ms), so that what a login costs besides its hash shows;
+# `-1` as the second argument makes it an MD5-crypt one (a tenth of that again).
+bench_cheap_hash() { # [account] [openssl passwd algorithm option]
+  local hash; hash=$(openssl passwd "${2:--6}" pw)
   python3 - "$PURE_PASSWDFILE" "$hash" "${1:-bench}" <<'PY'
 import sys
 path, hash, account = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Many clients on one server, ours and Debian's pure-ftpd with the same flags, the same
-# .pdb (a SHA-512-crypt hash) and the same client (ftpd/examples/ftpbench.rs), one server
-# at a time:
-#   the time for 300 logins started at the same moment (median of 3, each burst once
-#   the sessions of the one before have ended: not timing their exits too);
-#   the memory (PSS) of the master and all its sessions with 1,000 and with 10,000
-#   logged-in idle sessions held (10,000 only where the machine has the processes and
-#   descriptors for it).
+# .pdb (a SHA-512-crypt hash) and the same client (ftpd/examples/ftpbench.rs):
+#   the time for 300 logins started at the same moment, both servers running, bursts
+#   alternating between them (median and range of 5 each; a burst starts once the
+#   sessions of the one before have ended, not timing their exits too), and the same
+#   with an account whose hash is MD5-crypt (a tenth of SHA-512-crypt's cost: what
+#   a login costs besides its hash);
+#   then, one server at a time, the memory (PSS) of the master and all its sessions
+#   with 1,000 and with 10,000 logged-in idle sessions held (10,000 only where the
+#   machine has the processes and descriptors for it).
 # Needs root and Debian's pure-ftpd package.
 #
 #   scripts/bench-many-clients.sh
@@ -15,20 +17,24 @@ cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
 bench_setup many
 bench_account
+bench_another_account md5
+bench_cheap_hash md5 -1
 bench_cheap_hash
 # Both ends need a descriptor per session; the client holds them all in one process.
 ulimit -n "$(ulimit -Hn)"
 sync
 
-start() { # binary port
-  PURE_FTPD_SCOREBOARD=$work/board-$2 "$1" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$2" -A -H -4 \
+start() { # binary port: the server's pid in $server
+  local run=$1
+  [ "$1" = "$theirs" ] && run=bench_theirs_on_tmpfs  # see bench-common.sh
+  PURE_FTPD_SCOREBOARD=$boards/board-$2 "$run" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$2" -A -H -4 \
     -c 11000 -C 11000 -p 20000:44000 -g "$work/pid-$2" >/dev/null 2>&1 &
   server=$!
   pids+=("$server")
   bench_wait_listening "$2"
 }
-stop() {
-  kill "$server"; wait "$server" 2>/dev/null || true
+stop() { # pid
+  kill "$1"; wait "$1" 2>/dev/null || true
 }
 hold() { # port sessions: "total PSS in MiB (KiB per session)", or why not
   local port=$1 n=$2
@@ -50,35 +56,53 @@ hold() { # port sessions: "total PSS in MiB (KiB per session)", or why not
 children() { # pid: how many processes it has
   pgrep -c -P "$1" || true
 }
-settle() { # waits (at most 20 s) until the server has no more processes than at start
+settle() { # pid baseline: waits (at most 20 s) until the server has no more processes
+  # than it had at start
   for _ in $(seq 200); do
-    [ "$(children "$server")" -le "$idle_children" ] && break
+    [ "$(children "$1")" -le "$2" ] && break
     sleep 0.1
   done
   sleep 1
 }
-median3() { # command printing one number: "median (lowest-highest)" of 3 runs, each
-  # once the last one's sessions ended
-  for _ in 1 2 3; do "$@"; settle; done | sort -n | paste -sd' ' |
-    awk '{printf "%s s (%s-%s s)\n", $2, $1, $3}'
+summary() { # numbers: "median s (lowest-highest s)"
+  printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2;
+    printf "%.3f s (%s-%s s)\n", m, v[1], v[NR]}'
 }
+
+# Both servers up, bursts alternating: the machine's drift from minute to minute is in
+# both columns alike.
+start "$theirs" 21701; debian=$server; debian_idle=$(children "$debian")
+start "$ours" 21702; rs=$server; rs_idle=$(children "$rs")
+declare -A times
+for account in bench md5; do
+  for round in 0 1 2 3 4 5; do  # round 0 warms both up and is not counted
+    for side in debian:21701 rs:21702; do
+      IFS=: read -r who port <<<"$side"
+      t=$("$bench" burst "$port" "$account" pw 300)
+      if [ "$who" = debian ]; then settle "$debian" "$debian_idle"; else settle "$rs" "$rs_idle"; fi
+      [ "$round" = 0 ] || times[$who-$account]+="$t "
+    done
+  done
+done
+stop "$debian"; stop "$rs"
 
 room=$(( $(cat /proc/sys/kernel/pid_max) - $(ls /proc | grep -c '^[0-9]') ))
 rows=""
-for server_name in "Debian pure-ftpd 1.0.50:$theirs:21701" "pureftpd-rs:$ours:21702"; do
-  IFS=: read -r name binary port <<<"$server_name"
+for server_name in "Debian pure-ftpd 1.0.50:$theirs:21703:debian" "pureftpd-rs:$ours:21704:rs"; do
+  IFS=: read -r name binary port who <<<"$server_name"
   start "$binary" "$port"
-  idle_children=$(children "$server")
-  burst=$(median3 "$bench" burst "$port" bench pw 300)
   thousand=$(hold "$port" 1000)
   if [ "$room" -gt 25000 ]; then
     tenthousand=$(hold "$port" 10000)
   else
     tenthousand="not measured: room for $room processes"
   fi
-  stop
-  rows+="| $name | $burst | $thousand | $tenthousand |"$'\n'
+  stop "$server"
+  # shellcheck disable=SC2086
+  rows+="| $name | $(summary ${times[$who-bench]}) | $(summary ${times[$who-md5]}) | $thousand | $tenthousand |"$'\n'
 done
-echo "| server | 300 logins at once | 1,000 idle sessions, PSS | 10,000 idle sessions, PSS |"
-echo "|---|---|---|---|"
+echo "| server | 300 logins at once | the same, MD5-crypt | 1,000 idle sessions, PSS | 10,000 idle sessions, PSS |"
+echo "|---|---|---|---|---|"
 printf '%s' "$rows"
+# shellcheck disable=SC2086
+for who in debian rs; do echo "$who: SHA-512-crypt ${times[$who-bench]}; MD5-crypt ${times[$who-md5]}"; done

@@ -41,7 +41,9 @@ bench_certificate
 sync
 
 start() { # binary port
-  PURE_FTPD_SCOREBOARD=$work/board-$2 "$1" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$2" -H -4 -c 200 -C 200 \
+  local run=$1
+  [ "$1" = "$theirs" ] && run=bench_theirs_on_tmpfs  # scoreboards on tmpfs: bench-common.sh
+  PURE_FTPD_SCOREBOARD=$boards/board-$2 "$run" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$2" -H -4 -c 200 -C 200 \
     -Y 1 -2 "$work/tls.pem" -g "$work/pid-$2" >/dev/null 2>&1 &
   pids+=($!)
   bench_wait_listening "$2"
