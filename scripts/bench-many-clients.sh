@@ -5,7 +5,9 @@
 #   alternating between them (median and range of 5 each; a burst starts once the
 #   sessions of the one before have ended, not timing their exits too), and the same
 #   with an account whose hash is MD5-crypt (a tenth of SHA-512-crypt's cost: what
-#   a login costs besides its hash);
+#   a login costs besides its hash); a third server in the bursts is ours started as
+#   the account's uid, which has no privilege to separate: one process a login, no
+#   pre-login process, no chroot, no id switch (what privilege separation costs);
 #   then, one server at a time, the memory (PSS) of the master and all its sessions
 #   with 1,000 and with 10,000 logged-in idle sessions held (10,000 only where the
 #   machine has the processes and descriptors for it).
@@ -69,22 +71,38 @@ summary() { # numbers: "median s (lowest-highest s)"
     printf "%.3f s (%s-%s s)\n", m, v[1], v[NR]}'
 }
 
-# Both servers up, bursts alternating: the machine's drift from minute to minute is in
-# both columns alike.
-start "$theirs" 21701; debian=$server; debian_idle=$(children "$debian")
-start "$ours" 21702; rs=$server; rs_idle=$(children "$rs")
-declare -A times
+start_unprivileged() { # port: ours as the account's uid (it reads the .pdb, writes its
+  # scoreboard in a directory of its own); the server's pid in $server
+  chmod 644 "$PURE_DBFILE"
+  chmod 711 "$boards"
+  mkdir -p "$boards/unprivileged"
+  chown 4242:4242 "$boards/unprivileged"
+  PURE_FTPD_SCOREBOARD=$boards/unprivileged setpriv --reuid 4242 --regid 4242 --clear-groups \
+    "$ours" -l "puredb:$PURE_DBFILE" -S "127.0.0.1,$1" -H -4 -c 11000 -C 11000 -p 20000:44000 \
+    >/dev/null 2>&1 &
+  server=$!
+  pids+=("$server")
+  bench_wait_listening "$1"
+}
+
+# The servers up side by side, bursts alternating: the machine's drift from minute to
+# minute is in every column alike.
+declare -A server_of idle_of times
+start "$theirs" 21701; server_of[debian]=$server
+start "$ours" 21702; server_of[rs]=$server
+start_unprivileged 21705; server_of[unprivileged]=$server
+for who in debian rs unprivileged; do idle_of[$who]=$(children "${server_of[$who]}"); done
 for account in bench md5; do
-  for round in 0 1 2 3 4 5; do  # round 0 warms both up and is not counted
-    for side in debian:21701 rs:21702; do
+  for round in 0 1 2 3 4 5; do  # round 0 warms them up and is not counted
+    for side in debian:21701 rs:21702 unprivileged:21705; do
       IFS=: read -r who port <<<"$side"
       t=$("$bench" burst "$port" "$account" pw 300)
-      if [ "$who" = debian ]; then settle "$debian" "$debian_idle"; else settle "$rs" "$rs_idle"; fi
+      settle "${server_of[$who]}" "${idle_of[$who]}"
       [ "$round" = 0 ] || times[$who-$account]+="$t "
     done
   done
 done
-stop "$debian"; stop "$rs"
+for who in debian rs unprivileged; do stop "${server_of[$who]}"; done
 
 room=$(( $(cat /proc/sys/kernel/pid_max) - $(ls /proc | grep -c '^[0-9]') ))
 rows=""
@@ -105,4 +123,6 @@ echo "| server | 300 logins at once | the same, MD5-crypt | 1,000 idle sessions,
 echo "|---|---|---|---|---|"
 printf '%s' "$rows"
 # shellcheck disable=SC2086
-for who in debian rs; do echo "$who: SHA-512-crypt ${times[$who-bench]}; MD5-crypt ${times[$who-md5]}"; done
+echo "| pureftpd-rs not started as root (no pre-login process) | $(summary ${times[unprivileged-bench]}) | $(summary ${times[unprivileged-md5]}) | | |"
+# shellcheck disable=SC2086
+for who in debian rs unprivileged; do echo "$who: SHA-512-crypt ${times[$who-bench]}; MD5-crypt ${times[$who-md5]}"; done
