@@ -3,7 +3,7 @@
 # tree, with the same .pdb and the same client (ftpd/examples/ftpbench.rs):
 #   RETR and STOR of a 1 GiB file (binary, passive, loopback), next to a bare sendfile;
 #   logins per second with 4 clients (SHA-512-crypt and argon2id hashes); memory (PSS) per idle logged-in session;
-#   LIST of a directory of 50,000 names;
+#   NLST, LIST and MLSD of a directory of 50,000 names;
 #   FTPS (AUTH TLS, PROT P, TLS 1.3): RETR and STOR of 1 GiB, full handshakes per second
 #   with 4 clients, and handshakes that resume a session an earlier connection got.
 # Both servers run side by side for the whole run; every figure is measured [runs] times
@@ -81,6 +81,8 @@ logins_own() { # ours: its own pure-pw's hash is the argon2id of `bench`
 }
 pss() { pss_per_session "$2" "$1" 50; }
 list() { "$bench" list "$1" bench pw many | cut -d' ' -f1; }
+nlst() { "$bench" nlst "$1" bench pw many | cut -d' ' -f1; }
+mlsd() { "$bench" mlsd "$1" bench pw many | cut -d' ' -f1; }
 tls_retr() { "$bench" ftps-retr "$1" bench pw big.bin 2>/dev/null; }
 tls_stor() { ftps_stor_once "$1"; }
 handshakes() { "$bench" handshakes "$1" 4 10; }
@@ -134,10 +136,11 @@ if [ -x "$theirs" ]; then
   master_theirs=$(cat "$work/pid-$port_theirs")
 fi
 
-plain=(retr stor logins_cheap logins_argon logins_own pss list)
+plain=(retr stor logins_cheap logins_argon logins_own pss)
+listings=(nlst list mlsd)
 tls=(tls_retr tls_stor handshakes resumed)
 declare -A theirs_of ours_of
-for figure in "${plain[@]}" "${tls[@]}"; do
+for figure in "${plain[@]}" "${listings[@]}" "${tls[@]}"; do
   alternate "$figure"
   ours_of[$figure]=$ours_median theirs_of[$figure]=$theirs_median
 done
@@ -155,11 +158,17 @@ ratios() { # figures...
 }
 echo "Medians of $runs alternating runs each:"
 echo
-echo "| server | RETR 1 GiB (MB/s) | STOR 1 GiB (MB/s) | logins/s, same .pdb, SHA-512-crypt (4 clients) | logins/s, same .pdb, argon2id (4 clients) | logins/s, hash of its own pure-pw | PSS per idle session (KiB) | LIST of a 50,000-name directory (s) |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| server | RETR 1 GiB (MB/s) | STOR 1 GiB (MB/s) | logins/s, same .pdb, SHA-512-crypt (4 clients) | logins/s, same .pdb, argon2id (4 clients) | logins/s, hash of its own pure-pw | PSS per idle session (KiB) |"
+echo "|---|---|---|---|---|---|---|"
 row "Debian pure-ftpd 1.0.50" theirs_of "${plain[@]}"
 row "pureftpd-rs" ours_of "${plain[@]}"
 ratios "${plain[@]}"
+echo
+echo "| server | NLST of a 50,000-name directory (s) | LIST (s) | MLSD (s) |"
+echo "|---|---|---|---|"
+row "Debian pure-ftpd 1.0.50" theirs_of "${listings[@]}"
+row "pureftpd-rs" ours_of "${listings[@]}"
+ratios "${listings[@]}"
 echo
 echo "| server | FTPS RETR 1 GiB (MB/s) | FTPS STOR 1 GiB (MB/s) | full TLS handshakes/s (AUTH TLS + QUIT, 4 clients) | resumed TLS 1.3 handshakes/s, new control connections |"
 echo "|---|---|---|---|---|"

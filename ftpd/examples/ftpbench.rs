@@ -600,7 +600,7 @@ fn main() -> Result<()> {
             c.reply()?;
             c.reply()?;
             let lines = text.iter().filter(|&&b| b == b'\n').count();
-            println!("{:.3} {lines}", elapsed.as_secs_f64());
+            println!("{:.4} {lines}", elapsed.as_secs_f64());
         }
         other => return Err(format!("unknown mode {other}").into()),
     }

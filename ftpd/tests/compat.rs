@@ -420,6 +420,79 @@ fn mlsd_skips_ls_options_as_debian() {
     );
 }
 
+/// `-L`: NLST, MLSD and LIST stop at the cap as Debian's do, saying the output was
+/// truncated. A directory of exactly the cap (8 names, `.` and `..`) is listed whole by
+/// both; Debian's says "truncated" all the same, ours says how many there were (as its
+/// LIST does). Names are in directory order, which differs between the two sites, so
+/// each side's names are checked against its own directory.
+#[test]
+fn listing_caps_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+        return;
+    }
+    let mut seen = Vec::new();
+    for binary in [Path::new(common::OURS), theirs.as_path()] {
+        let site = Site::new();
+        for (dir, files) in [("many", 30), ("ten", 8)] {
+            std::fs::create_dir(site.home.join(dir)).unwrap();
+            for i in 0..files {
+                site.put(&format!("{dir}/f{i:02}"), b"x");
+            }
+        }
+        let server = site.start(binary, &["-L", "10:2"]);
+        let mut ftp = Ftp::login(server.port, common::USER, PASSWORD);
+        let mut replies = Vec::new();
+        for command in [
+            "NLST many",
+            "MLSD many",
+            "LIST many",
+            "NLST ten",
+            "MLSD ten",
+        ] {
+            let (first, data, last) = ftp.download(command);
+            let text = String::from_utf8_lossy(&data).into_owned();
+            let names: Vec<&str> = text
+                .lines()
+                .map(|line| line.rsplit([' ', '/']).next().unwrap_or(line))
+                .collect();
+            let distinct: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+            assert_eq!(distinct.len(), names.len(), "{command}: {text}");
+            let dir = command.rsplit(' ').next().unwrap();
+            for name in &names {
+                assert!(site.home.join(dir).join(name).exists(), "{command}: {name}");
+            }
+            let last = last.and_then(|reply| reply.lines.last().cloned());
+            replies.push((command, first.code, names.len(), last.unwrap_or_default()));
+        }
+        seen.push(replies);
+    }
+    let truncated = "226 Output truncated to 10 matches".to_string();
+    for (command, first, count, last) in &seen[1] {
+        assert_eq!(
+            (*first, *count, last),
+            (150, 10, &truncated),
+            "Debian's {command}"
+        );
+    }
+    let ours: Vec<_> = seen[0]
+        .iter()
+        .map(|r| (r.0, r.1, r.2, r.3.as_str()))
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            ("NLST many", 150, 10, truncated.as_str()),
+            ("MLSD many", 150, 10, truncated.as_str()),
+            ("LIST many", 150, 10, truncated.as_str()),
+            ("NLST ten", 150, 10, "226 10 matches total"),
+            ("MLSD ten", 150, 10, "226 10 matches total"),
+        ]
+    );
+}
+
 /// What a listing test adds to a site: links to a directory, to a file its owner may
 /// run and to another link, one that leads nowhere, and files whose modes set a single
 /// execute bit. (The site already has links out of the root and to `a.txt`.)

@@ -1,5 +1,7 @@
 //! LIST, NLST, MLSD, MLST and STAT.
 
+use std::ops::ControlFlow;
+
 use pureftpd_proto::Reply;
 
 use super::transfer::Job;
@@ -355,6 +357,50 @@ fn join_shown(shown: &[u8], name: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The lines of an NLST or MLSD, up to the `-L` cap. Pure-FTPd says "Output truncated"
+/// once the count reaches the cap, even when nothing was left out; ours says it only
+/// when an entry was (as LIST does, in both).
+struct Capped {
+    max: usize,
+    bytes: Vec<u8>,
+    count: usize,
+    truncated: bool,
+}
+
+impl Capped {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            bytes: Vec::new(),
+            count: 0,
+            truncated: false,
+        }
+    }
+
+    /// One more line, written by `line`, if it fits; `Break` once one did not.
+    fn take(&mut self, line: impl FnOnce(&mut Vec<u8>)) -> ControlFlow<()> {
+        if self.count >= self.max {
+            self.truncated = true;
+            return ControlFlow::Break(());
+        }
+        line(&mut self.bytes);
+        self.count += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn into_job(self) -> Outcome {
+        let summary = if self.truncated {
+            msg::output_truncated(self.count)
+        } else {
+            msg::matches_total(self.count)
+        };
+        Outcome::Transfer(Box::new(Job::Listing {
+            bytes: self.bytes,
+            done: Reply::new(226, summary),
+        }))
+    }
+}
+
 impl Session<'_> {
     /// Whether this session may see dot files.
     fn sees_dots(&self, logged: &LoggedIn) -> bool {
@@ -463,39 +509,34 @@ impl Session<'_> {
         // Only a directory is listed: a file, a link to one, a pattern or a missing name
         // gets Pure-FTPd's 550, so that a script that checks for a file with NLST finds
         // what it found there.
-        let Ok((_, names)) = logged.vfs.read_dir(&dir) else {
+        let Ok(mut entries) = logged.vfs.dir_entries(&dir) else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
-        // One allocation for the whole reply: names are short, and a directory can hold
-        // tens of thousands.
         let prefix = target
             .as_deref()
             .map_or_else(Vec::new, |t| join_shown(t, b""));
-        let mut bytes = Vec::with_capacity(names.len() * (prefix.len() + 24));
-        let mut count = 0;
-        for name in names
-            .iter()
-            .filter(|n| listing::printable_name(n))
-            .filter(|n| shows_dots || !n.starts_with(b".") || *n == b"." || *n == b"..")
-        {
-            if count >= max {
-                break;
+        // In directory order, unsorted, as Pure-FTPd's: the reading stops at the cap.
+        let mut capped = Capped::new(max);
+        entries.each_name(|name| {
+            if !listing::printable_name(name)
+                || (!shows_dots && name.starts_with(b".") && name != b"." && name != b"..")
+            {
+                return ControlFlow::Continue(());
             }
-            bytes.extend_from_slice(&prefix);
-            bytes.extend_from_slice(name);
-            bytes.extend_from_slice(b"\r\n");
-            count += 1;
-        }
-        Outcome::Transfer(Box::new(Job::Listing {
-            bytes,
-            done: Reply::new(226, msg::matches_total(count)),
-        }))
+            capped.take(|bytes| {
+                bytes.extend_from_slice(&prefix);
+                bytes.extend_from_slice(name);
+                bytes.extend_from_slice(b"\r\n");
+            })
+        });
+        capped.into_job()
     }
 
     pub(super) fn mlsd(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let shows_dots = self.sees_dots(logged);
+        let max = usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX);
         let mut dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
-        let mut opened = logged.vfs.read_dir(&dir);
+        let mut opened = logged.vfs.dir_entries(&dir);
         // As Pure-FTPd: an argument that is not a directory but starts with `-` is taken
         // for `ls` options (`MLSD -a`) and skipped; what follows it, if anything, is the
         // directory. (Pure-FTPd drops that name's first byte; ours reads it whole.)
@@ -507,33 +548,35 @@ impl Session<'_> {
             dir = logged
                 .vfs
                 .resolve(if rest.is_empty() { b"." } else { rest });
-            opened = logged.vfs.read_dir(&dir);
+            opened = logged.vfs.dir_entries(&dir);
         }
-        let Ok((fd, names)) = opened else {
+        let Ok(mut entries) = opened else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
-        let mut bytes = Vec::new();
-        let mut count = 0;
-        for name in names {
-            let role = Role::of(&name);
-            if !listing::printable_name(&name)
+        let fd = entries.fd().try_clone();
+        let Ok(fd) = fd else {
+            return Reply::new(550, msg::NO_SUCH_FILE).into();
+        };
+        // In directory order, as Pure-FTPd's, and capped by `-L` as its is.
+        let mut capped = Capped::new(max);
+        let follow = self.config.broken_clients;
+        entries.each_name(|name| {
+            let role = Role::of(name);
+            if !listing::printable_name(name)
                 || (role == Role::Plain && name.starts_with(b".") && !shows_dots)
             {
-                continue;
+                return ControlFlow::Continue(());
             }
-            let Ok(entry) = Entry::load_in(&logged.vfs, &fd, &dir, name) else {
-                continue;
+            let Ok(entry) = Entry::load_in(&logged.vfs, &fd, &dir, name.to_vec()) else {
+                return ControlFlow::Continue(());
             };
-            let follow = self.config.broken_clients;
-            let entry = entry.through_link(follow, &logged.vfs, |name| join(&dir, name));
-            bytes.extend_from_slice(&listing::facts(&entry, &logged.list, role));
-            bytes.extend_from_slice(b"\r\n");
-            count += 1;
-        }
-        Outcome::Transfer(Box::new(Job::Listing {
-            bytes,
-            done: Reply::new(226, msg::matches_total(count)),
-        }))
+            capped.take(|bytes| {
+                let entry = entry.through_link(follow, &logged.vfs, |name| join(&dir, name));
+                bytes.extend_from_slice(&listing::facts(&entry, &logged.list, role));
+                bytes.extend_from_slice(b"\r\n");
+            })
+        });
+        capped.into_job()
     }
 
     pub(super) fn mlst(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {

@@ -18,6 +18,7 @@ pub mod listing;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
+use std::ops::ControlFlow;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -455,14 +456,52 @@ impl Vfs {
     /// # Errors
     /// The directory cannot be read.
     pub fn read_dir(&self, path: &[u8]) -> io::Result<(OwnedFd, Vec<Vec<u8>>)> {
+        let mut entries = self.dir_entries(path)?;
+        let mut names = Vec::new();
+        entries.each_name(|name| {
+            names.push(name.to_vec());
+            ControlFlow::Continue(())
+        });
+        Ok((entries.fd, names))
+    }
+
+    /// A directory opened to be read one entry at a time, for listings that stop at the
+    /// `-L` cap: the first ten thousand names of a directory of a million are had
+    /// without reading, or holding, the rest.
+    ///
+    /// # Errors
+    /// The directory cannot be opened.
+    pub fn dir_entries(&self, path: &[u8]) -> io::Result<DirEntries> {
         let fd = self.open_dir(path)?;
-        let mut dir = nix::dir::Dir::from_fd(fd.try_clone()?).map_err(errno)?;
-        let names = dir
-            .iter()
-            .filter_map(Result::ok)
-            .map(|entry| entry.file_name().to_bytes().to_vec())
-            .collect();
-        Ok((fd, names))
+        let dir = nix::dir::Dir::from_fd(fd.try_clone()?).map_err(errno)?;
+        Ok(DirEntries { fd, dir })
+    }
+}
+
+/// An open directory read in directory order, `.` and `..` included.
+pub struct DirEntries {
+    fd: OwnedFd,
+    dir: nix::dir::Dir,
+}
+
+impl DirEntries {
+    /// The directory itself, to look its entries up in (`fstatat`).
+    #[must_use]
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+
+    /// Hands `each` the names one by one until it breaks or the directory ends. An entry
+    /// the kernel fails to return ends the reading (`readdir` has no way past it).
+    pub fn each_name(&mut self, mut each: impl FnMut(&[u8]) -> ControlFlow<()>) {
+        for entry in self.dir.iter() {
+            let Ok(entry) = entry else {
+                return;
+            };
+            if each(entry.file_name().to_bytes()).is_break() {
+                return;
+            }
+        }
     }
 }
 
