@@ -357,14 +357,13 @@ fn join_shown(shown: &[u8], name: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The lines of an NLST or MLSD, up to the `-L` cap. Pure-FTPd says "Output truncated"
-/// once the count reaches the cap, even when nothing was left out; ours says it only
-/// when an entry was (as LIST does, in both).
+/// The lines of an NLST or MLSD, up to the `-L` cap. As Pure-FTPd's (and our LIST), the
+/// reply says "Output truncated" once the count reaches the cap, for a directory of
+/// exactly that many entries too: nothing past the cap is read to tell.
 struct Capped {
     max: usize,
     bytes: Vec<u8>,
     count: usize,
-    truncated: bool,
 }
 
 impl Capped {
@@ -373,23 +372,25 @@ impl Capped {
             max,
             bytes: Vec::new(),
             count: 0,
-            truncated: false,
         }
     }
 
-    /// One more line, written by `line`, if it fits; `Break` once one did not.
+    /// One more line, written by `line`; `Break` once the cap is reached.
     fn take(&mut self, line: impl FnOnce(&mut Vec<u8>)) -> ControlFlow<()> {
         if self.count >= self.max {
-            self.truncated = true;
             return ControlFlow::Break(());
         }
         line(&mut self.bytes);
         self.count += 1;
-        ControlFlow::Continue(())
+        if self.count >= self.max {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 
     fn into_job(self) -> Outcome {
-        let summary = if self.truncated {
+        let summary = if self.count >= self.max {
             msg::output_truncated(self.count)
         } else {
             msg::matches_total(self.count)
