@@ -412,6 +412,11 @@ impl Session<'_> {
         }
     }
 
+    /// `-L`'s count of entries a listing shows.
+    fn max_list_entries(&self) -> usize {
+        usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX)
+    }
+
     fn lister<'a>(&self, logged: &'a LoggedIn, options: ListOptions) -> Lister<'a> {
         Lister {
             vfs: &logged.vfs,
@@ -419,7 +424,7 @@ impl Session<'_> {
             options,
             show_dots: self.sees_dots(logged),
             show_dot_dirs: !logged.anonymous(),
-            max_entries: usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX),
+            max_entries: self.max_list_entries(),
             max_depth: self.config.max_list_depth,
             through_links: self.config.broken_clients,
             count: 0,
@@ -500,7 +505,7 @@ impl Session<'_> {
 
     pub(super) fn nlst(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let shows_dots = self.sees_dots(logged);
-        let max = usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX);
+        let max = self.max_list_entries();
         // Options are skipped; the first other word is the directory.
         let target = arg
             .split(|&b| b == b' ')
@@ -518,7 +523,7 @@ impl Session<'_> {
             .map_or_else(Vec::new, |t| join_shown(t, b""));
         // In directory order, unsorted, as Pure-FTPd's: the reading stops at the cap.
         let mut capped = Capped::new(max);
-        entries.each_name(|name| {
+        entries.each_name(|_, name| {
             if !listing::printable_name(name)
                 || (!shows_dots && name.starts_with(b".") && name != b"." && name != b"..")
             {
@@ -535,7 +540,7 @@ impl Session<'_> {
 
     pub(super) fn mlsd(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let shows_dots = self.sees_dots(logged);
-        let max = usize::try_from(self.config.max_list_entries).unwrap_or(usize::MAX);
+        let max = self.max_list_entries();
         let mut dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
         let mut opened = logged.vfs.dir_entries(&dir);
         // As Pure-FTPd: an argument that is not a directory but starts with `-` is taken
@@ -554,21 +559,17 @@ impl Session<'_> {
         let Ok(mut entries) = opened else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
-        let fd = entries.fd().try_clone();
-        let Ok(fd) = fd else {
-            return Reply::new(550, msg::NO_SUCH_FILE).into();
-        };
         // In directory order, as Pure-FTPd's, and capped by `-L` as its is.
         let mut capped = Capped::new(max);
         let follow = self.config.broken_clients;
-        entries.each_name(|name| {
+        entries.each_name(|fd, name| {
             let role = Role::of(name);
             if !listing::printable_name(name)
                 || (role == Role::Plain && name.starts_with(b".") && !shows_dots)
             {
                 return ControlFlow::Continue(());
             }
-            let Ok(entry) = Entry::load_in(&logged.vfs, &fd, &dir, name.to_vec()) else {
+            let Ok(entry) = Entry::load_in(&logged.vfs, fd, &dir, name.to_vec()) else {
                 return ControlFlow::Continue(());
             };
             capped.take(|bytes| {

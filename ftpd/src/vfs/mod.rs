@@ -458,7 +458,7 @@ impl Vfs {
     pub fn read_dir(&self, path: &[u8]) -> io::Result<(OwnedFd, Vec<Vec<u8>>)> {
         let mut entries = self.dir_entries(path)?;
         let mut names = Vec::new();
-        entries.each_name(|name| {
+        entries.each_name(|_, name| {
             names.push(name.to_vec());
             ControlFlow::Continue(())
         });
@@ -485,20 +485,15 @@ pub struct DirEntries {
 }
 
 impl DirEntries {
-    /// The directory itself, to look its entries up in (`fstatat`).
-    #[must_use]
-    pub fn fd(&self) -> &OwnedFd {
-        &self.fd
-    }
-
-    /// Hands `each` the names one by one until it breaks or the directory ends. An entry
-    /// the kernel fails to return ends the reading (`readdir` has no way past it).
-    pub fn each_name(&mut self, mut each: impl FnMut(&[u8]) -> ControlFlow<()>) {
+    /// Hands `each` the directory (to look entries up in, `fstatat`) and the names one by
+    /// one until it breaks or the directory ends. An entry the kernel fails to return ends
+    /// the reading (`readdir` has no way past it).
+    pub fn each_name(&mut self, mut each: impl FnMut(&OwnedFd, &[u8]) -> ControlFlow<()>) {
         for entry in self.dir.iter() {
             let Ok(entry) = entry else {
                 return;
             };
-            if each(entry.file_name().to_bytes()).is_break() {
+            if each(&self.fd, entry.file_name().to_bytes()).is_break() {
                 return;
             }
         }
