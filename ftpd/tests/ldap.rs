@@ -185,13 +185,14 @@ fn logins_and_refusals_as_debians() {
 fn a_directory_that_is_down_fails_over() {
     let Some(branch) = Branch::new() else { return };
     branch.add("joe", "joe pw", "");
-    let nobody_listens = pureftpd_tests::free_port();
+    // A port nobody listens on: a relay's, taken down (on 127.0.0.1 a server under test
+    // could open a passive data port on it meanwhile).
+    let slapd = std::net::SocketAddr::from(([127, 0, 0, 1], Slapd::shared().unwrap().port));
+    let mut nobody_listens = Relay::to(slapd);
+    nobody_listens.down();
     let conf = branch.config("BIND", "");
-    let text = std::fs::read_to_string(&conf).unwrap().replace(
-        &format!("LDAPPort {}", Slapd::shared().unwrap().port),
-        &format!("LDAPPort {nobody_listens}"),
-    );
-    std::fs::write(&conf, text).unwrap();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, nobody_listens.in_config(&text, "LDAP", slapd)).unwrap();
     let pdb = format!("puredb:{}", branch.site.pdb.display());
     let board = branch.site.scoreboard();
     let mut binaries = vec![PathBuf::from(OURS)];
@@ -215,13 +216,11 @@ fn a_directory_killed_between_logins_fails_over_and_comes_back() {
     let Some(branch) = Branch::new() else { return };
     branch.add("joe", "joe pw", "");
     let slapd_port = Slapd::shared().unwrap().port;
-    let mut relay = Relay::to(std::net::SocketAddr::from(([127, 0, 0, 1], slapd_port)));
+    let slapd = std::net::SocketAddr::from(([127, 0, 0, 1], slapd_port));
+    let mut relay = Relay::to(slapd);
     let conf = branch.config("BIND", "");
-    let text = std::fs::read_to_string(&conf).unwrap().replace(
-        &format!("LDAPPort {slapd_port}\n"),
-        &format!("LDAPPort {}\n", relay.port),
-    );
-    std::fs::write(&conf, text).unwrap();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, relay.in_config(&text, "LDAP", slapd)).unwrap();
     let pdb = format!("puredb:{}", branch.site.pdb.display());
     let board = branch.site.scoreboard();
     let ours = branch.server(Path::new(OURS), &conf, &["-l", &pdb], &board);

@@ -153,10 +153,12 @@ impl Directory {
     fn config_behind_a_relay(&self) -> (PathBuf, Relay) {
         let relay = Relay::to(database_address(self.kind));
         let conf = self.config("cleartext", "");
-        let text = std::fs::read_to_string(&conf).unwrap().replace(
-            &format!("Port {}\n", database_address(self.kind).port()),
-            &format!("Port {}\n", relay.port),
-        );
+        let key = match self.kind {
+            Kind::MySql => "MYSQL",
+            Kind::PgSql => "PGSQL",
+        };
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let text = relay.in_config(&text, key, database_address(self.kind));
         std::fs::write(&conf, text).unwrap();
         (conf, relay)
     }

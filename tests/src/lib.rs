@@ -111,6 +111,12 @@ where
 /// `bind(0)` once gave two parallel tests the same port: one server could not listen,
 /// and its test talked to the other test's server.)
 ///
+/// Free now is not free later: the FTP servers under test open passive data ports
+/// anywhere in 1024-65535 (Pure-FTPd's default range), and one of them can take the port
+/// before the program it was chosen for binds it. So whatever listens on it starts again
+/// on another port when it could not bind ([`server::Server::start`], the database
+/// servers of ftpd's tests), or listens on a loopback address of its own (their relay).
+///
 /// # Panics
 /// If no port can be bound.
 #[must_use]

@@ -6,6 +6,11 @@
 //! its standard input: when the test binary ends (however it ends), that pipe closes and
 //! the watchdog stops the server and removes its directory. Tests share one server and
 //! keep apart by database name.
+//!
+//! A port free when chosen can be taken before the server binds it: the FTP servers
+//! under test listen for passive data on random ports of 1024-65535 (Pure-FTPd's default
+//! range) while other tests run. A server whose log says its port was taken is started
+//! again on another ([`on_free_ports`]); once it listens, nothing can take the port.
 
 #![allow(dead_code)]
 
@@ -20,17 +25,42 @@ use std::time::{Duration, Instant};
 /// (PostgreSQL refuses to run as root; MariaDB is told `--user`).
 const SERVICE_USER: &str = "nobody";
 
-/// A server under its watchdog.
+/// A server under its watchdog; dropping it stops the server and removes its directory
+/// (the shared servers, never dropped, stop when the test binary ends).
 struct Watched {
-    _watchdog: Child,
-    _stdin: ChildStdin,
+    watchdog: Child,
+    stdin: Option<ChildStdin>,
 }
 
-/// Starts `command` under a watchdog that kills it and removes `dir` when our end of
-/// its stdin closes.
+impl Watched {
+    /// Stops the server and its watchdog but leaves its directory, for another attempt.
+    fn stop_keeping_dir(mut self) {
+        self.stop(true);
+    }
+
+    fn stop(&mut self, keep_dir: bool) {
+        if let Some(mut stdin) = self.stdin.take() {
+            if keep_dir {
+                let _ = stdin.write_all(b"keep\n");
+            }
+            drop(stdin);
+            let _ = self.watchdog.wait();
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.stop(false);
+    }
+}
+
+/// Starts `command` under a watchdog that kills it when our end of its stdin closes, and
+/// then removes `dir` unless it read `keep`.
 fn watched(command: &str, dir: &Path, log: &Path) -> Watched {
     let script = format!(
-        "{command} >'{log}' 2>&1 &\npid=$!\nread _ignored\nkill $pid 2>/dev/null\nwait $pid\nrm -rf '{dir}'\n",
+        "{command} >'{log}' 2>&1 &\npid=$!\nread line\nkill $pid 2>/dev/null\nwait $pid\n\
+         [ \"$line\" = keep ] || rm -rf '{dir}'\n",
         log = log.display(),
         dir = dir.display()
     );
@@ -44,21 +74,54 @@ fn watched(command: &str, dir: &Path, log: &Path) -> Watched {
         .expect("sh");
     let stdin = watchdog.stdin.take().expect("stdin");
     Watched {
-        _watchdog: watchdog,
-        _stdin: stdin,
+        watchdog,
+        stdin: Some(stdin),
     }
 }
 
-fn wait_for(what: &str, log: &Path, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
+/// What the server's log says when a port it was given was taken (errno 98, in the
+/// words of MariaDB, PostgreSQL and slapd alike; slapd says it with `-d none`).
+const PORT_TAKEN: &str = "Address already in use";
+
+/// A server started by `attempt` on `count` ports: free ones, `first_choice` first (for
+/// the test of this), and again on others while its `log` says a port was taken, until
+/// `ready`; `give_up` stops an attempt (keeping the directory).
+fn on_free_ports<T>(
+    what: &str,
+    log: &Path,
+    first_choice: Option<u16>,
+    count: usize,
+    attempt: impl Fn(&[u16]) -> T,
+    ready: impl Fn(&T) -> bool,
+    give_up: impl Fn(T),
+) -> T {
+    let mut first_choice = first_choice;
+    for _ in 0..5 {
+        let ports: Vec<u16> = (0..count)
+            .map(|_| {
+                first_choice
+                    .take()
+                    .unwrap_or_else(pureftpd_tests::free_port)
+            })
+            .collect();
+        let _ = std::fs::remove_file(log);
+        let server = attempt(&ports);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if ready(&server) {
+                return server;
+            }
+            let said = std::fs::read_to_string(log).unwrap_or_default();
+            if said.contains(PORT_TAKEN) {
+                eprintln!("{what}: a port of {ports:?} was taken before it bound it; another");
+                give_up(server);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{what} did not start: {said}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
+    panic!("{what} found its port taken five times: {}", log.display());
 }
 
 /// A temporary directory the service user can use (left to the watchdog to remove).
@@ -179,10 +242,12 @@ impl MariaDb {
     /// The binary's shared server, started on first use.
     pub fn shared() -> Option<&'static MariaDb> {
         static SERVER: std::sync::OnceLock<Option<MariaDb>> = std::sync::OnceLock::new();
-        SERVER.get_or_init(Self::start).as_ref()
+        SERVER.get_or_init(|| Self::start(None)).as_ref()
     }
 
-    fn start() -> Option<Self> {
+    /// A server of its own (not the shared one), tried on `first_choice` first; `None`
+    /// when MariaDB is not installed.
+    pub fn start(first_choice: Option<u16>) -> Option<Self> {
         let daemon = Path::new("/usr/sbin/mariadbd");
         if !installed("MariaDB (mariadb-server)", daemon) {
             return None;
@@ -213,32 +278,42 @@ impl MariaDb {
             String::from_utf8_lossy(&out.stderr)
         );
         let socket = dir.join("mysqld.sock");
-        let port = pureftpd_tests::free_port();
         let log = dir.join("server.log");
         let ca = tls_certificates(&dir);
-        let command = format!(
-            "exec {daemon} --no-defaults --datadir='{data}' --socket='{socket}' --port={port} \
-             --bind-address=127.0.0.1 --user={user} --pid-file='{dir}/pid' --skip-log-bin \
-             --innodb-buffer-pool-size=16M --max-connections=500 \
-             --max-connect-errors=1000000 --skip-name-resolve \
-             --ssl-ca='{dir}/ca.pem' --ssl-cert='{dir}/server.pem' --ssl-key='{dir}/server.key'",
-            daemon = daemon.display(),
-            data = data.display(),
-            socket = socket.display(),
-            dir = dir.display(),
-        );
-        let watched = watched(&command, &dir, &log);
-        let server = Self {
-            dir,
-            socket,
-            port,
-            ca,
-            _watched: Mutex::new(watched),
+        let attempt = |ports: &[u16]| {
+            let command = format!(
+                "exec {daemon} --no-defaults --datadir='{data}' --socket='{socket}' --port={port} \
+                 --bind-address=127.0.0.1 --user={user} --pid-file='{dir}/pid' --skip-log-bin \
+                 --innodb-buffer-pool-size=16M --max-connections=500 \
+                 --max-connect-errors=1000000 --skip-name-resolve \
+                 --ssl-ca='{dir}/ca.pem' --ssl-cert='{dir}/server.pem' --ssl-key='{dir}/server.key'",
+                daemon = daemon.display(),
+                data = data.display(),
+                socket = socket.display(),
+                dir = dir.display(),
+                port = ports[0],
+            );
+            Self {
+                _watched: Mutex::new(watched(&command, &dir, &log)),
+                dir: dir.clone(),
+                socket: socket.clone(),
+                port: ports[0],
+                ca: ca.clone(),
+            }
         };
-        wait_for("MariaDB", &log, || {
-            server.socket.exists() && server.try_sql("", "SELECT 1").is_ok()
-        });
-        Some(server)
+        Some(on_free_ports(
+            "MariaDB",
+            &log,
+            first_choice,
+            1,
+            attempt,
+            |server| server.socket.exists() && server.try_sql("", "SELECT 1").is_ok(),
+            Self::give_up,
+        ))
+    }
+
+    fn give_up(self) {
+        self._watched.into_inner().unwrap().stop_keeping_dir();
     }
 
     fn try_sql(&self, database: &str, statements: &str) -> Result<String, String> {
@@ -275,7 +350,7 @@ pub struct Postgres {
 impl Postgres {
     pub fn shared() -> Option<&'static Postgres> {
         static SERVER: std::sync::OnceLock<Option<Postgres>> = std::sync::OnceLock::new();
-        SERVER.get_or_init(Self::start).as_ref()
+        SERVER.get_or_init(|| Self::start(None)).as_ref()
     }
 
     fn bin(program: &str) -> Option<PathBuf> {
@@ -289,7 +364,9 @@ impl Postgres {
         found.pop()
     }
 
-    fn start() -> Option<Self> {
+    /// A server of its own (not the shared one), tried on `first_choice` first; `None`
+    /// when PostgreSQL is not installed.
+    pub fn start(first_choice: Option<u16>) -> Option<Self> {
         let initdb = Self::bin("initdb").unwrap_or_else(|| PathBuf::from("/nonexistent/initdb"));
         if !installed("PostgreSQL (postgresql)", &initdb) {
             return None;
@@ -313,7 +390,6 @@ impl Postgres {
             ],
             "",
         );
-        let port = pureftpd_tests::free_port();
         let log = dir.join("server.log");
         let ca = tls_certificates(&dir);
         // PostgreSQL wants its key private to the user it runs as.
@@ -330,25 +406,34 @@ impl Postgres {
             format!("hostnossl all +tlsonly 0.0.0.0/0 reject\n{rules}"),
         )
         .unwrap();
-        let command = format!(
-            "exec {prefix} {daemon} -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
-             -c fsync=off -c max_connections=300 -c shared_buffers=16MB -c ssl=on \
-             -c ssl_cert_file='{dir}/server.pem' -c ssl_key_file='{dir}/server.key'",
-            prefix = as_service_prefix(),
-            daemon = daemon.display(),
-            data = data.display(),
-            dir = dir.display(),
-        );
-        let watched = watched(&command, &dir, &log);
-        let server = Self {
-            dir,
-            port,
-            ca,
-            _watched: Mutex::new(watched),
+        let attempt = |ports: &[u16]| {
+            let command = format!(
+                "exec {prefix} {daemon} -D '{data}' -p {port} -k '{dir}' \
+                 -c listen_addresses=127.0.0.1 \
+                 -c fsync=off -c max_connections=300 -c shared_buffers=16MB -c ssl=on \
+                 -c ssl_cert_file='{dir}/server.pem' -c ssl_key_file='{dir}/server.key'",
+                prefix = as_service_prefix(),
+                daemon = daemon.display(),
+                data = data.display(),
+                dir = dir.display(),
+                port = ports[0],
+            );
+            Self {
+                _watched: Mutex::new(watched(&command, &dir, &log)),
+                dir: dir.clone(),
+                port: ports[0],
+                ca: ca.clone(),
+            }
         };
-        wait_for("PostgreSQL", &log, || {
-            server.try_sql("postgres", "SELECT 1").is_ok()
-        });
+        let server = on_free_ports(
+            "PostgreSQL",
+            &log,
+            first_choice,
+            1,
+            attempt,
+            |server| server.try_sql("postgres", "SELECT 1").is_ok(),
+            Self::give_up,
+        );
         server.sql("postgres", "CREATE ROLE tlsonly NOLOGIN");
         Some(server)
     }
@@ -388,6 +473,10 @@ impl Postgres {
         self.try_sql(database, statements)
             .unwrap_or_else(|e| panic!("{statements}: {e}"))
     }
+
+    fn give_up(self) {
+        self._watched.into_inner().unwrap().stop_keeping_dir();
+    }
 }
 
 /// An OpenLDAP slapd with Pure-FTPd's schema: the suffix `dc=example,dc=com`, its
@@ -409,10 +498,12 @@ impl Slapd {
 
     pub fn shared() -> Option<&'static Slapd> {
         static SERVER: std::sync::OnceLock<Option<Slapd>> = std::sync::OnceLock::new();
-        SERVER.get_or_init(Self::start).as_ref()
+        SERVER.get_or_init(|| Self::start(None)).as_ref()
     }
 
-    fn start() -> Option<Self> {
+    /// A server of its own (not the shared one), its first port tried on `first_choice`
+    /// first; `None` when slapd or the schema is not installed.
+    pub fn start(first_choice: Option<u16>) -> Option<Self> {
         let daemon = Path::new("/usr/sbin/slapd");
         if !installed("OpenLDAP's slapd (slapd)", daemon) {
             return None;
@@ -449,33 +540,51 @@ impl Slapd {
             ),
         )
         .unwrap();
-        let port = pureftpd_tests::free_port();
-        let tls_port = pureftpd_tests::free_port();
         let log = dir.join("server.log");
-        let command = format!(
-            "exec {daemon} -f '{conf}' -h 'ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/' -d 0",
-            daemon = daemon.display(),
-            conf = conf.display(),
-        );
-        let watched = watched(&command, &dir, &log);
-        let server = Self {
-            dir,
-            port,
-            tls_port,
-            ca,
-            _watched: Mutex::new(watched),
+        let attempt = |ports: &[u16]| {
+            let command = format!(
+                "exec {daemon} -f '{conf}' -h 'ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/ \
+                 {ldapi}' -d none",
+                daemon = daemon.display(),
+                conf = conf.display(),
+                port = ports[0],
+                tls_port = ports[1],
+                ldapi = Self::ldapi(&dir),
+            );
+            Self {
+                _watched: Mutex::new(watched(&command, &dir, &log)),
+                dir: dir.clone(),
+                port: ports[0],
+                tls_port: ports[1],
+                ca: ca.clone(),
+            }
         };
         let suffix = format!(
             "dn: {}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n",
             Self::SUFFIX
         );
-        wait_for("slapd", &log, || server.try_add(&suffix).is_ok());
-        Some(server)
+        Some(on_free_ports(
+            "slapd",
+            &log,
+            first_choice,
+            2,
+            attempt,
+            |server| server.try_add(&suffix).is_ok(),
+            |server| server._watched.into_inner().unwrap().stop_keeping_dir(),
+        ))
     }
 
     /// `tool` (ldapadd, ldapmodify) as the manager with `ldif` as its input.
+    /// The URL of its Unix socket in `dir`, where the tests manage it: its TCP port, while
+    /// it starts, may be another program's (see the module's header), and a client of
+    /// that other program would wait for an answer forever.
+    fn ldapi(dir: &Path) -> String {
+        let path = dir.join("ldapi").display().to_string();
+        format!("ldapi://{}", path.replace('/', "%2F"))
+    }
+
     fn as_manager(&self, tool: &str, ldif: &str) -> Result<String, String> {
-        let url = format!("ldap://127.0.0.1:{}", self.port);
+        let url = Self::ldapi(&self.dir);
         let args = [
             "-x",
             "-H",

@@ -2,9 +2,16 @@
 //! while our FTP server runs, without touching the database server that other tests
 //! share: `down()` closes the port and cuts every connection through it (what clients
 //! see when the server is killed), `up()` listens on the same port again.
+//!
+//! It listens on [`Relay::HOST`], a loopback address of its own, not 127.0.0.1: the FTP
+//! servers under test take passive ports anywhere in 1024-65535 on 127.0.0.1 (Pure-FTPd's
+//! default range), and one of them took the relay's port between the choice and the bind
+//! once (a failed CI run); while the relay is down for seconds, one could take it too.
+//! Nothing else listens on its address, and its port numbers come from
+//! `pureftpd_tests::free_port`, which hands a number out once in a test binary.
 
 use std::io::ErrorKind;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -23,23 +30,43 @@ struct Running {
 }
 
 impl Relay {
-    /// A relay on a free port of 127.0.0.1 to `target`, listening.
+    /// The address it listens on (any 127/8 address is the loopback interface's).
+    pub const HOST: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 77);
+
+    /// A relay on a free port of [`Relay::HOST`] to `target`, listening.
     pub fn to(target: SocketAddr) -> Self {
-        let mut relay = Self {
-            port: pureftpd_tests::free_port(),
-            target,
-            running: None,
-        };
-        relay.up();
-        relay
+        for _ in 0..5 {
+            let port = pureftpd_tests::free_port();
+            if let Ok(listener) = TcpListener::bind((Self::HOST, port)) {
+                let mut relay = Self {
+                    port,
+                    target,
+                    running: None,
+                };
+                relay.serve(listener);
+                return relay;
+            }
+        }
+        panic!("no free port for a relay on {}", Self::HOST);
     }
 
-    /// Listens again (the port is the same; std sets SO_REUSEADDR).
+    /// Listens again on the same port (std sets SO_REUSEADDR: the connections it cut
+    /// may still be in TIME_WAIT).
     pub fn up(&mut self) {
         if self.running.is_some() {
             return;
         }
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+        let listener = TcpListener::bind((Self::HOST, self.port)).unwrap_or_else(|e| {
+            panic!(
+                "the relay cannot listen on {}:{} again: {e}",
+                Self::HOST,
+                self.port
+            )
+        });
+        self.serve(listener);
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let live = Arc::new(Mutex::new(Vec::new()));
@@ -65,6 +92,26 @@ impl Relay {
         for stream in running.live.lock().unwrap().drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
         }
+    }
+
+    /// `text` (a configuration file's) with `server`'s address and port replaced by the
+    /// relay's, in its lines `<key>Server` and `<key>Port` (`key`: `MYSQL`, `PGSQL`, `LDAP`).
+    pub fn in_config(&self, text: &str, key: &str, server: SocketAddr) -> String {
+        let mut text = text.to_string();
+        for (from, to) in [
+            (
+                format!("{key}Server {}\n", server.ip()),
+                format!("{key}Server {}\n", Self::HOST),
+            ),
+            (
+                format!("{key}Port {}\n", server.port()),
+                format!("{key}Port {}\n", self.port),
+            ),
+        ] {
+            assert!(text.contains(&from), "no line {from:?} in {text}");
+            text = text.replace(&from, &to);
+        }
+        text
     }
 }
 
