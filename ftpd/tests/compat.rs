@@ -476,6 +476,73 @@ fn listing_caps_as_debian() {
     }
 }
 
+/// NLST's and MLSD's argument as Debian's reads it: the whole argument first (a
+/// directory named `my dir` or `-x`), then, when that is no directory and starts with
+/// `-`, what follows one word of options. Each command in a session of its own: a
+/// Debian session's NLST after options can list what an earlier command named.
+/// Deliberate difference: after options Debian's drops the name's first byte (`-a deep`
+/// lists `eep`, and is 550 where there is none); ours lists `deep`.
+#[test]
+fn listing_arguments_as_debian() {
+    let Some(theirs) = oracle("pure-ftpd") else {
+        return;
+    };
+    if !common::require_root("running Debian's pure-ftpd (it switches to the account's uid)") {
+        return;
+    }
+    let listed = |binary: &Path, command: &str| {
+        let site = Site::new();
+        for dir in ["my dir", "-x", "deep"] {
+            std::fs::create_dir(site.home.join(dir)).unwrap();
+            site.put(&format!("{dir}/in {dir}"), b"x");
+        }
+        let server = site.start(binary, &[]);
+        let mut ftp = Ftp::login(server.port, common::USER, PASSWORD);
+        let (first, data, last) = ftp.download(command);
+        let mut names: Vec<String> = String::from_utf8_lossy(&data)
+            .lines()
+            .map(|line| line.rsplit(';').next().unwrap_or(line).trim().to_string())
+            .collect();
+        names.sort();
+        (last.map_or(first.code, |reply| reply.code), names)
+    };
+    for command in [
+        "NLST my dir",
+        "MLSD my dir",
+        "NLST -x",
+        "MLSD -x",
+        "NLST deep/",
+        "MLSD deep/",
+        "NLST -a -l deep",
+        "MLSD -a -l deep",
+        "NLST eep",
+    ] {
+        let ours = listed(Path::new(common::OURS), command);
+        assert_eq!(
+            ours,
+            listed(&theirs, command),
+            "{command}: ours (left), Debian's"
+        );
+        let (_, names) = &ours;
+        assert!(
+            names.len() == 3 || command.contains("-l") || command.ends_with(" eep"),
+            "{command}: {names:?}"
+        );
+    }
+    let deep = |prefix: &str| -> Vec<String> {
+        ["..", ".", "in deep"]
+            .iter()
+            .map(|name| format!("{prefix}{name}"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let ours = Path::new(common::OURS);
+    assert_eq!(listed(ours, "NLST -a deep"), (226, deep("deep/")));
+    assert_eq!(listed(ours, "MLSD -a deep"), (226, deep("")));
+    assert_eq!(listed(&theirs, "NLST -a deep"), (550, vec![]));
+}
+
 /// What a listing test adds to a site: links to a directory, to a file its owner may
 /// run and to another link, one that leads nowhere, and files whose modes set a single
 /// execute bit. (The site already has links out of the root and to `a.txt`.)

@@ -9,7 +9,7 @@ use super::{LoggedIn, Outcome, Session};
 use crate::messages as msg;
 use crate::vfs::glob::{self, Budget, OverBudget};
 use crate::vfs::listing::{self, Context, Entry, ListOptions, Role};
-use crate::vfs::{Vfs, normalize};
+use crate::vfs::{DirEntries, Vfs, normalize};
 
 /// A listing in the making, with the `-L` caps.
 struct Lister<'a> {
@@ -347,6 +347,29 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 }
 
 /// `shown/name` as the client will read it.
+/// The directory NLST or MLSD lists, as Pure-FTPd finds it: the argument whole (a name
+/// may hold spaces or start with `-`), or, when that is no directory and starts with
+/// `-`, what follows its first word and the blanks after it (`NLST -a`, `MLSD -l dir`:
+/// `ls` options, skipped, one word of them). Its path, its entries, and the name as
+/// given (NLST puts it before each entry). Pure-FTPd drops the first byte of a name
+/// after options (`NLST -a sub` lists `ub`, a pointer incremented once too often); ours
+/// reads it whole.
+fn listed_directory<'a>(vfs: &Vfs, arg: &'a [u8]) -> Option<(Vec<u8>, DirEntries, &'a [u8])> {
+    let open = |shown: &'a [u8]| {
+        let dir = vfs.resolve(if shown.is_empty() { b"." } else { shown });
+        let entries = vfs.dir_entries(&dir).ok()?;
+        Some((dir, entries, shown))
+    };
+    open(arg).or_else(|| {
+        let options = arg.strip_prefix(b"-")?;
+        let after = options
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(&[][..], |end| options[end..].trim_ascii_start());
+        open(after)
+    })
+}
+
 fn join_shown(shown: &[u8], name: &[u8]) -> Vec<u8> {
     if shown.is_empty() {
         name.to_vec()
@@ -506,21 +529,13 @@ impl Session<'_> {
     pub(super) fn nlst(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let shows_dots = self.sees_dots(logged);
         let max = self.max_list_entries();
-        // Options are skipped; the first other word is the directory.
-        let target = arg
-            .split(|&b| b == b' ')
-            .find(|w| !w.is_empty() && !w.starts_with(b"-"))
-            .map(<[u8]>::to_vec);
-        let dir = logged.vfs.resolve(target.as_deref().unwrap_or(b"."));
         // Only a directory is listed: a file, a link to one, a pattern or a missing name
         // gets Pure-FTPd's 550, so that a script that checks for a file with NLST finds
         // what it found there.
-        let Ok(mut entries) = logged.vfs.dir_entries(&dir) else {
+        let Some((_, mut entries, shown)) = listed_directory(&logged.vfs, arg) else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
-        let prefix = target
-            .as_deref()
-            .map_or_else(Vec::new, |t| join_shown(t, b""));
+        let prefix = join_shown(shown, b"");
         // In directory order, unsorted, as Pure-FTPd's: the reading stops at the cap.
         let mut capped = Capped::new(max);
         entries.each_name(|_, name| {
@@ -541,22 +556,7 @@ impl Session<'_> {
     pub(super) fn mlsd(&mut self, logged: &mut LoggedIn, arg: &[u8]) -> Outcome {
         let shows_dots = self.sees_dots(logged);
         let max = self.max_list_entries();
-        let mut dir = logged.vfs.resolve(if arg.is_empty() { b"." } else { arg });
-        let mut opened = logged.vfs.dir_entries(&dir);
-        // As Pure-FTPd: an argument that is not a directory but starts with `-` is taken
-        // for `ls` options (`MLSD -a`) and skipped; what follows it, if anything, is the
-        // directory. (Pure-FTPd drops that name's first byte; ours reads it whole.)
-        if opened.is_err() && arg.starts_with(b"-") {
-            let rest = arg
-                .iter()
-                .position(u8::is_ascii_whitespace)
-                .map_or(&[][..], |end| arg[end..].trim_ascii_start());
-            dir = logged
-                .vfs
-                .resolve(if rest.is_empty() { b"." } else { rest });
-            opened = logged.vfs.dir_entries(&dir);
-        }
-        let Ok(mut entries) = opened else {
+        let Some((dir, mut entries, _)) = listed_directory(&logged.vfs, arg) else {
             return Reply::new(550, msg::NO_SUCH_FILE).into();
         };
         // In directory order, as Pure-FTPd's, and capped by `-L` as its is.
