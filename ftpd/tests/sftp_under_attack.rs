@@ -1,6 +1,7 @@
 //! pure-sftpd against a password guesser: 1,000 failed logins from one address (paramiko,
 //! many connections at once) while an account logs in from another address and
-//! transfers; and the `-c`/`-C` refusals, which an SSH client must be able to show.
+//! transfers; the `-c`/`-C` refusals, which an SSH client must be able to show; and an
+//! account that holds every directory handle it may on a large directory.
 
 mod common;
 
@@ -292,4 +293,80 @@ fn clients_over_the_servers_limit_are_told_why_and_wait_their_turn() {
         "{}",
         server.stderr()
     );
+}
+
+/// Opens `sys.argv[4]` (a directory) as often as the server allows, reads one batch from
+/// each handle, says how many it holds, waits for a line, then lists the directory whole
+/// through one more handle and prints how many names it had.
+const HANDLES_ON_A_BIG_DIRECTORY: &str = crate::paramiko_sftp!(
+    r#"
+from paramiko.sftp import CMD_OPENDIR, CMD_READDIR, CMD_CLOSE
+handles = []
+while True:
+    try:
+        _, msg = sftp._request(CMD_OPENDIR, sys.argv[4])
+    except IOError:
+        break
+    handle = msg.get_binary()
+    sftp._request(CMD_READDIR, handle)
+    handles.append(handle)
+print("holding", len(handles), flush=True)
+sys.stdin.readline()
+for handle in handles:
+    sftp._request(CMD_CLOSE, handle)
+print("listed", len(sftp.listdir(sys.argv[4])), flush=True)
+"#
+);
+
+/// SFTP's OPENDIR read every name of the directory into the handle: 256 handles on a
+/// directory of a million names held gigabytes. A handle now holds the open directory
+/// and reads a batch per READDIR, as OpenSSH's server does: the session stays small
+/// with every handle open on 10,000 long names (1.2 GB before), and a listing through
+/// batches still has every name.
+#[test]
+fn every_handle_on_a_big_directory_leaves_the_session_small() {
+    use std::io::{BufRead, BufReader, Write};
+    if !require_root("switching to the account's ids") || !have("python3") {
+        return;
+    }
+    let site = Site::new();
+    let big = site.home.join("big");
+    std::fs::create_dir(&big).unwrap();
+    let names = 10_000;
+    for i in 0..names {
+        std::fs::File::create(big.join(format!("{i:05}-{}", "n".repeat(200)))).unwrap();
+    }
+    let server = start(&site, &[]);
+    let mut client = Command::new("timeout")
+        .args(["300", "python3", "-c", HANDLES_ON_A_BIG_DIRECTORY])
+        .args([&server.port.to_string(), USER, PASSWORD, "big"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut said = BufReader::new(client.stdout.take().unwrap());
+    let mut line = String::new();
+    said.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "holding 256", "{}", server.stderr());
+    let sessions = pureftpd_tests::session_processes(server.pid());
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let rss_kib: u64 = pureftpd_tests::procfs::status(sessions[0], "VmRSS")
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap();
+    // A directory stream's buffer is 32 KiB: 8 MiB for 256, besides the session's own.
+    eprintln!("the session holds {rss_kib} KiB with 256 handles on the directory");
+    assert!(rss_kib < 100 * 1024, "the session holds {rss_kib} KiB");
+    let stdin = client.stdin.as_mut().unwrap();
+    stdin.write_all(b"\n").unwrap();
+    stdin.flush().unwrap();
+    line.clear();
+    said.read_line(&mut line).unwrap();
+    assert_eq!(
+        line.trim(),
+        format!("listed {names}"),
+        "{}",
+        server.stderr()
+    );
+    assert!(client.wait().unwrap().success());
 }

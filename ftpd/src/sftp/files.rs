@@ -10,16 +10,16 @@
 //! umasks and never setuid, setgid or sticky bits, and `SETSTAT` leaves the owner
 //! `u+rwx` on the root and, under a quota, `u+rx` on directories (`owner_bits.rs`).
 //! Bounds: at most [`MAX_HANDLES`] open handles, reads of at most [`MAX_READ`] bytes,
-//! directory entries sent [`READDIR_BATCH`] at a time.
+//! directory entries read and sent [`READDIR_BATCH`] at a time (a handle holds the open
+//! directory, never its names: as OpenSSH's server reads).
 //!
 //! Names travel as UTF-8 strings in russh-sftp; a name on disk that is not UTF-8 is
 //! listed with replacement characters, and a path with one is refused rather than
 //! taken for another name (OpenSSH's server passes bytes).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
@@ -38,7 +38,7 @@ use super::rules::Rules;
 use super::throttle::Throttle;
 use crate::config::Config;
 use crate::quota::Quota;
-use crate::vfs::Vfs;
+use crate::vfs::{DirEntries, Vfs};
 
 /// Open files and directories a session may hold at once.
 pub const MAX_HANDLES: usize = 256;
@@ -66,10 +66,10 @@ pub(crate) struct Files {
 
 enum Open {
     File(OpenFile),
-    Dir {
-        dir: OwnedFd,
-        names: VecDeque<Vec<u8>>,
-    },
+    /// Read a batch per `READDIR`, as OpenSSH's server reads: what a handle holds stays
+    /// one batch however large the directory (it read every name at the open, and 256
+    /// handles on a directory of a million names held gigabytes).
+    Dir(DirEntries),
 }
 
 /// An open file, and what it has moved (for the logs at its close).
@@ -340,7 +340,7 @@ impl russh_sftp::server::Handler for Files {
     async fn fstat(&mut self, id: u32, handle: String) -> Reply<Attrs> {
         let st = match self.handles.get(&handle) {
             Some(Open::File(open)) => nix::sys::stat::fstat(&open.file),
-            Some(Open::Dir { dir, .. }) => nix::sys::stat::fstat(dir),
+            Some(Open::Dir(entries)) => nix::sys::stat::fstat(entries.fd()),
             None => return Err(refused(StatusCode::Failure, "Invalid handle")),
         }
         .map_err(|e| failed(&io::Error::from(e)))?;
@@ -464,33 +464,38 @@ impl russh_sftp::server::Handler for Files {
     async fn opendir(&mut self, id: u32, path: String) -> Reply<Handle> {
         let path = self.path(&path)?;
         self.rules.read(&path)?;
-        let (dir, names) = self.vfs.read_dir(&path).map_err(|e| failed(&e))?;
-        let handle = self.add(Open::Dir {
-            dir,
-            names: names.into(),
-        })?;
+        let entries = self.vfs.dir_entries(&path).map_err(|e| failed(&e))?;
+        let handle = self.add(Open::Dir(entries))?;
         Ok(Handle { id, handle })
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Reply<Name> {
         // Read per batch: a listing's long names show the time as ls would now.
         let now = jiff::Timestamp::now().as_second();
-        let Some(Open::Dir { dir, names }) = self.handles.get_mut(&handle) else {
+        let Some(Open::Dir(entries)) = self.handles.get_mut(&handle) else {
             return Err(refused(StatusCode::Failure, "Invalid handle"));
         };
         let mut files = Vec::new();
-        while files.len() < READDIR_BATCH {
-            let Some(name) = names.pop_front() else { break };
-            // Gone since the directory was read: left out, as ls does.
-            let Ok(st) =
-                nix::sys::stat::fstatat(&*dir, name.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW)
-            else {
-                continue;
-            };
-            let shown = String::from_utf8_lossy(&name).into_owned();
-            let mut entry = Entry::new(shown.clone(), attributes(&st));
-            entry.longname = long_name(&shown, &st, now);
-            files.push(entry);
+        // A batch whose every name is gone (removed meanwhile) is not the end.
+        while files.is_empty() {
+            let names = entries.next_names(READDIR_BATCH);
+            if names.is_empty() {
+                break;
+            }
+            for name in names {
+                // Gone since the directory was read: left out, as ls does.
+                let Ok(st) = nix::sys::stat::fstatat(
+                    entries.fd(),
+                    name.as_slice(),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                ) else {
+                    continue;
+                };
+                let shown = String::from_utf8_lossy(&name).into_owned();
+                let mut entry = Entry::new(shown.clone(), attributes(&st));
+                entry.longname = long_name(&shown, &st, now);
+                files.push(entry);
+            }
         }
         if files.is_empty() {
             return Err(StatusCode::Eof.into());

@@ -474,14 +474,19 @@ impl Vfs {
     pub fn dir_entries(&self, path: &[u8]) -> io::Result<DirEntries> {
         let fd = self.open_dir(path)?;
         let dir = nix::dir::Dir::from_fd(fd.try_clone()?).map_err(errno)?;
-        Ok(DirEntries { fd, dir })
+        Ok(DirEntries {
+            fd,
+            entries: dir.into_iter(),
+        })
     }
 }
 
-/// An open directory read in directory order, `.` and `..` included.
+/// An open directory read in directory order, `.` and `..` included, from where the
+/// last reading stopped (an SFTP handle reads a batch per request; nix's borrowing
+/// iterator would start over each time: it rewinds when dropped).
 pub struct DirEntries {
     fd: OwnedFd,
-    dir: nix::dir::Dir,
+    entries: nix::dir::OwningIter,
 }
 
 impl DirEntries {
@@ -489,7 +494,7 @@ impl DirEntries {
     /// one until it breaks or the directory ends. An entry the kernel fails to return ends
     /// the reading (`readdir` has no way past it).
     pub fn each_name(&mut self, mut each: impl FnMut(&OwnedFd, &[u8]) -> ControlFlow<()>) {
-        for entry in self.dir.iter() {
+        for entry in self.entries.by_ref() {
             let Ok(entry) = entry else {
                 return;
             };
@@ -497,6 +502,28 @@ impl DirEntries {
                 return;
             }
         }
+    }
+
+    /// The next `count` names at most (none: the directory is read to its end).
+    pub fn next_names(&mut self, count: usize) -> Vec<Vec<u8>> {
+        let mut names = Vec::new();
+        if count > 0 {
+            self.each_name(|_, name| {
+                names.push(name.to_vec());
+                if names.len() < count {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            });
+        }
+        names
+    }
+
+    /// The directory's descriptor, to look its entries up in or `fstat` it.
+    #[must_use]
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
     }
 }
 
