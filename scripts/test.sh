@@ -16,13 +16,23 @@ cargo build --workspace --bins -q
 # Temporary directories (tempfile's /tmp/.tmp*) the tests leave behind are listed and
 # fail the run: they held scoreboards, home trees and private host keys.
 temporaries() { find "${TMPDIR:-/tmp}" -maxdepth 1 -name '.tmp*' 2>/dev/null | sort; }
+# Nor records in the machine's scoreboard, where Debian's pure-ftpd always writes (and
+# ours by default): the harness gives ours its own and removes what Debian's sessions
+# leave (tests/src/server.rs). What was there before the run is not the tests'.
+records() { ls -A /var/run/pure-ftpd 2>/dev/null | grep -E '^(client|session|spare)-' | sort; }
 before=$(temporaries)
+records_before=$(records)
 cargo test --workspace
 left=$(comm -13 <(echo "$before") <(temporaries))
 if [ -n "$left" ]; then
   for dir in $left; do
     echo "tests left $dir behind: $(ls -A "$dir" 2>/dev/null | head -5 | paste -sd' ')" >&2
   done
+  exit 1
+fi
+left=$(comm -13 <(echo "$records_before") <(records) | paste -sd' ')
+if [ -n "$left" ]; then
+  echo "tests left records in /var/run/pure-ftpd: $left" >&2
   exit 1
 fi
 # The tests mount small file systems of their own (ftpd/tests/common/mounts.rs: tmpfs, and

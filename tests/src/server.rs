@@ -1,5 +1,11 @@
 //! A server under test: started on 127.0.0.1 and a free port, stopped (by its PID) when
 //! dropped.
+//!
+//! Neither leaves anything in the machine's scoreboard, `/var/run/pure-ftpd`: ours is
+//! given one of its own (`PURE_FTPD_SCOREBOARD`, unless the test gives one), and of
+//! Debian's, which always writes there and kills its sessions when it is stopped (a
+//! killed session leaves its `client-<pid>` record), the records of its sessions are
+//! removed once they are gone. (They piled up on the machine, a hundred a test run.)
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -18,6 +24,9 @@ pub struct Server {
     /// Its stderr, for diagnostics.
     pub log: PathBuf,
     _log_dir: tempfile::TempDir,
+    /// Its sessions when it was stopped, whose records in Debian's scoreboard are
+    /// removed when it is dropped (they may outlive it: see the module's header).
+    sessions_at_stop: Vec<u32>,
 }
 
 impl Server {
@@ -58,6 +67,11 @@ impl Server {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log).expect("log file"));
+            if std::env::var_os(BOARD_VARIABLE).is_none()
+                && !env.iter().any(|(key, _)| *key == BOARD_VARIABLE)
+            {
+                command.env(BOARD_VARIABLE, log_dir.path().join("scoreboard"));
+            }
             for (key, value) in env {
                 command.env(key, value);
             }
@@ -69,6 +83,7 @@ impl Server {
                 port,
                 log,
                 _log_dir: log_dir,
+                sessions_at_stop: Vec::new(),
             };
             if server.wait_listening() {
                 return server;
@@ -106,12 +121,14 @@ impl Server {
 
     /// Sends SIGKILL and waits for the process.
     pub fn kill(&mut self) {
+        self.note_sessions();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits (at most 10 s) for the exit status.
     pub fn terminate(&mut self) -> Option<i32> {
+        self.note_sessions();
         let pid = Pid::from_raw(i32::try_from(self.child.id()).ok()?);
         let _ = kill(pid, Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -159,14 +176,47 @@ fn listening(pid: u32, port: u16) -> bool {
         })
 }
 
+/// Where our server keeps its scoreboard.
+const BOARD_VARIABLE: &str = "PURE_FTPD_SCOREBOARD";
+
+/// The scoreboard Debian's server writes, whatever it is told.
+const DEBIANS_BOARD: &str = "/var/run/pure-ftpd";
+
+impl Server {
+    /// Keeps the pids of its sessions, before it is stopped (then they are no longer
+    /// its children).
+    fn note_sessions(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let sessions = crate::procfs::children_of(self.child.id());
+            self.sessions_at_stop.extend(sessions);
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
+        if matches!(self.child.try_wait(), Ok(None)) && self.terminate().is_none() {
+            self.kill();
         }
-        if self.terminate().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        remove_debians_records(&self.sessions_at_stop);
+    }
+}
+
+/// Removes the records Debian's server left for `sessions` (its sessions when it was
+/// stopped) in its scoreboard, once each session is gone (at most 5 s): only a record
+/// whose process has ended, so never a live session's, whoever's.
+fn remove_debians_records(sessions: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for &pid in sessions {
+        let record = Path::new(DEBIANS_BOARD).join(format!("client-{pid:08}"));
+        if !record.exists() {
+            continue;
+        }
+        while !crate::procfs::has_exited(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if crate::procfs::has_exited(pid) {
+            let _ = std::fs::remove_file(&record);
         }
     }
 }
