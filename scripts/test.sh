@@ -19,7 +19,7 @@ temporaries() { find "${TMPDIR:-/tmp}" -maxdepth 1 -name '.tmp*' 2>/dev/null | s
 # Nor records in the machine's scoreboard, where Debian's pure-ftpd always writes (and
 # ours by default): the harness gives ours its own and removes what Debian's sessions
 # leave (tests/src/server.rs). What was there before the run is not the tests'.
-records() { ls -A /var/run/pure-ftpd 2>/dev/null | grep -E '^(client|session|spare)-' | sort; }
+records() { { ls -A /var/run/pure-ftpd 2>/dev/null | grep -E '^(client|session|spare)-' | sort; } || true; }
 before=$(temporaries)
 records_before=$(records)
 cargo test --workspace
