@@ -14,14 +14,19 @@ struct Configured(Child);
 
 impl Drop for Configured {
     fn drop(&mut self) {
+        let sessions = pureftpd_tests::server::sessions_of(self.0.id());
         let _ = self.0.kill();
         let _ = self.0.wait();
+        pureftpd_tests::server::remove_debians_records(&sessions);
     }
 }
 
-fn start(binary: &Path, conf: &Path, port: u16) -> Configured {
+/// `binary` with its configuration file `conf`, listening on `port`; ours keeps its
+/// scoreboard in `board` (Debian's has no such setting).
+fn start(binary: &Path, conf: &Path, port: u16, board: &Path) -> Configured {
     let child = Command::new(binary)
         .arg(conf)
+        .env("PURE_FTPD_SCOREBOARD", board)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -69,7 +74,7 @@ fn the_same_file_gives_the_same_server_as_debians() {
             ),
         )
         .unwrap();
-        let _server = start(binary, &conf, port);
+        let _server = start(binary, &conf, port, &site.scoreboard());
         let (mut ftp, greeting) = Ftp::connect(port);
         ftp.cmd(&format!("USER {USER}"));
         let login = ftp.cmd(&format!("PASS {PASSWORD}"));

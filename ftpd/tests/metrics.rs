@@ -650,11 +650,13 @@ fn a_wrong_metrics_address_stops_the_start() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let login_arg = login.clone();
+    let board = site.scoreboard();
     let server = std::thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
         let fd = std::os::fd::OwnedFd::from(stream);
         Command::new(OURS)
             .args(["-l", &login_arg, "-H", "-4", "--metrics", "127.0.0.1:1"])
+            .env("PURE_FTPD_SCOREBOARD", &board)
             .stdin(Stdio::from(fd))
             .stderr(Stdio::null())
             .status()

@@ -26,7 +26,7 @@ pub struct Server {
     _log_dir: tempfile::TempDir,
     /// Its sessions when it was stopped, whose records in Debian's scoreboard are
     /// removed when it is dropped (they may outlive it: see the module's header).
-    sessions_at_stop: Vec<u32>,
+    sessions_at_stop: Vec<Session>,
 }
 
 impl Server {
@@ -187,8 +187,7 @@ impl Server {
     /// its children).
     fn note_sessions(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            let sessions = crate::procfs::children_of(self.child.id());
-            self.sessions_at_stop.extend(sessions);
+            self.sessions_at_stop.extend(sessions_of(self.child.id()));
         }
     }
 }
@@ -202,28 +201,102 @@ impl Drop for Server {
     }
 }
 
+/// A session process as it was when noted: its pid and its start time (in clock ticks
+/// since boot), so that a pid the system has given another process since is never
+/// taken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pid: u32,
+    started: u64,
+}
+
+impl Session {
+    fn started(pid: u32) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the comm's ')': state is the first field, starttime the 20th.
+        stat.rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(19)?
+            .parse()
+            .ok()
+    }
+
+    /// Whether it still runs: the same process, not a zombie.
+    fn runs(self) -> bool {
+        !crate::procfs::has_exited(self.pid) && Self::started(self.pid) == Some(self.started)
+    }
+
+    fn ended_within(self, time: Duration) -> bool {
+        let deadline = Instant::now() + time;
+        while self.runs() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+}
+
+/// The sessions (children) of the server process `pid`, noted before it is stopped.
+#[must_use]
+pub fn sessions_of(pid: u32) -> Vec<Session> {
+    crate::procfs::children_of(pid)
+        .into_iter()
+        .filter_map(|pid| {
+            Some(Session {
+                pid,
+                started: Session::started(pid)?,
+            })
+        })
+        .collect()
+}
+
 /// Removes the records Debian's server left for `sessions` (its sessions when it was
-/// stopped) in its scoreboard, once each session is gone (at most 5 s): only a record
-/// whose process has ended, so never a live session's, whoever's.
-fn remove_debians_records(sessions: &[u32]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    for &pid in sessions {
-        let record = Path::new(DEBIANS_BOARD).join(format!("client-{pid:08}"));
+/// stopped) in its scoreboard. Its sessions outlive its master, and one whose client
+/// is still connected when the test ends would leave its record later, when it ends:
+/// one still running after a second is killed (the same process only, by its start
+/// time). For a test that starts a server without [`Server`].
+pub fn remove_debians_records(sessions: &[Session]) {
+    for &session in sessions {
+        let record = Path::new(DEBIANS_BOARD).join(format!("client-{:08}", session.pid));
         if !record.exists() {
             continue;
         }
-        while !crate::procfs::has_exited(pid) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        if !session.ended_within(Duration::from_secs(1)) {
+            if let Ok(pid) = i32::try_from(session.pid) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            if !session.ended_within(Duration::from_secs(5)) {
+                continue;
+            }
         }
-        if crate::procfs::has_exited(pid) {
-            let _ = std::fs::remove_file(&record);
-        }
+        let _ = std::fs::remove_file(&record);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_noted_session_is_that_process_and_no_other() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let noted = sessions_of(std::process::id())
+            .into_iter()
+            .find(|session| session.pid == child.id())
+            .expect("the child is noted");
+        assert!(noted.runs());
+        let other = Session {
+            pid: noted.pid,
+            started: noted.started + 1,
+        };
+        assert!(!other.runs(), "another start time is another process");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(noted.ended_within(Duration::from_secs(1)));
+    }
 
     #[test]
     fn a_listener_counts_only_for_the_process_that_holds_it() {
